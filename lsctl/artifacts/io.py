@@ -1,0 +1,342 @@
+"""Read and write artifacts: Parquet files and Arrow IPC streams, '-' for pipes.
+
+Reading sniffs magic bytes, so a file's extension never lies to us. Writing is
+atomic (temporary file in the target directory, then ``os.replace``) so a crash
+or Ctrl-C never leaves half an artifact behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from lsctl.artifacts.meta import META_KEY, decode_meta, encode_meta, file_sha256
+from lsctl.errors import LsctlError
+
+PARQUET_MAGIC = b"PAR1"
+ARROW_FILE_MAGIC = b"ARROW1"
+ARROW_STREAM_CONT = b"\xff\xff\xff\xff"
+STREAM_EXTS = (".arrows", ".arrow")
+
+
+def sniff(head: bytes) -> str:
+    """'parquet', 'arrow-file' or 'arrow-stream' from a file's first bytes."""
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(ARROW_FILE_MAGIC):
+        return "arrow-file"
+    if head.startswith(ARROW_STREAM_CONT):
+        return "arrow-stream"
+    return "unknown"
+
+
+class _HashingReader(io.RawIOBase):
+    """Wraps stdin so the content hash of a piped artifact is known after reading."""
+
+    def __init__(self, raw: BinaryIO, prefix: bytes) -> None:
+        self._raw = raw
+        self._prefix = prefix
+        self.sha = hashlib.sha256(prefix)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b)
+        if self._prefix:
+            n = min(len(view), len(self._prefix))
+            view[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._raw.read(len(view))
+        if not data:
+            return 0
+        self.sha.update(data)
+        view[: len(data)] = data
+        return len(data)
+
+
+@dataclass
+class ArtifactReader:
+    """An opened artifact: schema and metadata now, rows on demand.
+
+    ``iter_batches`` streams record batches so counting passes stay O(batch)
+    in memory; ``read`` materialises the whole table.
+    """
+
+    path: str
+    format: str
+    schema: pa.Schema
+    meta: dict[str, Any] | None
+    _source: Any = field(repr=False, default=None)
+    _hasher: _HashingReader | None = field(repr=False, default=None)
+    _consumed: bool = field(repr=False, default=False)
+    num_rows: int | None = None
+
+    @property
+    def kind(self) -> str | None:
+        return self.meta.get("kind") if self.meta else None
+
+    @property
+    def labels(self) -> list[str] | None:
+        return list(self.meta["labels"]) if self.meta and self.meta.get("labels") else None
+
+    def iter_batches(
+        self, columns: list[str] | None = None, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        self._check_columns(columns)
+        try:
+            if self.format == "parquet":
+                yield from self._source.iter_batches(batch_size=batch_size, columns=columns)
+                return
+            if self._consumed:
+                raise LsctlError(f"{self.path}: a piped stream can only be read once")
+            self._consumed = True
+            for batch in self._source:
+                yield batch.select(columns) if columns else batch
+        except (pa.ArrowInvalid, OSError) as e:
+            raise LsctlError(
+                f"{self.path}: cannot read, the file is truncated or corrupt ({e})"
+            ) from e
+
+    def read(self, columns: list[str] | None = None) -> pa.Table:
+        self._check_columns(columns)
+        try:
+            if self.format == "parquet":
+                table = self._source.read(columns=columns)
+            else:
+                table = pa.Table.from_batches(
+                    list(self.iter_batches(columns)), schema=_select(self.schema, columns)
+                )
+        except (pa.ArrowInvalid, OSError) as e:
+            raise LsctlError(
+                f"{self.path}: cannot read, the file is truncated or corrupt ({e})"
+            ) from e
+        return table.replace_schema_metadata(self.schema.metadata)
+
+    def input_record(self) -> dict[str, Any]:
+        """``{"path", "sha256"}`` for the ``inputs`` list of derived artifacts."""
+        if self.path == "-":
+            digest = self._hasher.sha.hexdigest() if self._hasher and self._consumed else None
+            return {"path": "-", "sha256": digest}
+        return {"path": os.path.abspath(self.path), "sha256": file_sha256(self.path)}
+
+    def _check_columns(self, columns: list[str] | None) -> None:
+        missing = [c for c in columns or [] if c not in self.schema.names]
+        if missing:
+            raise LsctlError(
+                f"{self.path}: no column {missing[0]!r} (columns: {', '.join(self.schema.names)})"
+            )
+
+
+def _select(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
+    if not columns:
+        return schema
+    return pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+
+
+def open_artifact(path: str) -> ArtifactReader:
+    """Open a Parquet file, an Arrow file or stream, or '-' (stdin)."""
+    if path == "-":
+        raw = sys.stdin.buffer
+        head = raw.read(8)
+        if not head:
+            raise LsctlError(
+                "stdin is empty: pipe an artifact in, e.g. `lsctl data import … -o - | …`"
+            )
+        fmt = sniff(head)
+        if fmt == "parquet":
+            # Parquet needs random access, so a piped Parquet is buffered whole.
+            data = head + raw.read()
+            return _open_parquet(pa.BufferReader(data), "-", hashlib.sha256(data).hexdigest())
+        if fmt not in ("arrow-stream", "arrow-file"):
+            raise LsctlError("stdin is not an Arrow stream or Parquet file")
+        hasher = _HashingReader(raw, head)
+        try:
+            reader = ipc.open_stream(pa.PythonFile(io.BufferedReader(hasher), mode="r"))
+        except (pa.ArrowInvalid, OSError) as e:
+            raise LsctlError(f"stdin: not a readable Arrow stream ({e})") from e
+        return ArtifactReader(
+            "-",
+            "arrow-stream",
+            reader.schema,
+            decode_meta(reader.schema.metadata, "stdin"),
+            reader,
+            hasher,
+        )
+
+    if not os.path.exists(path):
+        raise LsctlError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise LsctlError(f"{path}: is a directory, expected a Parquet or Arrow file")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    fmt = sniff(head)
+    try:
+        if fmt == "parquet":
+            return _open_parquet(path, path, None)
+        if fmt == "arrow-file":
+            reader = ipc.open_file(path)
+            table = reader.read_all()
+            return _table_reader(path, "arrow-file", table)
+        if fmt == "arrow-stream":
+            reader = ipc.open_stream(pa.memory_map(path))
+            return ArtifactReader(
+                path,
+                "arrow-stream",
+                reader.schema,
+                decode_meta(reader.schema.metadata, path),
+                reader,
+            )
+    except (pa.ArrowInvalid, OSError) as e:
+        raise LsctlError(f"{path}: cannot read, the file is truncated or corrupt ({e})") from e
+    raise LsctlError(
+        f"{path}: not a Parquet or Arrow file; use `lsctl data import {path} -o OUT.parquet` for CSV/JSONL"
+    )
+
+
+def _open_parquet(source: Any, name: str, sha: str | None) -> ArtifactReader:
+    try:
+        pf = pq.ParquetFile(source)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise LsctlError(
+            f"{name}: cannot read, the Parquet file is truncated or corrupt ({e})"
+        ) from e
+    schema = pf.schema_arrow
+    r = ArtifactReader(
+        name,
+        "parquet",
+        schema,
+        decode_meta(schema.metadata, name),
+        pf,
+        num_rows=pf.metadata.num_rows,
+    )
+    if sha is not None:
+        r._hasher = _FixedHash(sha)  # type: ignore[assignment]
+        r._consumed = True
+    return r
+
+
+class _FixedHash:
+    def __init__(self, digest: str) -> None:
+        self.sha = self
+        self._digest = digest
+
+    def hexdigest(self) -> str:
+        return self._digest
+
+
+def _table_reader(path: str, fmt: str, table: pa.Table) -> ArtifactReader:
+    class _TableSource:
+        def __iter__(self) -> Iterator[pa.RecordBatch]:
+            return iter(table.to_batches())
+
+    return ArtifactReader(
+        path,
+        fmt,
+        table.schema,
+        decode_meta(table.schema.metadata, path),
+        _TableSource(),
+        num_rows=table.num_rows,
+    )
+
+
+def read_artifact(path: str, columns: list[str] | None = None) -> tuple[pa.Table, ArtifactReader]:
+    """Read a whole artifact; returns the table and its reader (for meta and hashes)."""
+    reader = open_artifact(path)
+    return reader.read(columns), reader
+
+
+def write_artifact(
+    table: pa.Table,
+    path: str,
+    meta: dict[str, Any],
+    inputs: list[str] = (),  # type: ignore[assignment]
+) -> str:
+    """Write ``table`` with the ``lsctl`` stamp to ``path`` atomically.
+
+    '-' streams Arrow IPC to stdout (refused on a terminal). A file's format
+    follows its extension: ``.parquet`` or ``.arrows``/``.arrow`` (stream).
+    ``inputs`` are paths this artifact was derived from: writing over one is refused.
+    Returns the format written.
+    """
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta[META_KEY] = encode_meta(meta)
+    table = table.replace_schema_metadata(schema_meta)
+
+    if path == "-":
+        out = sys.stdout.buffer
+        if sys.stdout.isatty():
+            raise LsctlError(
+                "refusing to write binary Arrow data to a terminal; use -o FILE.parquet or pipe it"
+            )
+        try:
+            with ipc.new_stream(out, table.schema) as w:
+                w.write_table(table)
+            out.flush()
+        except BrokenPipeError:
+            pass
+        return "arrow-stream"
+
+    fmt = check_output(path, inputs)
+    target = os.path.abspath(path)
+    directory = os.path.dirname(target)
+    fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        if fmt == "parquet":
+            pq.write_table(table, tmp, compression="zstd")
+        else:
+            with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, table.schema) as w:
+                w.write_table(table)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return fmt
+
+
+def check_output(path: str, inputs: list[str] = ()) -> str:  # type: ignore[assignment]
+    """Validate an output path before any work is done; returns its format.
+
+    Commands call this up front so a bad ``-o`` fails in milliseconds, not
+    after minutes of computation.
+    """
+    if path == "-":
+        if sys.stdout.isatty():
+            raise LsctlError(
+                "refusing to write binary Arrow data to a terminal; use -o FILE.parquet or pipe it"
+            )
+        return "arrow-stream"
+    fmt = output_format(path)
+    target = os.path.abspath(path)
+    if os.path.exists(target):
+        for src in inputs:
+            if src != "-" and os.path.exists(src) and os.path.samefile(src, target):
+                raise LsctlError(f"{path}: refusing to overwrite an input; choose another -o")
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        raise LsctlError(f"{path}: directory {directory} does not exist")
+    return fmt
+
+
+def output_format(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".parquet":
+        return "parquet"
+    if ext in STREAM_EXTS:
+        return "arrow-stream"
+    raise LsctlError(
+        f"{path}: unknown output extension {ext or '(none)'!r}; use .parquet or .arrows"
+    )

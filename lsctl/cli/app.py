@@ -1,0 +1,60 @@
+"""The ``lsctl`` command: one Typer app, one thin module per subcommand.
+
+Only light modules are imported here; torch, transformers, sklearn and scipy
+load inside the commands that use them, so ``lsctl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lsctl import __version__
+
+app = typer.Typer(
+    name="lsctl",
+    help="Label-smoothing experiments for text classification, from the shell.\n\n"
+    "Stages read and write Parquet artifacts (or Arrow streams through pipes: use '-').",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lsctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Label-smoothing experiments for text classification, from the shell."""
+
+
+def _register() -> None:
+    # Each subcommand module exposes either `app` (a command group) or `command`.
+    # Add one line here per subcommand.
+    from lsctl.cli import data
+
+    app.add_typer(data.app, name="data")
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="lsctl")
+
+
+if __name__ == "__main__":
+    main()

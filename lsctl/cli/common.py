@@ -1,0 +1,183 @@
+"""What every CLI module shares: the stderr console, error handling, progress, JSON.
+
+Rules from DESIGN.md live here so each command gets them for free:
+data to stdout only, people-facing text to stderr, one ``Error: …`` line per
+bad input, no traceback unless ``LSCTL_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from lsctl.errors import LsctlError, UsageError
+from lsctl.progress import NullProgress, Progress
+
+console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Shared option declarations, so every command spells them the same way.
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")
+]
+
+
+def debug() -> bool:
+    return os.environ.get("LSCTL_DEBUG", "") not in ("", "0")
+
+
+def error(message: str) -> None:
+    console.print(f"[bold red]Error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False)
+
+
+def warn(message: str) -> None:
+    console.print(f"[yellow]Warning:[/yellow] {escape(message)}", soft_wrap=True, highlight=False)
+
+
+def info(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        console.print(message, soft_wrap=True, highlight=False)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn LsctlError (and any surprise) into one stderr line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except LsctlError as e:
+            if debug():
+                raise
+            error(str(e))
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            if debug():
+                raise
+            error("interrupted")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (`| head`); nothing useful left to say.
+            _silence_stdout()
+            raise typer.Exit(1) from None
+        except MemoryError:
+            error("out of memory; try a smaller --batch-size or a subset of the data")
+            raise typer.Exit(1) from None
+        except Exception as e:
+            if debug():
+                raise
+            error(f"unexpected {type(e).__name__}: {e} (set LSCTL_DEBUG=1 for the traceback)")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def show_progress(quiet: bool = False, as_json: bool = False) -> bool:
+    return not (quiet or as_json) and console.is_terminal
+
+
+class RichProgress:
+    """The rich implementation of ``lsctl.progress.Progress``."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import (
+            Progress as _P,
+        )
+
+        self._p = _P(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=console,
+            transient=False,
+        )
+
+    @contextmanager
+    def task(self, description: str, total: float | None = None) -> Iterator[Any]:
+        with self._p:
+            tid = self._p.add_task(description, total=total, status="")
+            yield _RichTask(self._p, tid)
+
+
+class _RichTask:
+    def __init__(self, p: Any, tid: Any) -> None:
+        self._p, self._tid = p, tid
+
+    def advance(self, n: float = 1) -> None:
+        self._p.advance(self._tid, n)
+
+    def update(self, **fields: object) -> None:
+        known = {k: fields.pop(k) for k in ("total", "completed", "description") if k in fields}
+        status = "  ".join(f"{k}={v}" for k, v in fields.items())
+        self._p.update(self._tid, status=status, **known)
+
+
+def progress(quiet: bool = False, as_json: bool = False) -> Progress:
+    return RichProgress() if show_progress(quiet, as_json) else NullProgress()
+
+
+def emit_json(obj: Any) -> None:
+    """One JSON object on stdout (the only people-facing thing that goes there)."""
+    sys.stdout.write(json.dumps(obj, indent=2, default=_jsonable, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _jsonable(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)
+
+
+def check_json_vs_stdout(as_json: bool, output: str | None) -> None:
+    if as_json and output == "-":
+        raise UsageError("--json and -o - both write to stdout; write the artifact to a file")
+
+
+def parse_pairs(values: list[str], option: str, cast: Callable[[str], Any] = str) -> dict[str, Any]:
+    """``['a=1', 'b=2']`` → ``{'a': cast('1'), …}`` with a clear error for bad items."""
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, val = item.rpartition("=")
+        if not sep or not key:
+            raise UsageError(f"{option} expects LABEL=VALUE, got {item!r}")
+        try:
+            out[key] = cast(val)
+        except ValueError:
+            raise UsageError(f"{option} {item!r}: {val!r} is not a valid value") from None
+    return out
