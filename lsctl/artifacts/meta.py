@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 from typing import Any
 
 from lsctl import __version__
@@ -40,10 +41,22 @@ def make_meta(
         "params": params or {},
         "inputs": inputs or [],
         "lsctl_version": __version__,
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": _created_at(),
     }
     meta.update(extra)
     return meta
+
+
+def _created_at() -> str:
+    # SOURCE_DATE_EPOCH (reproducible-builds convention) pins the stamp, so a
+    # seeded command can produce byte-identical artifacts across runs.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    now = (
+        _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        if epoch.isdigit()
+        else _dt.datetime.now(_dt.timezone.utc)
+    )
+    return now.isoformat(timespec="seconds")
 
 
 def encode_meta(meta: dict[str, Any]) -> bytes:

@@ -47,6 +47,9 @@ def _register() -> None:
     from lsctl.cli import data
 
     app.add_typer(data.app, name="data")
+    from lsctl.cli import noise
+
+    app.command(name="noise")(noise.command)
 
 
 _register()

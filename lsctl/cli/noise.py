@@ -1,0 +1,353 @@
+"""`lsctl noise`: inject seeded label noise and report what was injected."""
+
+from __future__ import annotations
+
+import contextlib
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from lsctl.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    SeedOpt,
+    check_json_vs_stdout,
+    console,
+    emit_json,
+    handle_errors,
+    info,
+    progress,
+    warn,
+)
+from lsctl.errors import LsctlError, UsageError
+
+
+class Kind(str, Enum):
+    symmetric = "symmetric"
+    pairflip = "pairflip"
+    asymmetric = "asymmetric"
+    matrix = "matrix"
+    instance = "instance"
+
+
+class Convention(str, Enum):
+    off_diagonal = "off-diagonal"
+    uniform = "uniform"
+
+
+class Stochastic(str, Enum):
+    rows = "rows"
+    columns = "columns"
+
+
+@handle_errors
+def command(
+    data: Annotated[
+        str, typer.Argument(help="Dataset artifact (Parquet/Arrow), or '-' for stdin.")
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Noisy dataset: .parquet, .arrows, or '-'.")
+    ],
+    kind: Annotated[Kind, typer.Option("--kind", "-k", help="Noise model.")],
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", "-r", help="Noise rate R in [0, 1) (not used by --kind matrix)."),
+    ] = None,
+    seed: SeedOpt = 0,
+    convention: Annotated[
+        Convention | None,
+        typer.Option(
+            "--convention",
+            help="symmetric only: off-diagonal (r/(K−1) to each other class, default) or "
+            "uniform (resample over all K, true class included).",
+        ),
+    ] = None,
+    pair: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pair", help="asymmetric only: SOURCE:TARGET label names; repeat for more pairs."
+        ),
+    ] = None,
+    matrix: Annotated[
+        str | None,
+        typer.Option(
+            "--matrix",
+            help="matrix only: K×K CSV (optional header row of labels) or JSON "
+            '(list of lists or {"labels": [...], "matrix": [[...]]}).',
+        ),
+    ] = None,
+    stochastic: Annotated[
+        Stochastic,
+        typer.Option(
+            "--stochastic",
+            help="matrix only: which sums to 1. rows: T(clean, noisy) (ours); "
+            "columns: cleanlab's noise_matrix(noisy, clean).",
+        ),
+    ] = Stochastic.rows,
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            "--temperature",
+            help="instance only: τ in p_i = σ(a + s_i/τ); smaller concentrates noise on "
+            "the most confusable texts (default 0.2).",
+        ),
+    ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact",
+            help="Flip exactly round(n_c·(1−T(c, c))) labels per class (instance: round(R·N) "
+            "overall) instead of flipping each label independently.",
+        ),
+    ] = False,
+    stack: Annotated[
+        bool,
+        typer.Option(
+            "--stack",
+            help="Allow data that is already noisy: add noise to its current labels and "
+            "keep its original clean_label.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Inject seeded label noise; keep the clean label; report intended vs realized T.
+
+    T(i, j) = P(noisy = j | clean = i). Kinds:
+
+    \b
+    symmetric   1−R kept, R/(K−1) to each other class (--convention off-diagonal),
+                or R resampled over all K classes (--convention uniform).
+    pairflip    class i → class i+1 (mod K) in label order with rate R.
+    asymmetric  each --pair A:B flips A → B with rate R (a source in several
+                pairs splits R evenly).
+    matrix      a given T from --matrix FILE (--stochastic rows|columns).
+    instance    confusable texts flip more often, to their most relevant other
+                class: with KWLS keyword relevance S (N×K), target
+                t_i = argmax_{j≠y_i} S_ij, margin m_i = S_i,t_i − S_i,y_i,
+                s_i = mid-rank(m_i)/N, p_i = σ(a + s_i/τ), a bisected so
+                mean(p) = R. Each text flips to t_i with probability p_i
+                (--exact: exactly round(R·N) texts, weighted by p_i).
+
+    The output keeps every column; `label` becomes the noisy label and
+    `clean_label` and `is_noisy` are added. Metadata records the options, the
+    intended and realized T and the realized noise rate.
+
+    \b
+    Examples:
+      lsctl noise train.parquet -o noisy.parquet --kind symmetric --rate 0.4 --seed 1
+      lsctl noise train.parquet -o - --kind pairflip -r 0.2 | lsctl data info -
+      lsctl noise train.parquet -o n.parquet --kind matrix --matrix T.csv --stochastic columns
+    """
+    import numpy as np
+
+    from lsctl.artifacts import (
+        check_output,
+        label_indices,
+        make_meta,
+        read_artifact,
+        resolve_labels,
+        texts,
+        write_artifact,
+    )
+    from lsctl.noise import inject as inj
+    from lsctl.noise import transition as tr
+
+    check_json_vs_stdout(as_json, output)
+    _check_option_kinds(kind, rate, convention, pair, matrix, stochastic, temperature)
+    if kind is not Kind.matrix:
+        tr.check_rate(rate)  # type: ignore[arg-type]
+    check_output(output, [data])
+
+    table, reader = read_artifact(data)
+    where = data if data != "-" else "stdin"
+    labels = resolve_labels(table, reader.meta, where)
+    k = len(labels)
+    y = label_indices(table, labels, where)
+    present = int(np.unique(y).size)
+    if present < 2:
+        raise LsctlError(
+            f"{where}: only {present} class present ({', '.join(labels)}); "
+            "label noise needs at least 2 classes"
+        )
+    stacked = "clean_label" in table.column_names
+    if stacked and not stack:
+        raise LsctlError(
+            f"{where}: already has a clean_label column (it is noisy already); pass --stack to "
+            "add more noise and keep the original clean_label"
+        )
+    clean = label_indices(table, labels, where, column="clean_label") if stacked else y
+
+    conv = (convention or Convention.off_diagonal).value
+    detail = None
+    if kind is Kind.instance:
+        from lsctl.noise.instance import DEFAULT_TEMPERATURE, instance_noise, keyword_relevance
+
+        table = texts(table, where)
+        text_list = table.column("text").to_pylist()
+        ilr = keyword_relevance(text_list, y, k, progress(quiet, as_json))
+        tau = DEFAULT_TEMPERATURE if temperature is None else temperature
+        result, detail = instance_noise(ilr, y, rate, seed, tau, exact)  # type: ignore[arg-type]
+    else:
+        if kind is Kind.symmetric:
+            t = tr.symmetric(k, rate, conv)  # type: ignore[arg-type]
+        elif kind is Kind.pairflip:
+            t = tr.pairflip(k, rate)  # type: ignore[arg-type]
+        elif kind is Kind.asymmetric:
+            t = tr.asymmetric(k, rate, _parse_pairs(pair or [], labels))  # type: ignore[arg-type]
+        else:
+            t = tr.validate(tr.load_matrix(matrix, labels), labels, stochastic.value)  # type: ignore[arg-type]
+        result = inj.inject(y, t, seed, exact)
+
+    out = _output_table(table, labels, result.noisy, clean, stacked)
+    vs_clean = float((result.noisy != clean).mean())
+    noise_meta: dict[str, Any] = {
+        "kind": kind.value,
+        "rate": rate,
+        "seed": seed,
+        "convention": conv if kind is Kind.symmetric else None,
+        "exact": exact,
+        "intended_T": result.intended.tolist(),
+        "realized_T": result.realized.tolist(),
+        "realized_rate": result.realized_rate,
+        "intended_rate": result.intended_rate,
+        "counts": result.counts.tolist(),
+        "n": int(y.size),
+        "n_flipped": int((result.noisy != y).sum()),
+        "noise_rate_vs_clean": vs_clean,
+        "stacked": stacked,
+    }
+    if detail is not None:
+        noise_meta["temperature"] = tau
+        noise_meta["offset"] = detail.offset
+    if stacked and reader.meta and reader.meta.get("noise"):
+        noise_meta["previous"] = reader.meta["noise"]
+    params = {
+        "kind": kind.value,
+        "rate": rate,
+        "seed": seed,
+        "convention": noise_meta["convention"],
+        "pairs": list(pair or []),
+        "matrix": matrix,
+        "stochastic": stochastic.value if kind is Kind.matrix else None,
+        "temperature": noise_meta.get("temperature"),
+        "exact": exact,
+        "stack": stack,
+    }
+    meta = make_meta("dataset", labels, params, [reader.input_record()], noise=noise_meta)
+    write_artifact(out, output, meta, [data])
+
+    if as_json:
+        emit_json({"output": output, "labels": labels, **noise_meta})
+    elif not quiet:
+        _report(labels, result, vs_clean if stacked else None)
+
+
+def _check_option_kinds(kind, rate, convention, pair, matrix, stochastic, temperature) -> None:
+    """Options that belong to another kind are usage errors, not silently ignored."""
+    if kind is Kind.matrix:
+        if matrix is None:
+            raise UsageError("--kind matrix needs --matrix FILE (CSV or JSON)")
+        if rate is not None:
+            warn("--rate is not used by --kind matrix; the realized rate is reported")
+    elif rate is None:
+        raise UsageError(f"--kind {kind.value} needs --rate R (a noise rate in [0, 1))")
+    for name, given, owner in (
+        ("--convention", convention is not None, Kind.symmetric),
+        ("--pair", bool(pair), Kind.asymmetric),
+        ("--matrix", matrix is not None, Kind.matrix),
+        ("--stochastic", stochastic is not Stochastic.rows, Kind.matrix),
+        ("--temperature", temperature is not None, Kind.instance),
+    ):
+        if given and kind is not owner:
+            raise UsageError(f"{name} only applies to --kind {owner.value}")
+
+
+def _parse_pairs(values: list[str], labels: list[str]) -> list[tuple[int, int]]:
+    index = {lab: i for i, lab in enumerate(labels)}
+    out = []
+    for item in values:
+        # Labels may contain ':' themselves, so try every split point.
+        splits = [
+            (item[:p], item[p + 1 :])
+            for p in range(len(item))
+            if item[p] == ":" and item[:p] in index and item[p + 1 :] in index
+        ]
+        if not splits:
+            src, _, dst = item.partition(":")
+            unknown = [x for x in (src, dst) if x not in index] or [item]
+            raise LsctlError(
+                f"--pair {item!r}: unknown label {unknown[0]!r}; "
+                f"use SOURCE:TARGET with labels from {', '.join(labels)}"
+            )
+        a, b = splits[0]
+        out.append((index[a], index[b]))
+    return out
+
+
+def _output_table(table, labels, noisy, clean, stacked):
+    import numpy as np
+    import pyarrow as pa
+
+    label_type = table.schema.field("label").type
+    names = pa.array(labels, pa.string())
+    noisy_col: Any = names.take(pa.array(noisy))
+    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        noisy_col = noisy_col.cast(label_type)
+    pos = table.schema.get_field_index("label")
+    original = table.column("label")
+    out = table.set_column(pos, pa.field("label", noisy_col.type), noisy_col)
+    if not stacked:
+        out = out.append_column("clean_label", original)
+    is_noisy = pa.array(np.asarray(noisy) != np.asarray(clean))
+    if "is_noisy" in out.column_names:
+        out = out.set_column(out.schema.get_field_index("is_noisy"), "is_noisy", is_noisy)
+    else:
+        out = out.append_column("is_noisy", is_noisy)
+    return out
+
+
+def _report(labels, result, vs_clean: float | None) -> None:
+    from rich.table import Table
+
+    k = len(labels)
+    if k <= 6:
+        tab = Table(
+            title="T(clean → noisy): intended/realized",
+            caption="rows: clean label, columns: noisy label",
+        )
+        tab.add_column("clean \\ noisy", style="bold")
+        tab.add_column("n", justify="right")
+        for lab in labels:
+            tab.add_column(lab, justify="right")
+        for i, lab in enumerate(labels):
+            cells = []
+            for j in range(k):
+                cell = f"{result.intended[i, j]:.3f}/{result.realized[i, j]:.3f}"
+                cells.append(f"[bold]{cell}[/bold]" if i != j and result.counts[i, j] else cell)
+            tab.add_row(lab, f"{result.class_counts[i]:,}", *cells)
+    else:
+        tab = Table(title="per class: intended / realized flip rate (K too large for the full T)")
+        for col in ("clean", "n", "intended", "realized", "top noisy target"):
+            tab.add_column(col, justify="left" if col in ("clean", "top noisy target") else "right")
+        for i, lab in enumerate(labels):
+            off = result.counts[i].copy()
+            off[i] = 0
+            top = f"{labels[int(off.argmax())]} ({off.max():,})" if off.any() else "-"
+            tab.add_row(
+                lab,
+                f"{result.class_counts[i]:,}",
+                f"{1 - result.intended[i, i]:.3f}",
+                f"{1 - result.realized[i, i]:.3f}",
+                top,
+            )
+    console.print(tab)
+    n = int(result.class_counts.sum())
+    flipped = int(n - result.counts.trace())
+    info(
+        f"realized noise rate {result.realized_rate:.4f} (intended {result.intended_rate:.4f}): "
+        f"{flipped:,} of {n:,} labels changed"
+    )
+    if vs_clean is not None:
+        info(f"stacked: {vs_clean:.4f} of labels now differ from the original clean_label")
