@@ -1,0 +1,132 @@
+"""The interface every soft-label method implements.
+
+A method is a subclass of :class:`Method` in its own module under
+``lsctl/smoothing/``; the registry finds it there, so adding a method touches
+one file. ``lsctl softlabel`` drives it like this::
+
+    m = registry.get(name)()
+    m.validate(params)          # range checks, before any data is read
+    m.prepare(ctx)              # optional: fit statistics, read extra inputs
+    for start, batch in ctx.batches():
+        d = m.targets(ctx, batch, start)   # len(batch)×K float64
+
+What a method can use:
+
+- ``ctx.batches()``: ``(start, RecordBatch)`` pairs over the input rows, in
+  order; ``start`` is the global row index of the batch's first row. It can be
+  iterated more than once (``prepare`` may make a statistics pass). Every
+  batch has an ``id`` column (the input's own, else the row index).
+- ``ctx.labels``: the label order of the output vectors; ``ctx.label_indices(batch)``
+  maps a batch's ``label`` column to indices (a clear error if it is missing).
+- ``ctx.params``: every ``softlabel`` option by name (``epsilon``, ``rate``,
+  ``k1``, ``teacher``, ``temperature``, …); ``param_names`` says which ones the
+  method reads, and only those are recorded in the artifact's metadata.
+- ``ctx.add_input(path)``: opens another artifact (e.g. a teacher's
+  predictions) and records its path and hash in the output's ``inputs``.
+- ``ctx.warn(msg)``: a warning shown to the user after the run (and in ``--json``).
+- ``ctx.info``: a dict of extra facts to record under ``params`` in the
+  output's metadata (e.g. where statistics came from).
+- ``ctx.progress``: a :class:`lsctl.progress.Progress` for long steps.
+
+Raise :class:`lsctl.errors.LsctlError` for bad input; never print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from lsctl.errors import LsctlError
+from lsctl.progress import NullProgress, Progress
+
+
+@dataclass
+class Context:
+    """What a method sees of the run; built by the CLI (or by tests/library code)."""
+
+    labels: list[str]
+    params: dict[str, Any]
+    batch_source: Callable[[], Iterator[pa.RecordBatch]]
+    num_rows: int | None = None
+    where: str = "DATA"
+    progress: Progress = field(default_factory=NullProgress)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_table(
+        cls, table: pa.Table, labels: list[str], params: dict[str, Any], **kw: Any
+    ) -> Context:
+        """A context over an in-memory table (library use and tests)."""
+        from lsctl.artifacts import ensure_id
+
+        table = ensure_id(table)
+        batch_size = kw.pop("batch_size", 65_536)
+        return cls(
+            labels=list(labels),
+            params=dict(params),
+            batch_source=lambda: iter(table.to_batches(max_chunksize=batch_size)),
+            num_rows=table.num_rows,
+            **kw,
+        )
+
+    def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
+        start = 0
+        for batch in self.batch_source():
+            if "id" not in batch.schema.names:
+                ids = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
+                batch = pa.RecordBatch.from_arrays(
+                    [ids, *batch.columns], names=["id", *batch.schema.names]
+                )
+            yield start, batch
+            start += batch.num_rows
+        self.num_rows = start
+
+    def label_indices(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
+        from lsctl.artifacts import label_indices
+
+        if "label" not in batch.schema.names:
+            raise LsctlError(
+                f"{self.where}: no column 'label'; method {self.params.get('method', '?')!r} "
+                "needs hard labels"
+            )
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        if table.column("label").null_count:
+            raise LsctlError(f"{self.where}: some rows have no label; drop or fill them first")
+        return label_indices(table, self.labels, self.where)
+
+    def add_input(self, path: str) -> Any:
+        """Open another artifact and record it as an input; returns its ArtifactReader."""
+        from lsctl.artifacts import open_artifact
+
+        reader = open_artifact(path)
+        self.inputs.append(reader.input_record())
+        return reader
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+class Method:
+    """Base class of soft-label methods. Subclasses set the class attributes."""
+
+    name: ClassVar[str] = ""
+    help: ClassVar[str] = ""
+    # ctx.params keys this method reads, recorded in the output metadata.
+    param_names: ClassVar[tuple[str, ...]] = ()
+    needs_labels: ClassVar[bool] = True
+
+    def validate(self, params: dict[str, Any]) -> None:
+        """Check option ranges; raise LsctlError. Runs before any data is read."""
+
+    def prepare(self, ctx: Context) -> None:
+        """Fit whatever the method needs (may iterate ``ctx.batches()``)."""
+
+    def targets(self, ctx: Context, batch: pa.RecordBatch, start: int) -> np.ndarray:
+        """``batch.num_rows × len(ctx.labels)`` float64 targets for one batch."""
+        raise NotImplementedError
