@@ -185,8 +185,7 @@ def command(
         from lsctl.noise.instance import DEFAULT_TEMPERATURE, instance_noise, keyword_relevance
 
         table = texts(table, where)
-        text_list = table.column("text").to_pylist()
-        ilr = keyword_relevance(text_list, y, k, progress(quiet, as_json))
+        ilr = keyword_relevance(table.column("text"), y, k, progress(quiet, as_json))
         tau = DEFAULT_TEMPERATURE if temperature is None else temperature
         result, detail = instance_noise(ilr, y, rate, seed, tau, exact)  # type: ignore[arg-type]
     else:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -128,9 +129,12 @@ def expected_matrix(y: np.ndarray, target: np.ndarray, p: np.ndarray, k: int) ->
 
 
 def keyword_relevance(
-    texts: Sequence[str], y: np.ndarray, k: int, progress: Progress | None = None
+    texts: Sequence[str] | Any, y: np.ndarray, k: int, progress: Progress | None = None
 ) -> np.ndarray:
-    """KWLS ILR (N×K) with the KWLS defaults; the one implementation lives in smoothing."""
+    """KWLS ILR (N×K) with the KWLS defaults; the one implementation lives in smoothing.
+
+    ``texts``: list of str or a pyarrow string (chunked) array.
+    """
     from lsctl.smoothing.kwls import instance_label_relevance
     from lsctl.text.tokenize import TokenizerSpec
 
