@@ -50,6 +50,10 @@ def _register() -> None:
     from lsctl.cli import noise
 
     app.command(name="noise")(noise.command)
+    from lsctl.cli import compare, eval
+
+    app.command(name="eval")(eval.command)
+    app.command(name="compare")(compare.command)
 
 
 _register()

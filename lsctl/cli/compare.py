@@ -1,0 +1,184 @@
+"""`lsctl compare`: paired significance tests between systems on one test set."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lsctl.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    check_json_vs_stdout,
+    console,
+    emit_json,
+    handle_errors,
+    info,
+    progress,
+)
+from lsctl.errors import LsctlError
+
+
+@handle_errors
+def command(
+    preds: Annotated[
+        list[str],
+        typer.Argument(help="Prediction files from `lsctl eval` (one per system and seed)."),
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Comparison artifact (.parquet, .arrows or '-').")
+    ],
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", help="System name to compare every other system with; default all pairs."
+        ),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option("--metric", help="accuracy, macro_f1, nll or ece.")
+    ] = "accuracy",
+    rounds: Annotated[int, typer.Option("--rounds", help="Bootstrap rounds.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resampling.")] = 0,
+    ci: Annotated[float, typer.Option("--ci", help="Confidence level of the bootstrap CI.")] = 0.95,
+    mcnemar: Annotated[
+        str, typer.Option("--mcnemar", help="exact (binomial) or chi2 (continuity-corrected).")
+    ] = "exact",
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="Significance level for the verdict (Holm-adjusted).")
+    ] = 0.05,
+    bins: Annotated[int, typer.Option("--bins", help="ECE bins (with --metric ece).")] = 15,
+    plot: Annotated[
+        str | None, typer.Option("--plot", help="Forest plot of Δ with CIs (PNG).")
+    ] = None,
+    fail_if_worse: Annotated[
+        bool,
+        typer.Option("--fail-if-worse", help="Exit 3 when a system is significantly worse."),
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Compare systems with a paired bootstrap, t-test and Wilcoxon over seeds, McNemar and Holm.
+
+    Files with the same `name` (set by `lsctl eval --name`) and different seeds
+    form one system. Δ is system − baseline; p_bootstrap is the share of
+    rounds in which the system is not better (for nll and ece lower is better).
+
+    Example:
+
+        lsctl compare ce_s*.parquet kwls_s*.parquet --baseline ce -o cmp.parquet --plot cmp.png
+    """
+    from lsctl.artifacts import check_output, make_meta, write_artifact
+    from lsctl.stats.compare import (
+        CompareOptions,
+        compare,
+        load_predictions,
+        rows_table,
+        validate_options,
+    )
+
+    check_json_vs_stdout(as_json, output)
+    opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
+    validate_options(opts)
+    check_output(output, list(preds))
+    if plot:
+        from lsctl.evaluate.plots import check_plot_path
+
+        check_plot_path(plot)
+
+    test, systems = load_predictions(list(preds))
+    rows = compare(test, systems, opts, progress(quiet, as_json))
+    inputs = [p.reader.input_record() for s in systems for p in s.seeds]
+    params = {
+        "metric": metric,
+        "baseline": baseline,
+        "rounds": rounds,
+        "seed": seed,
+        "ci": ci,
+        "mcnemar": mcnemar,
+        "alpha": alpha,
+        "bins": bins,
+        "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
+    }
+    write_artifact(
+        rows_table(rows), output, make_meta("comparison", test.labels, params, inputs), list(preds)
+    )
+    if plot:
+        from lsctl.evaluate.plots import forest_plot
+
+        forest_plot(rows, plot, metric, ci)
+
+    if as_json:
+        emit_json({"metric": metric, "n": len(test.ids), "rounds": rounds, "rows": rows})
+    elif not quiet:
+        _render(rows, metric, ci, len(test.ids), systems)
+    worse = [r for r in rows if r["verdict"] == "worse"]
+    if fail_if_worse and worse:
+        r = worse[0]
+        raise LsctlError(
+            f"{r['system']} is significantly worse than {r['baseline']} on {metric} "
+            f"(Δ={r['delta']:+.4f}, adjusted p={r['p_adjusted']:.3g})",
+            exit_code=3,
+        )
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
+
+
+def _render(rows: list[dict], metric: str, ci: float, n: int, systems: list) -> None:
+    from rich import box
+    from rich.table import Table
+
+    seeds = ", ".join(f"{s.name}×{len(s.seeds)}" for s in systems)
+    table = Table(
+        title=f"{metric} on {n} test instances (seeds: {seeds}); {ci:.0%} CI of Δ",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    cols = (
+        "system",
+        "vs",
+        "mean",
+        "base",
+        "Δ",
+        "CI",
+        "boot",
+        "t",
+        "wilc",
+        "mcn",
+        "holm",
+        "verdict",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("system", "vs", "verdict") else "right")
+    style = {"better": "green", "worse": "red"}
+    for r in rows:
+        v = r["verdict"]
+        table.add_row(
+            r["system"],
+            r["baseline"],
+            f"{r['mean']:.4f}",
+            f"{r['baseline_mean']:.4f}",
+            f"{r['delta']:+.4f}",
+            f"{r['ci_low']:+.4f}..{r['ci_high']:+.4f}",
+            _fmt_p(r["p_bootstrap"]),
+            _fmt_p(r["p_ttest"]),
+            _fmt_p(r["p_wilcoxon"]),
+            _fmt_p(r["p_mcnemar"]),
+            _fmt_p(r["p_adjusted"]),
+            f"[{style[v]}]{v}[/]" if v in style else v,
+        )
+    out = console
+    if not console.is_terminal:
+        from rich.console import Console
+
+        # A pipe or log file has no width; rich would squash the numbers to fit 80 columns.
+        out = Console(stderr=True, width=160, no_color=console.no_color)
+    out.print(table)
+    info(
+        "p-values: boot = one-sided bootstrap (share of rounds not better), t/wilc over seeds, "
+        "mcn = McNemar, holm = Holm-adjusted two-sided bootstrap (decides the verdict)."
+    )

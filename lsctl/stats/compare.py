@@ -1,0 +1,293 @@
+"""Compare systems on one test set: load prediction artifacts, run every test, build the rows.
+
+A *system* is the set of prediction files sharing a metadata ``name``; each
+file is one seed. Rows are ordered pairs (system, baseline).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from lsctl.artifacts import ArtifactReader, label_indices, prob_matrix, read_artifact
+from lsctl.errors import LsctlError, UsageError
+from lsctl.progress import Progress
+from lsctl.stats.bootstrap import (
+    LOWER_IS_BETTER,
+    METRICS,
+    instance_stats,
+    paired_bootstrap,
+    point_estimate,
+    summarize_deltas,
+)
+from lsctl.stats.hypothesis import holm, mcnemar, mcnemar_counts, paired_ttest, wilcoxon
+
+ROW_KEYS = (
+    "system",
+    "baseline",
+    "metric",
+    "mean",
+    "baseline_mean",
+    "delta",
+    "ci_low",
+    "ci_high",
+    "p_bootstrap",
+    "p_ttest",
+    "p_wilcoxon",
+    "p_mcnemar",
+    "p_adjusted",
+    "verdict",
+)
+
+
+@dataclass
+class SeedPreds:
+    path: str
+    seed: int | None
+    probs: np.ndarray  # N×K, rows in the reference id order
+    reader: ArtifactReader
+
+
+@dataclass
+class System:
+    name: str
+    seeds: list[SeedPreds] = field(default_factory=list)
+
+
+@dataclass
+class TestSet:
+    ids: list[Any]
+    y: np.ndarray
+    labels: list[str]
+
+
+def load_predictions(paths: list[str]) -> tuple[TestSet, list[System]]:
+    """Read and cross-check prediction files; group them into systems by ``name``."""
+    if len(paths) < 2:
+        raise LsctlError(
+            "compare needs at least two prediction files (one per system and seed); "
+            "make them with `lsctl eval RUN DATA -o PREDS`"
+        )
+    ref: TestSet | None = None
+    ref_path = ""
+    ref_pos: dict[Any, int] = {}
+    systems: dict[str, System] = {}
+    for path in paths:
+        table, reader = read_artifact(path)
+        where = path
+        for col in ("id", "label", "probs"):
+            if col not in table.column_names:
+                raise LsctlError(
+                    f"{where}: no column {col!r}; expected a predictions artifact from `lsctl eval`"
+                )
+        meta = reader.meta or {}
+        if meta.get("kind") not in (None, "predictions"):
+            raise LsctlError(f"{where}: is a {meta['kind']} artifact, expected predictions")
+        labels = [str(v) for v in meta["labels"]] if meta.get("labels") else None
+        if labels is None:
+            raise LsctlError(
+                f"{where}: has no label list in its metadata; write it with lsctl eval"
+            )
+        ids = table.column("id").to_pylist()
+        y = label_indices(table, labels, where)
+        probs = prob_matrix(table.column("probs"), len(labels), where, "probs")
+        bad = ~np.isfinite(probs).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LsctlError(f"{where}: id {ids[i]!r} has NaN or infinite probabilities")
+        if ref is None:
+            if len(set(ids)) != len(ids):
+                raise LsctlError(f"{where}: duplicate ids; each test instance needs its own id")
+            ref, ref_path = TestSet(ids, y, labels), path
+            ref_pos = {v: i for i, v in enumerate(ids)}
+        else:
+            if labels != ref.labels:
+                raise LsctlError(
+                    f"{where}: label list {labels} differs from {ref_path}'s {ref.labels}"
+                )
+            order = _align(ids, ref_pos, ref, where, ref_path)
+            mismatch = np.nonzero(y[order] != ref.y)[0]
+            if len(mismatch):
+                i = int(mismatch[0])
+                raise LsctlError(
+                    f"{where}: id {ref.ids[i]!r} has gold label {labels[y[order][i]]!r} but "
+                    f"{ref_path} has {labels[ref.y[i]]!r}; the files are on different test sets"
+                )
+            probs = probs[order]
+        name = str(meta.get("name") or os.path.splitext(os.path.basename(path))[0])
+        seed = meta.get("seed")
+        sys_ = systems.setdefault(name, System(name))
+        for other in sys_.seeds:
+            if other.seed == seed:
+                raise LsctlError(
+                    f"{where}: system {name!r} seed {seed} is already given by {other.path}; "
+                    "give each system a distinct `lsctl eval --name`"
+                )
+        sys_.seeds.append(SeedPreds(path, seed, probs, reader))
+    assert ref is not None
+    if len(systems) < 2:
+        raise LsctlError(
+            f"all files belong to one system {next(iter(systems))!r}; compare needs two systems "
+            "(set them apart with `lsctl eval --name`)"
+        )
+    for s in systems.values():
+        s.seeds.sort(key=lambda p: (p.seed is None, p.seed if p.seed is not None else 0))
+    return ref, list(systems.values())
+
+
+def _align(
+    ids: list[Any], ref_pos: dict[Any, int], ref: TestSet, where: str, ref_path: str
+) -> np.ndarray:
+    """Row order of this file that puts it in the reference's id order."""
+    pos = {v: i for i, v in enumerate(ids)}
+    if len(pos) != len(ids):
+        raise LsctlError(f"{where}: duplicate ids; each test instance needs its own id")
+    for v in ids:
+        if v not in ref_pos:
+            raise LsctlError(
+                f"{where}: id {v!r} is not in {ref_path}; the files are on different test sets"
+            )
+    for v in ref.ids:
+        if v not in pos:
+            raise LsctlError(
+                f"{where}: id {v!r} of {ref_path} is missing; the files are on different test sets"
+            )
+    return np.array([pos[v] for v in ref.ids], dtype=np.int64)
+
+
+@dataclass
+class CompareOptions:
+    metric: str = "accuracy"
+    baseline: str | None = None
+    rounds: int = 10_000
+    seed: int = 0
+    ci: float = 0.95
+    mcnemar: str = "exact"
+    alpha: float = 0.05
+    bins: int = 15
+
+
+def validate_options(opts: CompareOptions) -> None:
+    if opts.metric not in METRICS:
+        raise UsageError(f"--metric {opts.metric!r}: use one of {', '.join(METRICS)}")
+    if opts.mcnemar not in ("exact", "chi2"):
+        raise UsageError(f"--mcnemar {opts.mcnemar!r}: use exact or chi2")
+    if opts.rounds < 1:
+        raise UsageError("--rounds must be at least 1")
+    if not 0 < opts.ci < 1:
+        raise UsageError("--ci must be between 0 and 1, e.g. 0.95")
+    if not 0 < opts.alpha < 1:
+        raise UsageError("--alpha must be between 0 and 1, e.g. 0.05")
+
+
+def _seed_pairs(a: System, b: System) -> list[tuple[int, int]] | None:
+    """Pairs of seed positions for the tests over seeds, or None when they do not apply.
+
+    Paired by seed value when at least two seeds are shared, else by order
+    (ascending seed) when both have the same number of seeds.
+    """
+    sa = [p.seed for p in a.seeds]
+    sb = [p.seed for p in b.seeds]
+    if None not in sa and None not in sb:
+        common = sorted(set(sa) & set(sb))
+        if len(common) >= 2:
+            return [(sa.index(s), sb.index(s)) for s in common]
+    if len(sa) == len(sb) >= 2:
+        return [(i, i) for i in range(len(sa))]
+    return None
+
+
+def _mcnemar_pair(a: System, b: System) -> tuple[int, int]:
+    """McNemar uses one seed per system: the lowest seed both share, else each one's lowest."""
+    sa = [p.seed for p in a.seeds]
+    sb = [p.seed for p in b.seeds]
+    common = sorted(s for s in set(sa) & set(sb) if s is not None)
+    if common:
+        return sa.index(common[0]), sb.index(common[0])
+    return 0, 0
+
+
+def compare(
+    test: TestSet, systems: list[System], opts: CompareOptions, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """One row per (system, baseline) pair, with keys ``ROW_KEYS``."""
+    validate_options(opts)
+    names = [s.name for s in systems]
+    if opts.baseline is not None and opts.baseline not in names:
+        raise UsageError(f"--baseline {opts.baseline!r} is not a system here (systems: {names})")
+    k = len(test.labels)
+    stats = [
+        [instance_stats(opts.metric, p.probs, test.y, k, opts.bins) for p in s.seeds]
+        for s in systems
+    ]
+    seed_values = [[point_estimate(opts.metric, x, k) for x in s] for s in stats]
+    correct = [[p.probs.argmax(axis=1) == test.y for p in s.seeds] for s in systems]
+    if opts.baseline is not None:
+        b = names.index(opts.baseline)
+        pairs = [(i, b) for i in range(len(systems)) if i != b]
+    else:
+        pairs = [(j, i) for i in range(len(systems)) for j in range(i + 1, len(systems))]
+    rounds = paired_bootstrap(stats, opts.metric, k, opts.rounds, opts.seed, progress)
+
+    rows: list[dict[str, Any]] = []
+    two_sided: list[float] = []
+    for i, b in pairs:
+        a_sys, b_sys = systems[i], systems[b]
+        mean_a = float(np.mean(seed_values[i]))
+        mean_b = float(np.mean(seed_values[b]))
+        lo, hi, p_one, p_two = summarize_deltas(rounds[:, i] - rounds[:, b], opts.metric, opts.ci)
+        sp = _seed_pairs(a_sys, b_sys)
+        p_t = p_w = None
+        if sp is not None:
+            va = [seed_values[i][x] for x, _ in sp]
+            vb = [seed_values[b][y] for _, y in sp]
+            p_t, p_w = paired_ttest(va, vb), wilcoxon(va, vb)
+        ma, mb = _mcnemar_pair(a_sys, b_sys)
+        n01, n10 = mcnemar_counts(correct[i][ma], correct[b][mb])
+        rows.append(
+            {
+                "system": a_sys.name,
+                "baseline": b_sys.name,
+                "metric": opts.metric,
+                "mean": mean_a,
+                "baseline_mean": mean_b,
+                "delta": mean_a - mean_b,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_bootstrap": p_one,
+                "p_ttest": p_t,
+                "p_wilcoxon": p_w,
+                "p_mcnemar": mcnemar(n01, n10, opts.mcnemar),
+                "p_adjusted": None,
+                "verdict": None,
+            }
+        )
+        two_sided.append(p_two)
+    for row, p_adj in zip(rows, holm(two_sided), strict=True):
+        row["p_adjusted"] = p_adj
+        row["verdict"] = verdict(row["delta"], p_adj, opts.metric, opts.alpha)
+    return rows
+
+
+def verdict(delta: float, p_adjusted: float | None, metric: str, alpha: float) -> str:
+    if p_adjusted is None or p_adjusted >= alpha or delta == 0:
+        return "no difference"
+    better = delta < 0 if metric in LOWER_IS_BETTER else delta > 0
+    return "better" if better else "worse"
+
+
+def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
+    schema = pa.schema(
+        [
+            ("system", pa.string()),
+            ("baseline", pa.string()),
+            ("metric", pa.string()),
+            *[(key, pa.float64()) for key in ROW_KEYS[3:13]],
+            ("verdict", pa.string()),
+        ]
+    )
+    return pa.Table.from_pylist([{k: r[k] for k in ROW_KEYS} for r in rows], schema=schema)
