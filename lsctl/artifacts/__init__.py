@@ -16,6 +16,7 @@ from lsctl.artifacts.io import (
     read_artifact,
     sniff,
     write_artifact,
+    write_batches,
 )
 from lsctl.artifacts.meta import SCHEMA_VERSION, file_sha256, make_meta
 
@@ -36,4 +37,5 @@ __all__ = [
     "sniff",
     "texts",
     "write_artifact",
+    "write_batches",
 ]

@@ -12,7 +12,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -340,3 +340,62 @@ def output_format(path: str) -> str:
     raise LsctlError(
         f"{path}: unknown output extension {ext or '(none)'!r}; use .parquet or .arrows"
     )
+
+
+def write_batches(
+    batches: Iterable[pa.RecordBatch],
+    path: str,
+    meta: dict[str, Any],
+    inputs: list[str] = (),  # type: ignore[assignment]
+) -> str:
+    """Like :func:`write_artifact`, but streams record batches (memory: one batch).
+
+    The schema is the first batch's; every batch must share it. The file
+    appears (atomically) only once the last batch is written.
+    """
+    it = iter(batches)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("write_batches needs at least one batch")
+    schema_meta = dict(first.schema.metadata or {})
+    schema_meta[META_KEY] = encode_meta(meta)
+    schema = first.schema.with_metadata(schema_meta)
+
+    def all_batches() -> Iterator[pa.RecordBatch]:
+        yield first
+        yield from it
+
+    if path == "-":
+        out = sys.stdout.buffer
+        if sys.stdout.isatty():
+            raise LsctlError(
+                "refusing to write binary Arrow data to a terminal; use -o FILE.parquet or pipe it"
+            )
+        try:
+            with ipc.new_stream(out, schema) as w:
+                for b in all_batches():
+                    w.write_batch(b.replace_schema_metadata(schema_meta))
+            out.flush()
+        except BrokenPipeError:
+            pass
+        return "arrow-stream"
+
+    fmt = check_output(path, inputs)
+    target = os.path.abspath(path)
+    fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=".tmp", dir=os.path.dirname(target))
+    os.close(fd)
+    try:
+        if fmt == "parquet":
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
+                for b in all_batches():
+                    w.write_batch(b.replace_schema_metadata(schema_meta))
+        else:
+            with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, schema) as w:
+                for b in all_batches():
+                    w.write_batch(b.replace_schema_metadata(schema_meta))
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return fmt
