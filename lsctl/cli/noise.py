@@ -156,7 +156,9 @@ def command(
 
     check_json_vs_stdout(as_json, output)
     _check_option_kinds(kind, rate, convention, pair, matrix, stochastic, temperature)
-    if kind is not Kind.matrix:
+    if kind is Kind.matrix:
+        rate = None  # T alone defines the noise; the realized rate is what gets reported
+    else:
         tr.check_rate(rate)  # type: ignore[arg-type]
     check_output(output, [data])
 
@@ -165,10 +167,10 @@ def command(
     labels = resolve_labels(table, reader.meta, where)
     k = len(labels)
     y = label_indices(table, labels, where)
-    present = int(np.unique(y).size)
-    if present < 2:
+    present = [labels[i] for i in np.unique(y)]
+    if len(present) < 2:
         raise LsctlError(
-            f"{where}: only {present} class present ({', '.join(labels)}); "
+            f"{where}: only {len(present)} class present ({', '.join(present) or 'no rows'}); "
             "label noise needs at least 2 classes"
         )
     stacked = "clean_label" in table.column_names

@@ -145,6 +145,18 @@ def test_matrix_rows_and_columns_conventions_agree(cli, small, tmp_path):
     np.testing.assert_allclose(_meta(b)["noise"]["intended_T"], t)
 
 
+def test_matrix_ignores_rate_with_a_warning(cli, small, tmp_path):
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps({"labels": ["ant", "bee", "cat"], "matrix": np.eye(3).tolist()}))
+    out = tmp_path / "o.parquet"
+    r = cli("noise", small, "-o", out, "--kind", "matrix", "--matrix", m, "-r", "0.3")
+    assert r.exit_code == 0, r.stderr
+    assert "--rate is not used" in r.stderr
+    assert _meta(out)["noise"]["rate"] is None
+    assert _meta(out)["noise"]["realized_rate"] == 0.0
+    assert not _cols(out)["is_noisy"].any()
+
+
 def test_same_seed_byte_identical_different_seed_differs(cli, small, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     paths = [tmp_path / f"{i}.parquet" for i in range(3)]
@@ -288,7 +300,7 @@ def test_single_class(cli, tmp_path):
     p = tmp_path / "one.parquet"
     pq.write_table(pa.table({"text": ["a", "b"], "label": ["x", "x"]}), p)
     r = cli("noise", p, "-o", tmp_path / "o.parquet", "--kind", "symmetric", "-r", "0.2")
-    _err(r, 1, "at least 2 classes")
+    _err(r, 1, "only 1 class present (x)", "at least 2 classes")
 
 
 def test_already_noisy_needs_stack(cli, small, tmp_path):
