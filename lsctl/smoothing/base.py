@@ -9,6 +9,7 @@ one file. ``lsctl softlabel`` drives it like this::
     m.prepare(ctx)              # optional: fit statistics, read extra inputs
     for start, batch in ctx.batches():
         d = m.targets(ctx, batch, start)   # len(batch)×K float64
+    m.finish(ctx)               # optional: final warnings
 
 What a method can use:
 
@@ -16,8 +17,11 @@ What a method can use:
   order; ``start`` is the global row index of the batch's first row. It can be
   iterated more than once (``prepare`` may make a statistics pass). Every
   batch has an ``id`` column (the input's own, else the row index).
-- ``ctx.labels``: the label order of the output vectors; ``ctx.label_indices(batch)``
+- ``ctx.labels``: the label order of the output vectors (None when DATA has no
+  ``label`` column); ``prepare`` may set it, e.g. to a keywords artifact's or a
+  teacher's order, after checking it against DATA's. ``ctx.label_indices(batch)``
   maps a batch's ``label`` column to indices (a clear error if it is missing).
+- ``ctx.meta``: DATA's own ``lsctl`` metadata (None for plain Parquet).
 - ``ctx.params``: every ``softlabel`` option by name (``epsilon``, ``rate``,
   ``k1``, ``teacher``, ``temperature``, …); ``param_names`` says which ones the
   method reads, and only those are recorded in the artifact's metadata.
@@ -48,11 +52,12 @@ from lsctl.progress import NullProgress, Progress
 class Context:
     """What a method sees of the run; built by the CLI (or by tests/library code)."""
 
-    labels: list[str]
+    labels: list[str] | None
     params: dict[str, Any]
     batch_source: Callable[[], Iterator[pa.RecordBatch]]
     num_rows: int | None = None
     where: str = "DATA"
+    meta: dict[str, Any] | None = None
     progress: Progress = field(default_factory=NullProgress)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -60,7 +65,7 @@ class Context:
 
     @classmethod
     def from_table(
-        cls, table: pa.Table, labels: list[str], params: dict[str, Any], **kw: Any
+        cls, table: pa.Table, labels: list[str] | None, params: dict[str, Any], **kw: Any
     ) -> Context:
         """A context over an in-memory table (library use and tests)."""
         from lsctl.artifacts import ensure_id
@@ -68,7 +73,7 @@ class Context:
         table = ensure_id(table)
         batch_size = kw.pop("batch_size", 65_536)
         return cls(
-            labels=list(labels),
+            labels=list(labels) if labels is not None else None,
             params=dict(params),
             batch_source=lambda: iter(table.to_batches(max_chunksize=batch_size)),
             num_rows=table.num_rows,
@@ -90,7 +95,7 @@ class Context:
     def label_indices(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
         from lsctl.artifacts import label_indices
 
-        if "label" not in batch.schema.names:
+        if "label" not in batch.schema.names or self.labels is None:
             raise LsctlError(
                 f"{self.where}: no column 'label'; method {self.params.get('method', '?')!r} "
                 "needs hard labels"
@@ -130,3 +135,6 @@ class Method:
     def targets(self, ctx: Context, batch: pa.RecordBatch, start: int) -> np.ndarray:
         """``batch.num_rows × len(ctx.labels)`` float64 targets for one batch."""
         raise NotImplementedError
+
+    def finish(self, ctx: Context) -> None:
+        """Called once after the last batch (e.g. to add warnings with totals)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lsctl.smoothing.relevance import RelevanceMethod
 from lsctl.text.tokenize import TokenizerSpec
 
 
@@ -35,3 +36,9 @@ def instance_label_relevance(
     check_params(k1, b, k2)
     arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.string())
     return ilr_from_texts(arr, np.asarray(y, dtype=np.int64), k, spec, k1=k1, b=b, k2=k2)
+
+
+class KWLS(RelevanceMethod):
+    name = "kwls"
+    help = "keyword-based soft labels (Liu et al. 2022); --k1 --b --k2, --keywords, --cross-fit"
+    variant = "kwls"

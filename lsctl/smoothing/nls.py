@@ -21,11 +21,11 @@ class NLS(Method):
     param_names = ("rate",)
 
     def validate(self, params: dict[str, Any]) -> None:
-        rate = params.get("rate", -0.2)
-        if not rate < 1.0:
+        rate = params.get("rate")
+        if rate is None:
+            raise LsctlError("--method nls needs --rate R (R < 1; negative for NLS, e.g. -0.2)")
+        if not (rate < 1.0 and rate > float("-inf")):
             raise LsctlError(f"--rate {rate} must be below 1 (e.g. --rate -0.2 or --rate 0.4)")
 
     def targets(self, ctx: Context, batch: Any, start: int) -> np.ndarray:
-        return uniform_targets(
-            ctx.label_indices(batch), len(ctx.labels), ctx.params.get("rate", -0.2), "k"
-        )
+        return uniform_targets(ctx.label_indices(batch), len(ctx.labels), ctx.params["rate"], "k")

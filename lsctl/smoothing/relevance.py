@@ -14,15 +14,16 @@ the soft label is softmax(ILR / X_avg) computed with max-subtraction in float64.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
 from lsctl.errors import LsctlError
 from lsctl.progress import Progress, ensure
+from lsctl.smoothing.base import Context, Method
 from lsctl.text.counts import DocTerm, Vocabulary, count_batch
 from lsctl.text.tokenize import TokenizerSpec
 
@@ -170,7 +171,7 @@ class Pass:
     vocab: Vocabulary
     total: Stats
     folds: list[Stats] = field(default_factory=list)
-    cache: list[DocTerm] | None = None  # per-batch counts, when they fit the budget
+    cache: list[tuple[int, DocTerm]] | None = None  # (start, counts), within the budget
 
 
 # Cached doc×word matrices (12 bytes per nonzero) are kept up to this size so
@@ -194,7 +195,7 @@ def count_pass(
     vocab = Vocabulary(spec)
     total = Stats.zeros(0, k)
     folds = [Stats.zeros(0, k) for _ in range(n_folds)]
-    kept: list[DocTerm] | None = [] if cache else None
+    kept: list[tuple[int, DocTerm]] | None = [] if cache else None
     used = 0
     with ensure(progress).task("counting words", total=total_rows) as task:
         for start, batch in batches:
@@ -208,7 +209,7 @@ def count_pass(
                     folds[j].add(DocTerm(dt.matrix[rows], dt.lengths[rows]), y[rows])
             if kept is not None:
                 used += dt.matrix.nnz * 12
-                kept = [*kept, dt] if used <= CACHE_BYTES else None
+                kept = [*kept, (start, dt)] if used <= CACHE_BYTES else None
             task.advance(batch.num_rows)
     v = len(vocab)
     total.grow(v)
@@ -236,10 +237,289 @@ def ilr_from_texts(
     return Fitted.from_stats(stats, k1, b, k2, variant, None).ilr(dt.matrix)
 
 
-def iter_doc_terms(
-    batches: Iterable[tuple[int, pa.RecordBatch]], vocab: Vocabulary, cache: list[DocTerm] | None
-) -> Iterator[tuple[int, pa.RecordBatch, DocTerm]]:
-    """Second pass: each batch with its counts (cached, or tokenized again)."""
-    for i, (start, batch) in enumerate(batches):
-        dt = cache[i] if cache is not None else count_batch(batch.column("text"), vocab)
-        yield start, batch, dt
+# ---------------------------------------------------------------------------
+# The keywords artifact: everything needed to apply the statistics elsewhere.
+#
+# Rows: one per (word, label) with f(w,m) ≥ 1: word, label, count = f(w,m),
+# wlc, wlw, wlr (with the artifact's k1 and b), rank of the word within the
+# label by WLR, df = documents containing the word.
+# Metadata params: k1, b, tokenizer, min_count; metadata "stats": n_docs (N),
+# n_tokens, x_avg, class_tokens {label: S_m}. From these, WLR for any k1/b and
+# WIW = ln(N/df)+1 are rebuilt exactly.
+
+KEYWORD_COLUMNS = ("word", "label", "count", "wlc", "wlw", "wlr", "rank", "df")
+
+
+def keep_mask(stats: Stats, min_count: int) -> np.ndarray | None:
+    """Words kept by ``--min-count`` (total count over labels), or None for all."""
+    if min_count <= 1:
+        return None
+    return stats.counts.sum(axis=1) >= min_count
+
+
+def keywords_table(
+    vocab: Vocabulary, stats: Stats, labels: list[str], k1: float, b: float, min_count: int = 1
+) -> pa.Table:
+    """The long word×label table, sorted by label, then rank."""
+    counts = stats.counts
+    keep = keep_mask(stats, min_count)
+    if keep is not None:
+        counts = np.where(keep[:, None], counts, 0.0)
+    wlc, wlw, wlr = word_label_terms(counts, stats.class_tokens, k1, b, "kwls")
+    w_idx, m_idx = np.nonzero(counts > 0)
+    # Rank within each label: by WLR descending, ties by word id (first appearance).
+    order = np.lexsort((w_idx, -wlr[w_idx, m_idx], m_idx))
+    w_idx, m_idx = w_idx[order], m_idx[order]
+    starts = np.searchsorted(m_idx, np.arange(len(labels)))
+    rank = np.arange(len(m_idx)) - starts[m_idx] + 1
+    return pa.table(
+        {
+            "word": vocab.words.take(pa.array(w_idx)).cast(pa.string()),
+            "label": pa.array(np.asarray(labels, dtype=object)[m_idx], pa.string()),
+            "count": pa.array(counts[w_idx, m_idx].astype(np.int64)),
+            "wlc": pa.array(wlc[w_idx, m_idx]),
+            "wlw": pa.array(wlw[w_idx]),
+            "wlr": pa.array(wlr[w_idx, m_idx]),
+            "rank": pa.array(rank.astype(np.int64)),
+            "df": pa.array(stats.df[w_idx].astype(np.int64)),
+        }
+    )
+
+
+def stats_meta(stats: Stats, labels: list[str]) -> dict[str, Any]:
+    return {
+        "n_docs": int(stats.n_docs),
+        "n_tokens": float(stats.n_tokens),
+        "x_avg": stats.x_avg,
+        "class_tokens": {lab: float(s) for lab, s in zip(labels, stats.class_tokens, strict=True)},
+    }
+
+
+def stats_from_keywords(
+    table: pa.Table, meta: dict[str, Any] | None, where: str
+) -> tuple[Vocabulary, Stats, list[str], dict[str, Any]]:
+    """Rebuild (frozen vocabulary, statistics, labels, params) from a keywords artifact."""
+    import pyarrow.compute as pc
+
+    if not meta or meta.get("kind") != "keywords" or "stats" not in meta:
+        raise LsctlError(
+            f"{where}: not a keywords artifact; make one with `lsctl keywords TRAIN -o KW.parquet`"
+        )
+    missing = [c for c in ("word", "label", "count", "df") if c not in table.column_names]
+    if missing:
+        raise LsctlError(f"{where}: keywords artifact without column {missing[0]!r}")
+    labels = [str(x) for x in meta["labels"]]
+    params = meta.get("params", {})
+    spec = TokenizerSpec.from_dict(params.get("tokenizer"))
+    s = meta["stats"]
+    words = pc.unique(table.column("word")).combine_chunks() if table.num_rows else pa.array([])
+    vocab = Vocabulary(spec, words, frozen=True)
+    w = pc.index_in(table.column("word"), value_set=vocab.words.cast(table.column("word").type))
+    m = pc.index_in(table.column("label"), value_set=pa.array(labels, pa.string()))
+    if m.null_count:
+        raise LsctlError(f"{where}: keywords rows with a label outside its label list")
+    w_np = w.to_numpy(zero_copy_only=False).astype(np.int64)
+    m_np = m.to_numpy(zero_copy_only=False).astype(np.int64)
+    stats = Stats.zeros(len(vocab), len(labels))
+    stats.counts[w_np, m_np] = table.column("count").to_numpy().astype(np.float64)
+    stats.df[w_np] = table.column("df").to_numpy().astype(np.float64)
+    stats.class_tokens = np.array([float(s["class_tokens"][lab]) for lab in labels])
+    stats.n_docs = int(s["n_docs"])
+    stats.n_tokens = float(s["n_tokens"])
+    return vocab, stats, labels, params
+
+
+# ---------------------------------------------------------------------------
+# The kwls and tfidf methods share everything but the variant.
+
+
+def fold_assignment(n: int, folds: int, seed: int) -> np.ndarray:
+    """Fold of each row: a seeded permutation dealt round-robin (sizes differ by ≤ 1)."""
+    out = np.empty(n, dtype=np.int64)
+    out[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
+    return out
+
+
+class RelevanceMethod(Method):
+    """Soft labels softmax(ILR / X_avg); subclasses set ``name`` and ``variant``."""
+
+    variant: ClassVar[str] = "kwls"
+    param_names: ClassVar[tuple[str, ...]] = (
+        "k1",
+        "b",
+        "k2",
+        "tokenizer",
+        "min_count",
+        "keywords",
+        "cross_fit",
+        "seed",
+    )
+
+    def validate(self, params: dict[str, Any]) -> None:
+        k1 = params.get("k1")
+        b = params.get("b")
+        k2 = params.get("k2")
+        check_params(2.0 if k1 is None else k1, 0.75 if b is None else b, 2.0 if k2 is None else k2)
+        folds = params.get("cross_fit") or 0
+        if folds and folds < 2:
+            raise LsctlError(f"--cross-fit {folds}: use at least 2 folds (e.g. --cross-fit 5)")
+        if folds and params.get("keywords"):
+            raise LsctlError(
+                "--cross-fit and --keywords exclude each other: cross-fitting fits on DATA itself"
+            )
+        if (params.get("min_count") or 1) < 1:
+            raise LsctlError("--min-count must be at least 1")
+
+    # -- fitting -----------------------------------------------------------
+
+    def prepare(self, ctx: Context) -> None:
+        p = ctx.params
+        self.k2 = 2.0 if p.get("k2") is None else float(p["k2"])
+        self.min_count = int(p.get("min_count") or 1)
+        self.empty = 0
+        self.no_overlap = 0
+        if p.get("keywords"):
+            self._prepare_keywords(ctx)
+        else:
+            self._prepare_self(ctx)
+        info = ctx.info
+        info["k1"], info["b"], info["k2"] = self.k1, self.b, self.k2
+        info["tokenizer"] = self.spec.to_dict()
+        info["min_count"] = self.min_count
+        if self.variant == "tfidf":
+            for key in ("k1", "b", "k2"):
+                info.pop(key)
+
+    def _spec_from_params(self, p: dict[str, Any]) -> TokenizerSpec:
+        return TokenizerSpec(
+            name=p.get("tokenizer") or "words",
+            lowercase=p.get("lowercase"),
+            stopwords=p.get("stopwords") or "none",
+        )
+
+    def _prepare_keywords(self, ctx: Context) -> None:
+        p = ctx.params
+        reader = ctx.add_input(p["keywords"])
+        table = reader.read()
+        vocab, stats, labels, kw_params = stats_from_keywords(table, reader.meta, p["keywords"])
+        self._check_labels(ctx, labels, p["keywords"])
+        ctx.labels = labels
+        self.spec = vocab.spec
+        for opt, val in (("tokenizer", "name"), ("lowercase", "lower"), ("stopwords", "stopwords")):
+            given = p.get(opt)
+            have = getattr(self.spec, val)
+            if given is not None and given != have:
+                raise LsctlError(
+                    f"--{opt} {given!r} differs from the keywords artifact's ({have!r}); "
+                    "drop the option or rebuild the keywords with it"
+                )
+        self.k1 = float(p["k1"] if p.get("k1") is not None else kw_params.get("k1", 2.0))
+        self.b = float(p["b"] if p.get("b") is not None else kw_params.get("b", 0.75))
+        self.min_count = max(self.min_count, int(kw_params.get("min_count") or 1))
+        self.vocab = vocab
+        self.fitted = [self._fit(stats)]
+        self.fold_of = None
+        self.cache: dict[int, DocTerm] = {}
+        ctx.info["statistics"] = f"keywords artifact {p['keywords']}"
+        ctx.info["fitted_docs"] = stats.n_docs
+        ctx.info["x_avg"] = stats.x_avg
+
+    def _check_labels(self, ctx: Context, kw_labels: list[str], where: str) -> None:
+        data_labels = (ctx.meta or {}).get("labels")
+        if data_labels and list(data_labels) != kw_labels:
+            raise LsctlError(
+                f"labels differ: DATA has {list(data_labels)}, {where} has {kw_labels}; "
+                "use keywords computed on data with the same label list"
+            )
+        if ctx.labels:
+            only = [lab for lab in ctx.labels if lab not in kw_labels]
+            if only:
+                raise LsctlError(
+                    f"label {only[0]!r} is in DATA but not in {where} (labels {kw_labels}); "
+                    "the keywords must cover every label"
+                )
+
+    def _prepare_self(self, ctx: Context) -> None:
+        p = ctx.params
+        if ctx.labels is None:
+            raise LsctlError(
+                f"{ctx.where}: no column 'label'; --method {self.name} fits its statistics on "
+                "labelled data (or pass --keywords KW from labelled data)"
+            )
+        self.spec = self._spec_from_params(p)
+        self.k1 = 2.0 if p.get("k1") is None else float(p["k1"])
+        self.b = 0.75 if p.get("b") is None else float(p["b"])
+        folds = int(p.get("cross_fit") or 0)
+        self.fold_of = None
+        if folds:
+            n = ctx.num_rows
+            if n is None:
+                n = sum(b.num_rows for _, b in ctx.batches())
+            if n < folds:
+                raise LsctlError(f"--cross-fit {folds} needs at least {folds} rows, DATA has {n}")
+            self.fold_of = fold_assignment(n, folds, int(p.get("seed") or 0))
+        result = count_pass(
+            ctx.batches(),
+            self.spec,
+            ctx.labels,
+            ctx.label_indices,
+            fold_of=self.fold_of,
+            n_folds=folds,
+            progress=ctx.progress,
+            total_rows=ctx.num_rows,
+        )
+        self.vocab = result.vocab
+        self.vocab.frozen = True
+        self.cache = {}
+        if result.cache is not None:
+            self.cache = dict(result.cache)
+        total = result.total
+        if total.n_tokens == 0:
+            raise LsctlError(f"{ctx.where}: no tokens in any text; nothing to fit")
+        if folds:
+            self.fitted = [self._fit(total.minus(f)) for f in result.folds]
+            ctx.info["statistics"] = f"DATA, cross-fitted over {folds} folds (out-of-fold)"
+        else:
+            self.fitted = [self._fit(total)]
+            ctx.info["statistics"] = "DATA itself (in-sample: each text is in its own class counts)"
+        ctx.info["fitted_docs"] = total.n_docs
+        ctx.info["x_avg"] = total.x_avg
+
+    def _fit(self, stats: Stats) -> Fitted:
+        if stats.n_tokens == 0:
+            raise LsctlError("a cross-fitting fold's complement has no tokens; use fewer folds")
+        keep = keep_mask(stats, self.min_count)
+        return Fitted.from_stats(stats, self.k1, self.b, self.k2, self.variant, keep)
+
+    # -- scoring -----------------------------------------------------------
+
+    def targets(self, ctx: Context, batch: pa.RecordBatch, start: int) -> np.ndarray:
+        dt = self.cache.pop(start, None)
+        if dt is None:
+            dt = count_batch(batch.column("text"), self.vocab)
+        if self.fold_of is None:
+            ilr = self.fitted[0].ilr(dt.matrix)
+            out = softmax(ilr / self.fitted[0].x_avg)
+        else:
+            fb = self.fold_of[start : start + batch.num_rows]
+            ilr = np.zeros((batch.num_rows, len(ctx.labels)))
+            out = np.empty_like(ilr)
+            m = dt.matrix.tocsr()
+            for j, fit in enumerate(self.fitted):
+                rows = np.flatnonzero(fb == j)
+                if len(rows):
+                    ilr[rows] = fit.ilr(m[rows])
+                    out[rows] = softmax(ilr[rows] / fit.x_avg)
+        empty = dt.lengths == 0
+        self.empty += int(empty.sum())
+        self.no_overlap += int(((ilr == 0).all(axis=1) & ~empty).sum())
+        return out
+
+    def finish(self, ctx: Context) -> None:
+        if self.empty:
+            ctx.warn(f"{self.empty} documents have no tokens; they get the uniform vector")
+        if self.no_overlap:
+            ctx.warn(
+                f"{self.no_overlap} documents share no word with the keyword statistics; "
+                "they get the uniform vector"
+            )

@@ -11,6 +11,7 @@ RE2 kernels produce them without a Python loop over tokens.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 
 from lsctl.text.tokenize import NON_WORD_RE2, TokenizerSpec
 
-STOP = -1
+DROP = -1  # stopwords, and "" for the words tokenizer: not tokens
 UNKNOWN = -2
 
 
@@ -73,8 +74,9 @@ class Vocabulary:
         self._size += len(new)
 
     def lookup(self, dictionary: pa.Array) -> np.ndarray:
-        """Global ids of a batch dictionary's entries: ``STOP`` for stopwords,
-        ``UNKNOWN`` for words a frozen vocabulary does not hold.
+        """Global ids of a batch dictionary's entries: ``DROP`` for stopwords (and
+        the words tokenizer's ``""``), ``UNKNOWN`` for words a frozen vocabulary
+        does not hold.
 
         New words are added unless the vocabulary is frozen (applying fitted
         statistics to new data).
@@ -88,7 +90,9 @@ class Vocabulary:
         if self._stop:
             lowered = dictionary if self.spec.lower else pc.utf8_lower(dictionary)
             is_stop = pc.is_in(lowered, value_set=pa.array(sorted(self._stop), pa.large_string()))
-            out[is_stop.to_numpy(zero_copy_only=False)] = STOP
+            out[is_stop.to_numpy(zero_copy_only=False)] = DROP
+        if self.spec.name == "words":
+            out[pc.equal(dictionary, "").to_numpy(zero_copy_only=False)] = DROP
         if not self.frozen:
             new_pos = np.flatnonzero(out == UNKNOWN)
             if len(new_pos):
@@ -97,50 +101,139 @@ class Vocabulary:
         return out
 
 
-def split_tokens(texts: pa.Array | pa.ChunkedArray, spec: TokenizerSpec) -> tuple[np.ndarray, Any]:
-    """All tokens of a batch: (document index per token, dictionary-encoded tokens).
+# Byte → byte map for the ``words`` tokenizer on ASCII: word bytes stay (A–Z
+# lowered when asked), every other ASCII byte becomes a space. Bytes ≥ 0x80
+# are left for the Unicode path.
+_WORD_BYTES = np.zeros(256, dtype=bool)
+_WORD_BYTES[[ord(c) for c in "0123456789_"]] = True
+_WORD_BYTES[ord("a") : ord("z") + 1] = True
+_WORD_BYTES[ord("A") : ord("Z") + 1] = True
+_WORD_BYTES[128:] = True
+_KEEP_CASE = np.where(_WORD_BYTES, np.arange(256), ord(" ")).astype(np.uint8)
+_LOWER = _KEEP_CASE.copy()
+_LOWER[ord("A") : ord("Z") + 1] += 32
 
-    Null texts have no tokens.
+# Below this many documents a batch is not worth splitting across threads.
+_MIN_SPLIT = 2048
+
+
+def _words_separated(texts: pa.Array, lower: bool) -> pa.Array:
+    """Texts whose non-word characters are all spaces (and lowercased if asked).
+
+    ASCII goes through a byte table in NumPy; only documents with non-ASCII
+    characters pay for the Unicode regex. Both give Python's ``\\w+`` tokens.
     """
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
+    texts = pc.fill_null(texts, "")
+    data = texts.buffers()[2]
+    if data is None or len(texts) == 0:
+        return texts
+    table = _LOWER if lower else _KEEP_CASE
+    mapped = table[np.frombuffer(data, dtype=np.uint8)]
+    out = pa.Array.from_buffers(
+        texts.type,
+        len(texts),
+        [None, texts.buffers()[1], pa.py_buffer(mapped)],
+        null_count=0,
+        offset=texts.offset,
+    )
+    non_ascii = pc.invert(pc.string_is_ascii(texts))
+    if pc.any(non_ascii).as_py():
+        sub = pc.filter(texts, non_ascii)
+        if lower:
+            sub = pc.utf8_lower(sub)
+        sub = pc.replace_substring_regex(sub, NON_WORD_RE2, " ")
+        out = pc.replace_with_mask(out, non_ascii, sub)
+    return out
+
+
+def split_tokens(texts: pa.Array, spec: TokenizerSpec) -> tuple[np.ndarray, pa.DictionaryArray]:
+    """All tokens of a batch: (token count per document, dictionary-encoded tokens).
+
+    For ``words`` the tokens may include ``""`` (the splitter's leftovers at a
+    text's edges); :meth:`Vocabulary.lookup` drops it. Null texts have no tokens.
+    """
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         texts = texts.cast(pa.string())
-    if spec.lower:
-        texts = pc.utf8_lower(texts)
     if spec.name == "whitespace":
+        # A null text stays a null list: no tokens (an empty text has one, "").
+        if spec.lower:
+            texts = pc.utf8_lower(texts)
         lists = pc.split_pattern(texts, " ")
     else:
-        lists = pc.split_pattern_regex(texts, NON_WORD_RE2)
-    parents = pc.list_parent_indices(lists)
-    flat = pc.list_flatten(lists)
-    if spec.name != "whitespace":
-        # Splitting on separators leaves "" where a text starts or ends with one.
-        keep = pc.greater(pc.binary_length(flat), 0)
-        flat = pc.filter(flat, keep)
-        parents = pc.filter(parents, keep)
-    encoded = pc.dictionary_encode(flat)
-    return parents.to_numpy(zero_copy_only=False), encoded
+        lists = pc.ascii_split_whitespace(_words_separated(texts, spec.lower))
+    offsets = np.frombuffer(
+        lists.buffers()[1], dtype=np.int32 if pa.types.is_list(lists.type) else np.int64
+    )
+    offsets = offsets[lists.offset : lists.offset + len(lists) + 1]
+    values = lists.values.slice(offsets[0], offsets[-1] - offsets[0])
+    return np.diff(offsets), pc.dictionary_encode(values)
 
 
-def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm:
-    """Doc×word counts of one batch of texts over ``vocab`` (which may grow)."""
+def _chunks(texts: pa.Array, parts: int) -> list[pa.Array]:
+    n = len(texts)
+    if parts <= 1 or n < _MIN_SPLIT:
+        return [texts]
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    return [texts.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
+
+
+def _threads() -> int:
+    return max(1, min(4, pa.cpu_count()))
+
+
+def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary, pool: Any = None) -> DocTerm:
+    """Doc×word counts of one batch of texts over ``vocab`` (which may grow).
+
+    The batch is cut into one slice per core; Arrow and SciPy release the GIL,
+    so slices tokenize and count in parallel. Word ids are assigned in order of
+    first appearance, the same however the batch is cut.
+    """
     import scipy.sparse as sp
 
-    n = len(texts)
-    parents, encoded = split_tokens(texts, vocab.spec)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    ids = vocab.lookup(encoded.dictionary)
-    word = ids[encoded.indices.to_numpy(zero_copy_only=False)]
-    # Stopwords are not tokens; words unknown to a frozen vocabulary still are.
-    is_token = word != STOP
-    lengths = np.bincount(parents[is_token], minlength=n).astype(np.float64)
-    known = word >= 0
-    if not known.all():
-        word, parents = word[known], parents[known]
-    matrix = sp.csr_matrix(
-        (np.ones(len(word), dtype=np.float64), (parents, word)), shape=(n, len(vocab))
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    parts = _chunks(texts, _threads())
+    run = _map(pool, len(parts))
+    split = run(lambda t: split_tokens(t, vocab.spec), parts)
+    # Vocabulary growth is sequential so ids follow first appearance.
+    words = [
+        vocab.lookup(enc.dictionary)[enc.indices.to_numpy(zero_copy_only=False)] for _, enc in split
+    ]
+    v = len(vocab)
+
+    def build(args: tuple[np.ndarray, np.ndarray]) -> tuple[Any, np.ndarray]:
+        per_doc, word = args
+        n = len(per_doc)
+        parents = np.repeat(np.arange(n), per_doc)
+        # Stopwords are not tokens; words unknown to a frozen vocabulary still are.
+        is_token = word != DROP
+        lengths = np.bincount(parents[is_token], minlength=n).astype(np.float64)
+        known = word >= 0
+        if not known.all():
+            word, parents = word[known], parents[known]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(parents, minlength=n), out=indptr[1:])
+        matrix = sp.csr_matrix(
+            (np.ones(len(word), dtype=np.float64), word.astype(np.int32), indptr), shape=(n, v)
+        )
+        matrix.sum_duplicates()
+        return matrix, lengths
+
+    built = run(build, [(per_doc, w) for (per_doc, _), w in zip(split, words, strict=True)])
+    if len(built) == 1:
+        return DocTerm(*built[0])
+    return DocTerm(
+        sp.vstack([m for m, _ in built], format="csr"), np.concatenate([n for _, n in built])
     )
-    matrix.sum_duplicates()
-    return DocTerm(matrix, lengths)
+
+
+def _map(pool: Any, parts: int) -> Any:
+    if parts <= 1:
+        return lambda f, xs: [f(x) for x in xs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(f: Any, xs: list[Any]) -> list[Any]:
+        with ThreadPoolExecutor(len(xs)) as ex:
+            return list(ex.map(f, xs))
+
+    return run

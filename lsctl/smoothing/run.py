@@ -1,0 +1,239 @@
+"""The ``softlabel`` and ``keywords`` pipelines, for the CLI and for library use.
+
+Both stream DATA in record batches: memory is the statistics (O(V·K)) plus a
+batch, and output batches are written as they are made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from lsctl.errors import LsctlError
+from lsctl.progress import Progress, ensure
+from lsctl.smoothing.base import Context
+
+
+@dataclass
+class Summary:
+    """Streaming summary of soft labels against the gold labels."""
+
+    n: int = 0
+    n_gold: int = 0
+    gold_prob: float = 0.0
+    agree: int = 0
+    entropy: float = 0.0
+    negative: bool = False
+
+    def add(self, d: np.ndarray, y: np.ndarray | None) -> None:
+        self.n += len(d)
+        if (d < 0).any():
+            self.negative = True
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.entropy += float(-np.where(d > 0, d * np.log(d), 0.0).sum())
+        if y is not None:
+            self.n_gold += len(y)
+            self.gold_prob += float(d[np.arange(len(y)), y].sum())
+            self.agree += int((d.argmax(axis=1) == y).sum())
+
+    def result(self) -> dict[str, Any]:
+        gold = self.n_gold > 0
+        return {
+            "rows": self.n,
+            "mean_gold_prob": self.gold_prob / self.n_gold if gold else None,
+            "argmax_agreement": self.agree / self.n_gold if gold else None,
+            # Entropy (nats) is undefined for NLS vectors with negative entries.
+            "mean_entropy": None if self.negative or not self.n else self.entropy / self.n,
+        }
+
+
+@dataclass
+class SoftlabelResult:
+    output: str | None
+    method: str
+    labels: list[str]
+    summary: dict[str, Any]
+    warnings: list[str]
+    info: dict[str, Any]
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _batch_source(reader: Any) -> tuple[Any, int | None]:
+    """A re-iterable batch source: Parquet and Arrow files re-read; a stream is held."""
+    if reader.format == "arrow-stream":
+        table = reader.read()
+        return (lambda: iter(table.to_batches())), table.num_rows
+    return (lambda: reader.iter_batches()), reader.num_rows
+
+
+def _data_labels(reader: Any, source: Any, where: str) -> list[str] | None:
+    """DATA's label order: its stamped list, else its sorted distinct labels."""
+    if "label" not in reader.schema.names:
+        return None
+    import pyarrow.compute as pc
+
+    from lsctl.artifacts import resolve_labels
+
+    uniq: set[str] = set()
+    nulls = 0
+    for batch in source():
+        col = batch.column(batch.schema.get_field_index("label"))
+        nulls += col.null_count
+        uniq.update(str(v) for v in pc.unique(col.cast(pa.string())).to_pylist() if v is not None)
+    if nulls:
+        raise LsctlError(f"{where}: {nulls} rows have no label; drop or fill them first")
+    table = pa.table({"label": pa.array(sorted(uniq), pa.string())})
+    return resolve_labels(table, reader.meta, where)
+
+
+def softlabel(
+    data: str,
+    output: str | None,
+    method_name: str,
+    params: dict[str, Any],
+    progress: Progress | None = None,
+    show: int = 0,
+) -> SoftlabelResult:
+    """Write DATA's rows plus ``soft_label`` to ``output``; returns the run summary.
+
+    With ``output=None`` nothing is written (inspection: summary and examples).
+    """
+    from lsctl.artifacts import check_output, make_meta, open_artifact, prob_array, write_batches
+    from lsctl.smoothing import registry
+
+    method = registry.get(method_name)()
+    params = {**params, "method": method_name}
+    method.validate(params)
+    reader = open_artifact(data)
+    if output is not None:
+        check_output(output, [data])
+    source, num_rows = _batch_source(reader)
+    ctx = Context(
+        labels=_data_labels(reader, source, data),
+        params=params,
+        batch_source=source,
+        num_rows=num_rows,
+        where=data,
+        meta=reader.meta,
+        progress=ensure(progress),
+    )
+    method.prepare(ctx)
+    if not ctx.labels:
+        raise LsctlError(f"{data}: no column 'label'; --method {method_name} needs hard labels")
+    labels = list(ctx.labels)
+    k = len(labels)
+    summary = Summary()
+    examples: list[dict[str, Any]] = []
+    has_gold = "label" in reader.schema.names
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        with ctx.progress.task("soft labels", total=ctx.num_rows) as task:
+            for start, batch in ctx.batches():
+                d = np.asarray(method.targets(ctx, batch, start), dtype=np.float64)
+                if d.shape != (batch.num_rows, k) or not np.isfinite(d).all():
+                    raise LsctlError(
+                        f"--method {method_name} returned {d.shape} targets with "
+                        f"{'non-finite values' if d.shape == (batch.num_rows, k) else 'a wrong shape'}; "
+                        f"expected ({batch.num_rows}, {k})"
+                    )
+                y = ctx.label_indices(batch) if has_gold else None
+                summary.add(d, y)
+                if len(examples) < show:
+                    _collect(examples, batch, d, labels, show)
+                keep = [i for i, n in enumerate(batch.schema.names) if n != "soft_label"]
+                cols = [batch.column(i) for i in keep]
+                names = [batch.schema.names[i] for i in keep]
+                yield pa.RecordBatch.from_arrays(
+                    [*cols, prob_array(d)], names=[*names, "soft_label"]
+                )
+                task.advance(batch.num_rows)
+        method.finish(ctx)
+
+    recorded = {name: params.get(name) for name in method.param_names if name in params}
+    meta = make_meta(
+        "softlabels",
+        labels,
+        params={"method": method_name, **recorded, **ctx.info},
+        inputs=[reader.input_record(), *ctx.inputs],
+    )
+    if output is None:
+        for _ in batches():
+            pass
+    else:
+        write_batches(batches(), output, meta, inputs=[data])
+    return SoftlabelResult(
+        output, method_name, labels, summary.result(), list(ctx.warnings), dict(ctx.info), examples
+    )
+
+
+def _collect(
+    examples: list[dict[str, Any]], batch: pa.RecordBatch, d: np.ndarray, labels: list[str], n: int
+) -> None:
+    names = batch.schema.names
+    take = min(n - len(examples), batch.num_rows)
+    text = batch.column(names.index("text")).slice(0, take).to_pylist() if "text" in names else None
+    gold = (
+        batch.column(names.index("label")).slice(0, take).to_pylist() if "label" in names else None
+    )
+    ids = batch.column(names.index("id")).slice(0, take).to_pylist()
+    for i in range(take):
+        examples.append(
+            {
+                "id": ids[i],
+                "text": text[i] if text else None,
+                "label": gold[i] if gold else None,
+                "soft_label": dict(zip(labels, d[i].tolist(), strict=True)),
+            }
+        )
+
+
+@dataclass
+class KeywordsResult:
+    table: pa.Table
+    labels: list[str]
+    stats: dict[str, Any]
+    vocab_size: int
+
+
+def keywords(
+    reader: Any,
+    spec: Any,
+    k1: float,
+    b: float,
+    min_count: int = 1,
+    progress: Progress | None = None,
+) -> KeywordsResult:
+    """Fit word×label statistics on an opened DATA artifact (one streaming pass)."""
+    from lsctl.artifacts import require_columns
+    from lsctl.smoothing.relevance import (
+        check_params,
+        count_pass,
+        keywords_table,
+        stats_meta,
+    )
+
+    check_params(k1, b, 2.0)
+    if min_count < 1:
+        raise LsctlError("--min-count must be at least 1")
+    require_columns(reader.schema, ["text", "label"], reader.path)
+    source, num_rows = _batch_source(reader)
+    labels = _data_labels(reader, source, reader.path)
+    ctx = Context(labels, {}, source, num_rows, where=reader.path, meta=reader.meta)
+    result = count_pass(
+        ctx.batches(),
+        spec,
+        labels,
+        ctx.label_indices,
+        progress=progress,
+        total_rows=num_rows,
+        cache=False,
+    )
+    if result.total.n_tokens == 0:
+        raise LsctlError(f"{reader.path}: no tokens in any text; nothing to count")
+    table = keywords_table(result.vocab, result.total, labels, k1, b, min_count)
+    return KeywordsResult(table, labels, stats_meta(result.total, labels), len(result.vocab))

@@ -1,0 +1,16 @@
+"""LS-TFIDF, the KWLS paper's baseline: the KWLS pipeline without BM25 saturation.
+
+WLC(w,m) = f(w,m) / S_m and WIC(w,i) = f(w,i); WLW, WIW, ILR and
+softmax(ILR / X_avg) are exactly as in KWLS (see :mod:`lsctl.smoothing.relevance`).
+"""
+
+from __future__ import annotations
+
+from lsctl.smoothing.relevance import RelevanceMethod
+
+
+class TFIDF(RelevanceMethod):
+    name = "tfidf"
+    help = "LS-TFIDF: WLC = f/S_m, WIC = f, same IDF weights and softmax(ILR/X_avg)"
+    variant = "tfidf"
+    param_names = ("tokenizer", "min_count", "keywords", "cross_fit", "seed")
