@@ -47,6 +47,10 @@ def _register() -> None:
     from lsctl.cli import data
 
     app.add_typer(data.app, name="data")
+    from lsctl.cli import keywords, softlabel
+
+    app.command(name="keywords")(keywords.command)
+    app.command(name="softlabel")(softlabel.command)
     from lsctl.cli import noise
 
     app.command(name="noise")(noise.command)
