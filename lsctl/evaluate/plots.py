@@ -55,14 +55,16 @@ def reliability_diagram(rel: Reliability, path: str, title: str = "") -> None:
         conf = np.nan_to_num(rel.confidence)
         has = rel.count > 0
         top.bar(lo, acc, width=width, align="edge", edgecolor="black", label="accuracy")
+        # Hatched outline from accuracy to mean confidence: above the bar means
+        # over-confident, inside it under-confident.
         top.bar(
             lo[has],
             (conf - acc)[has],
             bottom=acc[has],
             width=width[has],
             align="edge",
-            color="red",
-            alpha=0.3,
+            fill=False,
+            hatch="//",
             edgecolor="red",
             label="gap to confidence",
         )
