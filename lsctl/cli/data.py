@@ -2,6 +2,399 @@
 
 from __future__ import annotations
 
+import os
+from enum import Enum
+from typing import Annotated, Any
+
 import typer
+from rich.markup import escape
+
+from lsctl.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    SeedOpt,
+    check_json_vs_stdout,
+    console,
+    emit_json,
+    handle_errors,
+    info,
+    parse_pairs,
+    progress,
+    warn,
+)
+from lsctl.errors import LsctlError, UsageError
 
 app = typer.Typer(help="Import, inspect, split and under-sample datasets.", no_args_is_help=True)
+
+InputArg = Annotated[
+    str, typer.Argument(help="Dataset artifact (Parquet/Arrow), or '-' for stdin.")
+]
+OutputOpt = Annotated[
+    str, typer.Option("--output", "-o", help="Output dataset: .parquet, .arrows, or '-' (stdout).")
+]
+
+
+class Format(str, Enum):
+    parquet = "parquet"
+    arrows = "arrows"
+
+
+def _where(path: str) -> str:
+    return "stdin" if path == "-" else path
+
+
+@app.command("import")
+@handle_errors
+def import_(
+    src: Annotated[
+        str,
+        typer.Argument(
+            help="CSV/TSV/JSONL/JSON/Parquet/Arrow file, '-', a saved HF datasets directory, "
+            "hf:NAME[:CONFIG], or a built-in name (airline).",
+            show_default=False,
+        ),
+    ],
+    output: OutputOpt,
+    text_col: Annotated[
+        str | None, typer.Option("--text-col", help="Column holding the text (default: text).")
+    ] = None,
+    label_col: Annotated[
+        str | None, typer.Option("--label-col", help="Column holding the label (default: label).")
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split", help="HF sources only: which split (default: train, or the only one)."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Text encoding of CSV/TSV/JSON(L) files.")
+    ] = "utf-8",
+    drop_empty: Annotated[
+        bool,
+        typer.Option("--drop-empty", help="Drop rows with null or blank text (with a warning)."),
+    ] = False,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a dataset into lsctl's format: id, text and label (string) columns.
+
+    An existing id column is kept; otherwise the row number becomes the id.
+    Labels are ordered by name (HF ClassLabel sources keep their own order).
+    A built-in name is used only when no file of that name exists.
+
+    \b
+    Examples:
+      lsctl data import reviews.csv -o reviews.parquet --text-col review --label-col stars
+      lsctl data import airline -o airline.parquet
+      lsctl data import hf:glue:sst2 --split validation -o sst2-dev.parquet
+      lsctl data import tweets.jsonl -o - | lsctl data info -
+    """
+    from lsctl.artifacts import check_output, make_meta, write_artifact
+    from lsctl.data.importers import import_dataset
+
+    check_json_vs_stdout(as_json, output)
+    check_output(output, [src])
+    result = import_dataset(
+        src,
+        text_col=text_col,
+        label_col=label_col,
+        split=split,
+        encoding=encoding,
+        drop_empty=drop_empty,
+        progress=progress(quiet, as_json),
+    )
+    for note in result.notes:
+        warn(note)
+    if result.dropped_empty:
+        warn(f"dropped {result.dropped_empty:,} rows with null or empty text (--drop-empty)")
+    params = {
+        "source": src,
+        **result.source,
+        "drop_empty": drop_empty,
+        "dropped_empty": result.dropped_empty,
+    }
+    meta = make_meta("dataset", result.labels, params, result.inputs)
+    write_artifact(result.table, output, meta, [src])
+
+    summary = {
+        "output": output,
+        "rows": result.table.num_rows,
+        "labels": result.labels,
+        "dropped_empty": result.dropped_empty,
+        "source": result.source,
+    }
+    if as_json:
+        emit_json(summary)
+    else:
+        info(
+            f"wrote {output if output != '-' else 'stdout'}: {result.table.num_rows:,} rows, "
+            f"{len(result.labels)} classes ({', '.join(result.labels)})",
+            quiet,
+        )
+
+
+@app.command("info")
+@handle_errors
+def info_(file: InputArg, as_json: JsonOpt = False) -> None:
+    """Show per-class counts and shares, text lengths, empty and duplicate texts.
+
+    When the data has a clean_label column (written by `lsctl noise`), the
+    realized noise rate and flips per class are shown too. Lengths are in
+    characters and in word tokens (\\w+ runs, lsctl's default tokenizer).
+
+    \b
+    Examples:
+      lsctl data info train.parquet
+      lsctl data info train.parquet --json | jq .classes
+      lsctl noise train.parquet -o - --kind symmetric -r 0.2 | lsctl data info -
+    """
+    from lsctl.artifacts import open_artifact, require_columns, resolve_labels
+    from lsctl.data.info import dataset_info
+
+    reader = open_artifact(file)
+    where = _where(file)
+    require_columns(reader.schema, ["label"], where)
+    cols = [c for c in ("text", "label", "clean_label") if c in reader.schema.names]
+    table = reader.read(cols)
+    labels = resolve_labels(table, reader.meta, where)
+    result = {"path": file, "kind": reader.kind, "format": reader.format}
+    result.update(dataset_info(table, labels, where))
+    if as_json:
+        emit_json(result)
+    else:
+        _render_info(result)
+
+
+def _render_info(r: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    noise = r.get("noise")
+    title = f"{_where(r['path'])}: {r['rows']:,} rows, {len(r['labels'])} classes"
+    if r.get("kind"):
+        title += f" ({r['kind']})"
+    info(f"[bold]{escape(title)}[/bold]")
+    tab = Table()
+    for col in ("label", "count", "share"):
+        tab.add_column(col, justify="left" if col == "label" else "right")
+    if noise:
+        for col in ("clean count", "flipped", "flip rate"):
+            tab.add_column(col, justify="right")
+    per_class = {c["label"]: c for c in noise["per_class"]} if noise else {}
+    for c in r["classes"]:
+        cells = [c["label"], f"{c['count']:,}", f"{c['share']:.2%}"]
+        if noise:
+            p = per_class[c["label"]]
+            cells += [f"{p['clean_count']:,}", f"{p['flipped']:,}", f"{p['rate']:.2%}"]
+        tab.add_row(*cells)
+    console.print(tab)
+
+    if r.get("length_chars"):
+        lengths = Table(title="text length", title_justify="left")
+        keys = list(r["length_chars"])
+        lengths.add_column("unit")
+        for k in keys:
+            lengths.add_column(k, justify="right")
+        for unit, key in (("chars", "length_chars"), ("tokens", "length_tokens")):
+            lengths.add_row(
+                unit, *(f"{r[key][k]:,.1f}" if k == "mean" else f"{r[key][k]:,.0f}" for k in keys)
+            )
+        console.print(lengths)
+    if "empty_texts" in r:
+        info(
+            f"empty or null texts: {r['empty_texts']:,}   duplicate texts: "
+            f"{r['duplicate_texts']:,}   texts with conflicting labels: "
+            f"{r['conflicting_duplicates']:,}"
+        )
+    if r["missing_classes"]:
+        warn(f"classes with no rows: {', '.join(r['missing_classes'])}")
+    if noise:
+        info(f"realized noise rate: {noise['rate']:.4f} ({noise['flipped']:,} labels flipped)")
+
+
+@app.command("split")
+@handle_errors
+def split(
+    file: InputArg,
+    output_dir: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="Directory for train/dev/test files (created if missing)."
+        ),
+    ],
+    dev: Annotated[
+        float, typer.Option("--dev", help="Share of each class for dev (0: no dev file).")
+    ] = 0.1,
+    test: Annotated[
+        float, typer.Option("--test", help="Share of each class for test (0: no test file).")
+    ] = 0.1,
+    seed: SeedOpt = 0,
+    fmt: Annotated[Format, typer.Option("--format", help="File format of the splits.")] = (
+        Format.parquet
+    ),
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Split a dataset into train/dev/test, stratified by label, seeded.
+
+    Each class is split in the given shares (rounded per class, every class
+    keeps at least one training row); rows keep their original order and ids.
+    Writes OUTDIR/train.parquet, dev.parquet and test.parquet.
+
+    \b
+    Examples:
+      lsctl data split data.parquet -o splits/ --dev 0.1 --test 0.1 --seed 1
+      cat data.parquet | lsctl data split - -o splits/ --dev 0 --test 0.2
+    """
+    from lsctl.artifacts import (
+        check_output,
+        label_indices,
+        make_meta,
+        read_artifact,
+        resolve_labels,
+        write_artifact,
+    )
+    from lsctl.data.split import check_fractions, stratified_split
+
+    check_fractions(dev, test)
+    if output_dir == "-":
+        raise UsageError("data split writes several files; give a directory with -o")
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
+    parent = os.path.dirname(os.path.abspath(output_dir))
+    if not os.path.isdir(parent):
+        raise LsctlError(f"{output_dir}: parent directory {parent} does not exist")
+    ext = "parquet" if fmt is Format.parquet else "arrows"
+    names = ["train"] + [s for s, f in (("dev", dev), ("test", test)) if f > 0]
+    paths = {s: os.path.join(output_dir, f"{s}.{ext}") for s in names}
+    if os.path.isdir(output_dir):
+        for p in paths.values():
+            check_output(p, [file])
+
+    table, reader = read_artifact(file)
+    where = _where(file)
+    labels = resolve_labels(table, reader.meta, where)
+    y = label_indices(table, labels, where)
+    parts = stratified_split(y, labels, dev, test, seed)
+
+    os.makedirs(output_dir, exist_ok=True)
+    inputs = [reader.input_record()]
+    rows = {}
+    for s, idx in parts.items():
+        params = {"split": s, "dev": dev, "test": test, "seed": seed, "stratified": True}
+        write_artifact(
+            table.take(idx), paths[s], make_meta("dataset", labels, params, inputs), [file]
+        )
+        rows[s] = int(idx.size)
+
+    if as_json:
+        emit_json({"outputs": paths, "rows": rows, "labels": labels, "seed": seed})
+    else:
+        info(
+            "wrote " + ", ".join(f"{paths[s]} ({n:,} rows)" for s, n in rows.items()),
+            quiet,
+        )
+
+
+@app.command("sample")
+@handle_errors
+def sample(
+    file: InputArg,
+    output: OutputOpt,
+    ratio: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ratio",
+            help="LABEL=R: keep a share R in (0, 1] of that class (at least 1 row). Repeatable.",
+        ),
+    ] = None,
+    cap: Annotated[
+        list[str] | None,
+        typer.Option("--cap", help="LABEL=M: keep at most M rows of that class. Repeatable."),
+    ] = None,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make classes rare: under-sample to a ratio of their size, or cap them (seeded).
+
+    As in the KWLS paper §5.5–5.6: sample the training set only, and keep the
+    test set balanced. Classes not named are kept whole; the label list is kept.
+
+    \b
+    Examples:
+      lsctl data sample train.parquet -o imb.parquet --ratio neg=0.01 --seed 1
+      lsctl data sample train.parquet -o few.parquet --cap pos=50 --cap neg=50
+    """
+    from lsctl.artifacts import (
+        check_output,
+        label_indices,
+        make_meta,
+        read_artifact,
+        resolve_labels,
+        write_artifact,
+    )
+    from lsctl.noise.imbalance import check_cap, check_ratio, undersample
+
+    check_json_vs_stdout(as_json, output)
+    if not ratio and not cap:
+        raise UsageError("give at least one --ratio LABEL=R or --cap LABEL=M")
+    ratios = parse_pairs(ratio or [], "--ratio", float)
+    caps = parse_pairs(cap or [], "--cap", int)
+    for lab, r in ratios.items():
+        check_ratio(lab, r)
+    for lab, m in caps.items():
+        check_cap(lab, m)
+    check_output(output, [file])
+
+    table, reader = read_artifact(file)
+    where = _where(file)
+    labels = resolve_labels(table, reader.meta, where)
+    index = {lab: i for i, lab in enumerate(labels)}
+    for option, given in (("--ratio", ratios), ("--cap", caps)):
+        for lab in given:
+            if lab not in index:
+                raise LsctlError(
+                    f"{option} {lab}: unknown label {lab!r}; the labels are {', '.join(labels)}"
+                )
+    y = label_indices(table, labels, where)
+    keep = undersample(
+        y,
+        len(labels),
+        {index[lab]: r for lab, r in ratios.items()},
+        {index[lab]: m for lab, m in caps.items()},
+        seed,
+    )
+    out = table.take(keep)
+    params = {"ratios": ratios, "caps": caps, "seed": seed}
+    write_artifact(
+        out, output, make_meta("dataset", labels, params, [reader.input_record()]), [file]
+    )
+
+    import numpy as np
+
+    before = np.bincount(y, minlength=len(labels))
+    after = np.bincount(y[keep], minlength=len(labels))
+    per_class = [
+        {"label": lab, "before": int(b), "after": int(a)}
+        for lab, b, a in zip(labels, before, after, strict=True)
+    ]
+    if as_json:
+        emit_json({"output": output, "rows": int(keep.size), "classes": per_class, "seed": seed})
+    elif not quiet:
+        from rich.table import Table
+
+        tab = Table(
+            title=f"{where} → {output if output != '-' else 'stdout'}", title_justify="left"
+        )
+        for col in ("label", "before", "after", "limit"):
+            tab.add_column(col, justify="left" if col in ("label", "limit") else "right")
+        for c in per_class:
+            lab = c["label"]
+            limit = []
+            if lab in ratios:
+                limit.append(f"ratio {ratios[lab]:g}")
+            if lab in caps:
+                limit.append(f"cap {caps[lab]:,}")
+            tab.add_row(lab, f"{c['before']:,}", f"{c['after']:,}", ", ".join(limit) or "-")
+        console.print(tab)

@@ -1,0 +1,65 @@
+"""Class imbalance by under-sampling (KWLS paper §5.5–5.6; METHODS.md §3).
+
+``--ratio L=r`` keeps round-half-up(r·n_L) rows of class L (at least one), as in the
+paper's 1:100 setting; ``--cap L=m`` keeps at most m rows (m ∈ {300, …, 1} in
+§5.6). Only the training data is meant to be sampled: the test set stays balanced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lsctl.errors import LsctlError
+
+
+def check_ratio(label: str, ratio: float) -> None:
+    if not np.isfinite(ratio) or not 0.0 < ratio <= 1.0:
+        raise LsctlError(
+            f"--ratio {label}={ratio}: the ratio must be in (0, 1], e.g. {label}=0.01 keeps 1%"
+        )
+
+
+def check_cap(label: str, cap: int) -> None:
+    if cap < 1:
+        raise LsctlError(f"--cap {label}={cap}: the cap must be at least 1 row")
+
+
+def kept_count(n: int, ratio: float | None, cap: int | None) -> int:
+    """Rows kept from a class of ``n`` rows; both limits apply when both are given."""
+    keep = n
+    if ratio is not None:
+        keep = max(1, int(np.floor(ratio * n + 0.5))) if n else 0
+    if cap is not None:
+        keep = min(keep, cap)
+    return keep
+
+
+def undersample(
+    labels_idx: np.ndarray,
+    k: int,
+    ratios: dict[int, float],
+    caps: dict[int, int],
+    seed: int,
+) -> np.ndarray:
+    """Sorted indices of the rows to keep.
+
+    Each sampled class draws from its own generator seeded with (seed, class),
+    so adding a limit for one class never changes which rows another keeps.
+    """
+    labels_idx = np.asarray(labels_idx)
+    for c in (*ratios, *caps):
+        if not 0 <= c < k:
+            raise LsctlError(f"class index {c} is outside 0..{k - 1}")
+    for c, r in ratios.items():
+        check_ratio(str(c), r)
+    for c, m in caps.items():
+        check_cap(str(c), m)
+    keep = np.ones(labels_idx.size, dtype=bool)
+    for c in sorted(set(ratios) | set(caps)):
+        rows = np.flatnonzero(labels_idx == c)
+        n_keep = kept_count(rows.size, ratios.get(c), caps.get(c))
+        if n_keep < rows.size:
+            rng = np.random.default_rng([seed, c])
+            dropped = rng.choice(rows, size=rows.size - n_keep, replace=False)
+            keep[dropped] = False
+    return np.flatnonzero(keep)
