@@ -1,0 +1,120 @@
+"""Tokenizers: the plain-Python definition and the Arrow/NumPy counting path agree."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lsctl.errors import LsctlError
+from lsctl.text.counts import Vocabulary, count_batch
+from lsctl.text.tokenize import TokenizerSpec, tokenize
+
+TEXTS = [
+    "Hello, World!  Hello again_1 -- x",
+    "  leading and trailing  ",
+    "",
+    None,
+    "Ünïcödé wörds: déjà-vu, naïve café; ÉCOLE — über 3½ ²",
+    "tabs\tand\nnewlines\r\nhere",
+    "a  b   c",
+    "The cat and THE dog",
+]
+
+
+def _counted(texts, spec):
+    vocab = Vocabulary(spec)
+    dt = count_batch(pa.array(texts, pa.string()), vocab)
+    words = vocab.words.to_pylist()
+    m = dt.matrix.tocsr()
+    bags = []
+    for i in range(m.shape[0]):
+        row = m[i]
+        bags.append(Counter({words[j]: int(v) for j, v in zip(row.indices, row.data, strict=True)}))
+    return bags, dt.lengths
+
+
+SPECS = [
+    TokenizerSpec(),
+    TokenizerSpec("words", lowercase=False),
+    TokenizerSpec("whitespace"),
+    TokenizerSpec("whitespace", lowercase=True),
+    TokenizerSpec("words", stopwords="english"),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.name}-{s.lower}-{s.stopwords}")
+def test_counting_path_matches_definition(spec):
+    bags, lengths = _counted(TEXTS, spec)
+    expected = tokenize(TEXTS, spec)
+    assert bags == [Counter(t) for t in expected]
+    assert lengths.tolist() == [len(t) for t in expected]
+
+
+def test_words_is_python_word_regex_lowercased():
+    text = "Ünïcödé wörds: déjà-vu, naïve café; ÉCOLE — über 3½ ² x_1"
+    assert tokenize([text]) == [re.findall(r"\w+", text.lower())]
+
+
+def test_whitespace_is_the_authors_split():
+    texts = ["a  b ", " x", "", "Punct, stays."]
+    assert tokenize(texts, TokenizerSpec("whitespace")) == [t.split(" ") for t in texts]
+    bags, lengths = _counted(texts, TokenizerSpec("whitespace"))
+    assert bags == [Counter(t.split(" ")) for t in texts]
+    assert lengths.tolist() == [3 + 1, 2, 1, 2]
+
+
+def test_stopwords_compare_lowercased_even_without_lowercasing():
+    spec = TokenizerSpec("words", lowercase=False, stopwords="english")
+    assert tokenize(["The Cat and the dog"], spec) == [["Cat", "dog"]]
+    bags, lengths = _counted(["The Cat and the dog"], spec)
+    assert bags == [Counter({"Cat": 1, "dog": 1})]
+    assert lengths.tolist() == [2]
+
+
+def test_stopword_file(tmp_path):
+    path = tmp_path / "stop.txt"
+    path.write_text("cat\nDOG\n\n")
+    spec = TokenizerSpec(stopwords=str(path))
+    assert tokenize(["the cat and the Dog"], spec) == [["the", "and", "the"]]
+
+
+def test_spec_roundtrip_and_errors(tmp_path):
+    spec = TokenizerSpec("whitespace", lowercase=None, stopwords="english")
+    d = spec.to_dict()
+    assert d == {"name": "whitespace", "lowercase": False, "stopwords": "english"}
+    assert TokenizerSpec.from_dict(d).lower is False
+    assert TokenizerSpec.from_dict(None) == TokenizerSpec()
+    with pytest.raises(LsctlError, match="unknown tokenizer"):
+        TokenizerSpec("bpe")
+    with pytest.raises(LsctlError, match="--stopwords"):
+        TokenizerSpec(stopwords=str(tmp_path / "missing.txt"))
+
+
+def test_threaded_split_gives_the_same_ids_as_one_piece(monkeypatch):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 12))) for _ in range(5000)]
+    import lsctl.text.counts as counts
+
+    monkeypatch.setattr(counts, "_threads", lambda: 1)
+    v1 = Vocabulary(TokenizerSpec())
+    one = count_batch(pa.array(texts), v1)
+    monkeypatch.setattr(counts, "_threads", lambda: 3)
+    v3 = Vocabulary(TokenizerSpec())
+    three = count_batch(pa.array(texts), v3)
+    assert v1.words.to_pylist() == v3.words.to_pylist()
+    assert (one.matrix != three.matrix).nnz == 0
+    np.testing.assert_array_equal(one.lengths, three.lengths)
+
+
+def test_frozen_vocabulary_ignores_new_words_but_counts_them_as_tokens():
+    spec = TokenizerSpec()
+    vocab = Vocabulary(spec, pa.array(["a", "b"]), frozen=True)
+    dt = count_batch(pa.array(["a c c b a", "zzz"]), vocab)
+    assert len(vocab) == 2
+    assert dt.matrix.toarray().tolist() == [[2, 1], [0, 0]]
+    assert dt.lengths.tolist() == [5, 1]
