@@ -92,6 +92,15 @@ class Context:
             start += batch.num_rows
         self.num_rows = start
 
+    def require_labels(self) -> list[str]:
+        """The label list, or a clear error when DATA has no ``label`` column."""
+        if self.labels is None:
+            raise LsctlError(
+                f"{self.where}: no column 'label'; method {self.params.get('method', '?')!r} "
+                "needs hard labels"
+            )
+        return self.labels
+
     def label_indices(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
         from lsctl.artifacts import label_indices
 

@@ -312,7 +312,7 @@ def stats_from_keywords(
     params = meta.get("params", {})
     spec = TokenizerSpec.from_dict(params.get("tokenizer"))
     s = meta["stats"]
-    words = pc.unique(table.column("word")).combine_chunks() if table.num_rows else pa.array([])
+    words = pc.unique(table.column("word").combine_chunks())
     vocab = Vocabulary(spec, words, frozen=True)
     w = pc.index_in(table.column("word"), value_set=vocab.words.cast(table.column("word").type))
     m = pc.index_in(table.column("label"), value_set=pa.array(labels, pa.string()))

@@ -61,7 +61,7 @@ class Uniform(Method):
     def prepare(self, ctx: Context) -> None:
         conv = ctx.params.get("convention", "k")
         eps = ctx.params.get("epsilon", 0.1)
-        k = len(ctx.labels)
+        k = len(ctx.require_labels())
         # per-class λ is the k convention with ε = Kλ; the same bound keeps the
         # gold class the most probable one.
         if conv == "per-class" and eps * k >= 1.0:
