@@ -1,0 +1,163 @@
+"""LS-Distill (Zhang & Sabuncu 2020): targets = softmax(teacher logits / T); METHODS.md §1.
+
+The teacher's logits come from a predictions artifact written by ``lsctl eval``
+on the same rows, matched by ``id``. T applies to the teacher only (no T²
+factor; mixing with the hard label is the loss's job).
+
+In-sample teachers: a teacher that predicted on its own training rows has
+seen their labels, so its targets are over-confident copies of them. The rule
+used to warn: the teacher's predictions are *in-sample* when the dataset they
+were made on (``dataset_sha256`` in their metadata) has the same content hash
+as the teacher run's training input, or as one of that training file's own
+recorded inputs (a run trained on soft labels made from the same dataset).
+The same check runs on DATA itself when its hash is known. Out-of-fold
+teacher predictions (docs/eval.md) pass it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lsctl.errors import LsctlError
+from lsctl.smoothing.base import Context, Method
+from lsctl.smoothing.relevance import softmax
+
+DEFAULT_TEMPERATURE = 4.0  # Zhang & Sabuncu 2020
+
+
+def distill_targets(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(z / T) per row, max-subtracted in float64."""
+    return softmax(np.asarray(logits, dtype=np.float64) / temperature)
+
+
+def training_hashes(run_config: dict[str, Any] | None) -> set[str]:
+    """Content hashes of the data a run was trained on (one level of provenance)."""
+    if not run_config:
+        return set()
+    inputs = run_config.get("inputs") or []
+    if not inputs:
+        return set()
+    train = inputs[0]  # lsctl train records TRAIN first, then DEV
+    hashes = {train["sha256"]} if train.get("sha256") else set()
+    path = train.get("path")
+    if path and path != "-" and os.path.isfile(path):
+        from lsctl.artifacts import open_artifact
+
+        try:
+            meta = open_artifact(path).meta or {}
+        except LsctlError:
+            meta = {}
+        hashes |= {i["sha256"] for i in meta.get("inputs", []) if i.get("sha256")}
+    return hashes
+
+
+class Distill(Method):
+    name = "distill"
+    help = "softmax(teacher logits / T) from `lsctl eval` predictions matched by id; --teacher, --temperature"
+    param_names = ("teacher", "temperature")
+
+    def validate(self, params: dict[str, Any]) -> None:
+        if not params.get("teacher"):
+            raise LsctlError(
+                "--method distill needs --teacher PREDS: the teacher's predictions on DATA "
+                "from `lsctl eval RUN DATA -o PREDS`"
+            )
+        t = params.get("temperature")
+        t = DEFAULT_TEMPERATURE if t is None else t
+        if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
+            raise LsctlError(f"--temperature {t} must be a positive number, e.g. 4")
+
+    def prepare(self, ctx: Context) -> None:
+        self.validate(ctx.params)
+        t = ctx.params.get("temperature")
+        self.temperature = float(DEFAULT_TEMPERATURE if t is None else t)
+        path = str(ctx.params["teacher"])
+        data_hash = _data_hash(ctx)
+        reader = ctx.add_input(path)
+        meta = reader.meta or {}
+        if meta.get("kind") not in (None, "predictions"):
+            raise LsctlError(
+                f"{path}: is a {meta['kind']} artifact; --teacher expects predictions from lsctl eval"
+            )
+        names = reader.schema.names
+        column = "logits" if "logits" in names else "probs" if "probs" in names else None
+        if "id" not in names or column is None:
+            raise LsctlError(
+                f"{path}: needs columns 'id' and 'logits' (or 'probs'); write it with lsctl eval"
+            )
+        teacher_labels = reader.labels
+        if teacher_labels is None:
+            raise LsctlError(f"{path}: has no label list in its metadata; write it with lsctl eval")
+        if not ctx.labels:
+            # Unlabelled DATA: the teacher's label order is the only one there is.
+            ctx.labels = list(teacher_labels)
+        if sorted(teacher_labels) != sorted(ctx.labels):
+            raise LsctlError(
+                f"{path}: teacher labels {teacher_labels} differ from DATA's labels {ctx.labels}; "
+                "the teacher must be trained on the same label set"
+            )
+        table = reader.read(["id", column])
+        from lsctl.artifacts import prob_matrix
+
+        z = prob_matrix(table.column(column), len(teacher_labels), path, column)
+        if column == "probs":
+            # softmax(log p / T) ∝ p^(1/T): the same targets when only probabilities are stored.
+            z = np.log(np.maximum(z, np.finfo(np.float64).tiny))
+        if not np.isfinite(z).all():
+            row = int(np.argmax(~np.isfinite(z).all(axis=1)))
+            raise LsctlError(f"{path}: row {row} has NaN or infinite {column}")
+        order = [teacher_labels.index(lab) for lab in ctx.labels]
+        self.logits = z[:, order]
+        self.ids = table.column("id").combine_chunks()
+        if pc.count_distinct(self.ids).as_py() != len(self.ids):
+            raise LsctlError(f"{path}: duplicate ids; each row needs its own id")
+        self.path = path
+        ctx.info["teacher"] = {"path": os.path.abspath(path), "column": column}
+
+        in_sample = training_hashes(meta.get("run_config"))
+        taught_on = meta.get("dataset_sha256")
+        if in_sample and (taught_on in in_sample or (data_hash and data_hash in in_sample)):
+            ctx.info["teacher"]["in_sample"] = True
+            ctx.warn(
+                f"{path}: the teacher predicted on its own training rows (in-sample), so its "
+                "targets mostly copy the labels; use out-of-fold teacher predictions "
+                "(see docs/eval.md)"
+            )
+        elif data_hash and taught_on and data_hash != taught_on:
+            ctx.warn(
+                f"{path}: the teacher predicted on a different file than DATA; rows are "
+                "matched by id only"
+            )
+
+    def targets(self, ctx: Context, batch: pa.RecordBatch, start: int) -> np.ndarray:
+        ids = batch.column("id")
+        value_set = self.ids
+        if ids.type != value_set.type:
+            ids, value_set = ids.cast(pa.string()), value_set.cast(pa.string())
+        pos = pc.index_in(ids, value_set=value_set)
+        if pos.null_count:
+            missing = pc.filter(ids, pc.is_null(pos))[0].as_py()
+            raise LsctlError(
+                f"{self.path}: no teacher prediction for id {missing!r} of {ctx.where}; "
+                "run `lsctl eval` on the same DATA"
+            )
+        idx = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+        return distill_targets(self.logits[idx], self.temperature)
+
+
+def _data_hash(ctx: Context) -> str | None:
+    """DATA's content hash if the CLI recorded it or DATA is a plain file."""
+    for record in ctx.inputs:
+        if record.get("sha256"):
+            return str(record["sha256"])
+    if ctx.where and ctx.where != "-" and os.path.isfile(ctx.where):
+        from lsctl.artifacts import file_sha256
+
+        return file_sha256(ctx.where)
+    return None
