@@ -58,6 +58,9 @@ def _register() -> None:
 
     app.command(name="eval")(eval.command)
     app.command(name="compare")(compare.command)
+    from lsctl.cli import train
+
+    app.command(name="train")(train.command)
 
 
 _register()

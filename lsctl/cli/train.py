@@ -1,0 +1,215 @@
+"""`lsctl train`: TextCNN, BiLSTM or a transformers model with soft-label losses."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lsctl.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    SeedOpt,
+    emit_json,
+    handle_errors,
+    info,
+    progress,
+)
+
+_T = "Training"
+_M = "Model"
+_L = "Loss"
+_R = "Run"
+
+
+@handle_errors
+def command(
+    train: Annotated[
+        str, typer.Argument(help="Dataset or softlabels artifact (text, label[, soft_label]).")
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Run directory to create (or continue).")
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="textcnn, lstm, or hf:PATH_OR_NAME (hf:minilm = MiniLM-L6).",
+            rich_help_panel=_M,
+        ),
+    ] = "textcnn",
+    loss: Annotated[
+        str,
+        typer.Option(
+            "--loss", "-l", help="ce, soft, aux (KWLS eq. 9) or aux-head.", rich_help_panel=_L
+        ),
+    ] = "ce",
+    dev: Annotated[
+        str | None,
+        typer.Option("--dev", help="Dev artifact for early stopping and model selection."),
+    ] = None,
+    dev_split: Annotated[
+        float, typer.Option("--dev-split", help="Without --dev: stratified share of TRAIN.")
+    ] = 0.1,
+    epochs: Annotated[int, typer.Option("--epochs", rich_help_panel=_T)] = 10,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size", help="Global batch (split over processes).", rich_help_panel=_T
+        ),
+    ] = 64,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", help="Default 1e-3 (textcnn/lstm), 2e-5 (hf:).", rich_help_panel=_T),
+    ] = None,
+    optimizer: Annotated[
+        str, typer.Option("--optimizer", help="adamw or sgd (momentum 0.9).", rich_help_panel=_T)
+    ] = "adamw",
+    weight_decay: Annotated[float, typer.Option("--weight-decay", rich_help_panel=_T)] = 0.01,
+    scheduler: Annotated[
+        str, typer.Option("--scheduler", help="linear or constant.", rich_help_panel=_T)
+    ] = "linear",
+    warmup_ratio: Annotated[
+        float,
+        typer.Option("--warmup-ratio", help="Share of steps for LR warm-up.", rich_help_panel=_T),
+    ] = 0.0,
+    max_length: Annotated[
+        int | None,
+        typer.Option(
+            "--max-length", help="Tokens kept per text (256; hf: 128).", rich_help_panel=_T
+        ),
+    ] = None,
+    grad_clip: Annotated[
+        float, typer.Option("--grad-clip", help="Max grad norm; 0 = off.", rich_help_panel=_T)
+    ] = 0.0,
+    seed: SeedOpt = 0,
+    device: Annotated[
+        str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel=_T)
+    ] = "auto",
+    precision: Annotated[
+        str,
+        typer.Option("--precision", help="fp32 or bf16 (autocast on CUDA).", rich_help_panel=_T),
+    ] = "fp32",
+    patience: Annotated[
+        int,
+        typer.Option(
+            "--patience", help="Stop after N epochs without dev gain; 0 = off.", rich_help_panel=_T
+        ),
+    ] = 0,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="torch CPU threads.", rich_help_panel=_T)
+    ] = None,
+    alpha: Annotated[
+        float,
+        typer.Option("--alpha", help="Weight of the aux/aux-head MSE term.", rich_help_panel=_L),
+    ] = 1.0,
+    warmup_epochs: Annotated[
+        int,
+        typer.Option(
+            "--warmup-epochs", help="Train with ce for N epochs first (NLS).", rich_help_panel=_L
+        ),
+    ] = 0,
+    label_smoothing: Annotated[
+        float | None,
+        typer.Option(
+            "--label-smoothing",
+            help="Uniform targets ε made in-process (k convention); negative = NLS.",
+            rich_help_panel=_L,
+        ),
+    ] = None,
+    vocab_size: Annotated[int, typer.Option("--vocab-size", rich_help_panel=_M)] = 50_000,
+    min_count: Annotated[int, typer.Option("--min-count", rich_help_panel=_M)] = 1,
+    tokenizer: Annotated[
+        str,
+        typer.Option("--tokenizer", help="words or whitespace (textcnn/lstm).", rich_help_panel=_M),
+    ] = "words",
+    embed_dim: Annotated[int, typer.Option("--embed-dim", rich_help_panel=_M)] = 300,
+    hidden: Annotated[
+        int, typer.Option("--hidden", help="LSTM hidden size per direction.", rich_help_panel=_M)
+    ] = 128,
+    dropout: Annotated[
+        float | None,
+        typer.Option("--dropout", help="0.5 textcnn, 0.3 lstm.", rich_help_panel=_M),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue RUN from its checkpoint.", rich_help_panel=_R),
+    ] = False,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a classifier; writes a run directory that `lsctl eval` reads.
+
+    Example:
+
+        lsctl train trec-train.parquet -o runs/cnn --model textcnn --loss ce --epochs 10
+
+        lsctl train kwls.parquet -o runs/kwls --loss aux --alpha 1 --dev dev.parquet
+
+    Data-parallel: torchrun --nproc_per_node=2 -m lsctl train … (see docs/train.md).
+    """
+    from lsctl.train.config import TrainConfig
+
+    config = TrainConfig(
+        train=train,
+        output=output,
+        model=model,
+        loss=loss,
+        dev=dev,
+        dev_split=dev_split,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        weight_decay=weight_decay,
+        scheduler=scheduler,
+        warmup_ratio=warmup_ratio,
+        max_length=max_length,
+        grad_clip=grad_clip,
+        seed=seed,
+        device=device,
+        precision=precision,
+        patience=patience,
+        alpha=alpha,
+        warmup_epochs=warmup_epochs,
+        label_smoothing=label_smoothing,
+        vocab_size=vocab_size,
+        min_count=min_count,
+        tokenizer=tokenizer,
+        embed_dim=embed_dim,
+        hidden=hidden,
+        dropout=dropout,
+        threads=threads,
+    ).resolved()  # option errors before torch is imported
+
+    from lsctl.train import dist
+    from lsctl.train.loop import train as run_training
+
+    dist.init_from_env(device if device != "auto" else _auto_device())
+    main = dist.rank() == 0
+    show = quiet or as_json or not main
+    result = run_training(
+        config,
+        progress=progress(show, as_json),
+        notify=(lambda msg: info(msg, quiet=show)),
+        resume=resume,
+    )
+    summary = result.summary()
+    if result.stopped == "early-stopped":
+        info(f"early stop after epoch {summary['epochs_run']} (--patience {patience})", quiet=show)
+    if main:
+        if as_json:
+            emit_json(summary)
+        elif not quiet:
+            acc = summary["best_dev_accuracy"]
+            info(
+                f"[green]done[/green]: best dev accuracy {acc:.4f} at epoch "
+                f"{summary['best_epoch']}; run in {output}"
+            )
+
+
+def _auto_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,139 @@
+"""Every option of ``lsctl train`` in one dataclass, with model-dependent defaults.
+
+The CLI fills it, the loop reads it, ``config.json`` stores it, and ``--resume``
+compares it with the stored one. It is torch-free so the CLI can validate
+options before importing torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from lsctl.errors import UsageError
+
+MODELS = ("textcnn", "lstm")
+LOSSES = ("ce", "soft", "aux", "aux-head")
+SOFT_LOSSES = ("soft", "aux", "aux-head")
+
+# Options that may change between the first run and ``--resume`` without
+# changing what is computed (or that the user may legitimately extend).
+RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "dev")
+
+
+@dataclass
+class TrainConfig:
+    train: str
+    output: str
+    model: str = "textcnn"
+    loss: str = "ce"
+    dev: str | None = None
+    dev_split: float = 0.1
+    epochs: int = 10
+    batch_size: int = 64
+    eval_batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str = "adamw"
+    weight_decay: float = 0.01
+    scheduler: str = "linear"
+    warmup_ratio: float = 0.0
+    max_length: int | None = None
+    grad_clip: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    patience: int = 0
+    alpha: float = 1.0
+    warmup_epochs: int = 0
+    label_smoothing: float | None = None
+    vocab_size: int = 50_000
+    min_count: int = 1
+    tokenizer: str = "words"
+    embed_dim: int = 300
+    hidden: int = 128
+    dropout: float | None = None
+    threads: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_hf(self) -> bool:
+        return self.model.startswith("hf:")
+
+    @property
+    def needs_targets(self) -> bool:
+        return self.loss in SOFT_LOSSES
+
+    def resolved(self) -> TrainConfig:
+        """A copy with model-dependent defaults filled in and options checked."""
+        c = dataclasses.replace(self)
+        # Absolute paths so a resumed run compares inputs, not spellings.
+        c.train = _abspath(c.train)
+        c.dev = _abspath(c.dev) if c.dev else None
+        if not (c.model in MODELS or (c.is_hf and len(c.model) > 3)):
+            raise UsageError(
+                f"--model {c.model!r}: use textcnn, lstm or hf:PATH_OR_NAME (e.g. hf:minilm)"
+            )
+        if c.loss not in LOSSES:
+            raise UsageError(f"--loss {c.loss!r}: choose one of {', '.join(LOSSES)}")
+        if c.lr is None:
+            c.lr = 2e-5 if c.is_hf else 1e-3
+        if c.max_length is None:
+            c.max_length = 128 if c.is_hf else 256
+        if c.dropout is None:
+            # Kim 2014 for TextCNN; the HF model keeps its own config's dropout.
+            c.dropout = 0.5 if c.model == "textcnn" else 0.3
+        if c.eval_batch_size is None:
+            c.eval_batch_size = 128 if c.is_hf else 512
+        checks = [
+            (c.epochs >= 1, "--epochs must be at least 1"),
+            (c.batch_size >= 1, "--batch-size must be at least 1"),
+            (c.lr > 0, "--lr must be positive"),
+            (c.optimizer in ("adamw", "sgd"), "--optimizer: choose adamw or sgd"),
+            (c.scheduler in ("linear", "constant"), "--scheduler: choose linear or constant"),
+            (0 <= c.warmup_ratio < 1, "--warmup-ratio must be in [0, 1)"),
+            (c.max_length >= 1, "--max-length must be at least 1"),
+            (c.grad_clip >= 0, "--grad-clip must be >= 0 (0 turns it off)"),
+            (c.device in ("auto", "cpu", "cuda"), "--device: choose auto, cpu or cuda"),
+            (c.precision in ("fp32", "bf16"), "--precision: choose fp32 or bf16"),
+            (c.patience >= 0, "--patience must be >= 0 (0 turns early stopping off)"),
+            (c.alpha >= 0, "--alpha must be >= 0"),
+            (0 <= c.warmup_epochs < c.epochs, "--warmup-epochs must be in [0, --epochs)"),
+            (0 < c.dev_split < 1, "--dev-split must be in (0, 1)"),
+            (c.vocab_size >= 2, "--vocab-size must be at least 2"),
+            (c.min_count >= 1, "--min-count must be at least 1"),
+            (c.embed_dim >= 1 and c.hidden >= 1, "--embed-dim and --hidden must be positive"),
+            (0 <= c.dropout < 1, "--dropout must be in [0, 1)"),
+            (c.threads is None or c.threads >= 1, "--threads must be at least 1"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise UsageError(msg)
+        if c.label_smoothing is not None and c.label_smoothing >= 1:
+            raise UsageError("--label-smoothing must be below 1 (negative values give NLS)")
+        if c.warmup_epochs and c.loss == "ce" and c.label_smoothing is None:
+            raise UsageError("--warmup-epochs only makes sense with a soft-target loss")
+        return c
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _abspath(path: str) -> str:
+    import os
+
+    return path if path == "-" else os.path.abspath(path)
+
+
+def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Options that differ between the stored run and this invocation."""
+    return [
+        k
+        for k in sorted(set(saved) | set(now))
+        if k not in RESUMABLE_CHANGES and k != "output" and saved.get(k) != now.get(k)
+    ]

