@@ -68,10 +68,11 @@ def import_dataset(
         )
     names = raw.class_names.get(label_col or "label")
     table, notes = _map_columns(raw.table, text_col, label_col, raw.where, names)
-    before = table.num_rows
-    table = texts(table, raw.where, drop_empty=drop_empty)
+    # Ids first, so rows dropped under --drop-empty leave gaps instead of renumbering.
     table = ensure_id(table)
     _check_ids(table, raw.where)
+    before = table.num_rows
+    table = texts(table, raw.where, drop_empty=drop_empty)
     order = raw.labels or names
     meta = {"labels": order} if order else None
     labels = resolve_labels(table, meta, raw.where)
