@@ -31,7 +31,9 @@ def allocate(n: int, fractions: np.ndarray) -> np.ndarray:
     order = np.argsort(-(exact - counts), kind="stable")
     counts[order[:left]] += 1
     if n and counts[0] == 0:
-        counts[int(np.argmax(counts))] -= 1
+        # Take the row from the held-out split that got most above its share.
+        over = np.where(counts > 0, counts - exact, -np.inf)
+        counts[int(np.argmax(over))] -= 1
         counts[0] = 1
     return counts
 
