@@ -1,0 +1,97 @@
+"""`lsctl --help` (and every subcommand's) must not import the heavy libraries.
+
+The commands are discovered from the app itself, so commands added later are
+covered without editing this test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+HEAVY = ("torch", "transformers", "sklearn", "scipy", "datasets", "matplotlib")
+
+PROBE = r"""
+import contextlib, io, json, sys
+from typer.main import get_command
+from lsctl.cli.app import app
+
+paths = []
+def walk(cmd, path):
+    paths.append(path)
+    for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+        walk(sub, path + [name])
+walk(get_command(app), [])
+
+codes = {}
+for path in paths:
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            app(path + ["--help"], prog_name="lsctl")
+        codes[" ".join(path)] = 0
+    except SystemExit as e:
+        codes[" ".join(path)] = e.code or 0
+    if "Usage" not in buf.getvalue():
+        codes[" ".join(path)] = "no help text: " + buf.getvalue()[-300:]
+heavy = sorted(m for m in HEAVY if m in sys.modules)
+print(json.dumps({"codes": codes, "heavy": heavy}))
+"""
+
+
+def _probe() -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
+    code = f"HEAVY = {HEAVY!r}\n" + PROBE
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_help_of_every_command_imports_no_heavy_library():
+    out = _probe()
+    codes = out["codes"]
+    # The root, the data group and its commands at least; others as they are added.
+    for expected in ("", "data", "data import", "data info", "data split", "data sample"):
+        assert expected in codes, sorted(codes)
+    assert {k: v for k, v in codes.items() if v != 0} == {}
+    assert out["heavy"] == [], f"--help imported {out['heavy']}"
+
+
+def test_every_command_has_an_example_in_its_help():
+    from typer.main import get_command
+
+    from lsctl.cli.app import app
+
+    missing = []
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, [*path, name])
+        elif "lsctl " not in (cmd.help or ""):
+            missing.append(" ".join(path))
+
+    walk(get_command(app), [])
+    assert missing == [], f"help without an example invocation: {missing}"
+
+
+def test_python_m_lsctl_version():
+    from lsctl import __version__
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run(
+        [sys.executable, "-m", "lsctl", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"lsctl {__version__}"
