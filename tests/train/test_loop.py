@@ -1,0 +1,219 @@
+"""The training loop: first-step equalities, resume, divergence guard, run directory."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+import torch.nn.functional as F
+from trainkit import LABELS, make_texts, tiny_config, uniform_by_hand, write_dataset
+
+from lsctl.errors import LsctlError
+from lsctl.train import data as data_mod
+from lsctl.train.loop import Diverged, Trainer, train
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _first_step(config):
+    """Loss and gradients of the first batch of epoch 1, from a fresh trainer."""
+    t = Trainer(config, data_mod.load(config.resolved()), write=False)
+    t.model.train()
+    idx = t.global_batches(1)[0]
+    loss = t.batch_loss(idx, 1)
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in t.module.named_parameters() if p.grad is not None}
+    return t, idx, loss.detach(), grads
+
+
+def test_soft_uniform_targets_equal_ce_with_label_smoothing_first_step(tmp_path):
+    eps = 0.2
+    _texts, gold = make_texts(120, 0)
+    soft = write_dataset(tmp_path / "soft.parquet", soft=uniform_by_hand(gold, eps))
+    plain = write_dataset(tmp_path / "plain.parquet")
+    _a, idx_a, loss_a, grads_a = _first_step(tiny_config(soft, tmp_path / "a", loss="soft"))
+    b, idx_b, loss_b, grads_b = _first_step(
+        tiny_config(plain, tmp_path / "b", loss="ce", label_smoothing=eps)
+    )
+    assert torch.equal(idx_a, idx_b)
+    assert loss_a.item() == pytest.approx(loss_b.item(), abs=1e-6)
+    assert grads_a.keys() == grads_b.keys() and len(grads_a) > 0
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], atol=1e-6, rtol=1e-5)
+
+    # Independent reference: torch's own label smoothing on the same logits.
+    torch.manual_seed(0)
+    b.model.eval()  # no dropout, so both sides see the same logits
+    from lsctl.train.features import batch
+
+    ids, mask = batch(b.train_ids, b.train_len, idx_b)
+    logits, _ = b.model(ids, mask)
+    y = b.train_y[idx_b]
+    d = b.targets[idx_b]
+    from lsctl.train import losses
+
+    assert losses.soft(logits, d).item() == pytest.approx(
+        F.cross_entropy(logits, y, label_smoothing=eps).item(), abs=1e-6
+    )
+
+
+def test_aux_with_alpha_zero_equals_ce_first_step(tmp_path):
+    _texts, _gold = make_texts(120, 0)
+    rng = np.random.default_rng(1)
+    soft = write_dataset(tmp_path / "soft.parquet", soft=rng.dirichlet(np.ones(3), 120))
+    _, _, loss_a, grads_a = _first_step(tiny_config(soft, tmp_path / "a", loss="aux", alpha=0.0))
+    _, _, loss_c, grads_c = _first_step(tiny_config(soft, tmp_path / "c", loss="ce"))
+    assert loss_a.item() == pytest.approx(loss_c.item(), abs=1e-7)
+    for name in grads_c:
+        torch.testing.assert_close(grads_a[name], grads_c[name], atol=1e-7, rtol=1e-6)
+
+
+class _InterruptAt:
+    """A Progress that raises KeyboardInterrupt (as Ctrl-C would) after N steps of an epoch."""
+
+    def __init__(self, description: str, after: int) -> None:
+        self.description, self.after = description, after
+
+    @contextmanager
+    def task(self, description, total=None):
+        outer = self
+
+        class _T:
+            n = 0
+
+            def advance(self, k=1):
+                if description == outer.description:
+                    _T.n += 1
+                    if _T.n > outer.after:
+                        raise KeyboardInterrupt
+
+            def update(self, **f):
+                pass
+
+        yield _T()
+
+
+@pytest.mark.parametrize("model", ["textcnn", "lstm"])
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, model):
+    train_path = write_dataset(tmp_path / "train.parquet", n=150)
+    kw = dict(model=model, epochs=2, hidden=8, scheduler="linear", warmup_ratio=0.1)
+    full = train(tiny_config(train_path, tmp_path / "full", **kw))
+
+    cut = tiny_config(train_path, tmp_path / "cut", **kw)
+    with pytest.raises(KeyboardInterrupt):
+        # Mid-epoch 2: the checkpoint must carry the batch position and RNG state.
+        train(cut, progress=_InterruptAt("epoch 2/2", 3))
+    state = torch.load(tmp_path / "cut" / "checkpoint" / "state.pt", weights_only=False)
+    assert (state["epoch"], state["step"]) == (1, 3)
+    resumed = train(cut, resume=True)
+
+    for (n1, p1), (n2, p2) in zip(
+        full.model.state_dict().items(), resumed.model.state_dict().items(), strict=True
+    ):
+        assert n1 == n2
+        assert torch.equal(p1, p2), n1
+    for r1, r2 in zip(full.history, resumed.history, strict=True):
+        assert r1["train_loss"] == pytest.approx(r2["train_loss"], rel=1e-12)
+        assert r1["dev_accuracy"] == r2["dev_accuracy"]
+    a = pq.read_table(tmp_path / "full" / "metrics.parquet").drop(["seconds", "examples_per_s"])
+    b = pq.read_table(tmp_path / "cut" / "metrics.parquet").drop(["seconds", "examples_per_s"])
+    assert a.to_pylist() == b.to_pylist()
+
+
+def test_resume_refuses_changed_options(tmp_path):
+    train_path = write_dataset(tmp_path / "train.parquet", n=60)
+    train(tiny_config(train_path, tmp_path / "r", epochs=1))
+    with pytest.raises(LsctlError, match="--lr"):
+        train(tiny_config(train_path, tmp_path / "r", epochs=2, lr=0.5), resume=True)
+    # More epochs is allowed: it continues after epoch 1.
+    result = train(tiny_config(train_path, tmp_path / "r", epochs=2), resume=True)
+    assert [r["epoch"] for r in result.history] == [1, 2]
+
+
+def test_divergence_stops_and_never_writes_nan_weights(tmp_path):
+    train_path = write_dataset(tmp_path / "train.parquet", n=90)
+    with pytest.raises(Diverged, match=r"diverged at epoch 1.*no weights were written"):
+        train(tiny_config(train_path, tmp_path / "nan", lr=1e12, optimizer="sgd"))
+    assert not (tmp_path / "nan" / "model.safetensors").exists()
+
+
+def test_runaway_nls_keeps_the_last_good_epoch(tmp_path):
+    """CE warm-up, then a hugely negative rate: the loss runs below its floor in epoch 2."""
+    train_path = write_dataset(tmp_path / "train.parquet", n=90)
+    cfg = tiny_config(
+        train_path, tmp_path / "nls", label_smoothing=-50.0, warmup_epochs=1, lr=0.05, epochs=3
+    )
+    with pytest.raises(Diverged, match=r"epoch 2.*ran away.*weights of epoch 1.*--warmup-epochs"):
+        train(cfg)
+    from safetensors.torch import load_file
+
+    weights = load_file(tmp_path / "nls" / "model.safetensors")
+    assert all(torch.isfinite(w).all() for w in weights.values())
+    state = torch.load(tmp_path / "nls" / "checkpoint" / "state.pt", weights_only=False)
+    assert state["epoch"] == 1
+    assert len(pq.read_table(tmp_path / "nls" / "metrics.parquet")) == 1
+
+
+def test_run_directory_and_predictor(tmp_path):
+    train_path = write_dataset(tmp_path / "train.parquet", n=120)
+    dev_path = write_dataset(tmp_path / "dev.parquet", n=30, seed=5)
+    result = train(tiny_config(train_path, tmp_path / "run", dev=str(dev_path), epochs=3))
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["labels"] == LABELS and config["seed"] == 3
+    assert config["options"]["dev"] == str(dev_path)
+    assert config["versions"]["torch"] == torch.__version__
+    assert [i["path"] for i in config["inputs"]] == [str(train_path), str(dev_path)]
+    assert all(len(i["sha256"]) == 64 for i in config["inputs"])
+    vocab = json.loads((run / "vocab.json").read_text())
+    assert vocab["itos"][:2] == ["<pad>", "<unk>"] and "pasta" in vocab["itos"]
+
+    metrics = pq.read_table(run / "metrics.parquet").to_pylist()
+    assert [m["epoch"] for m in metrics] == [1, 2, 3]
+    assert set(metrics[0]) >= {"train_loss", "dev_accuracy", "dev_nll", "lr", "seconds"}
+    # The linear schedule ends at 0.
+    assert metrics[-1]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+    # The saved weights are the dev-selected epoch; the predictor reproduces its dev metrics.
+    from lsctl.train.predict import load_predictor
+
+    p = load_predictor(str(run), "cpu")
+    assert p.labels == LABELS and p.config["options"]["model"] == "textcnn"
+    dev = pq.read_table(dev_path)
+    z = p.logits(dev.column("text").to_pylist(), batch_size=7)
+    assert z.dtype == np.float32 and z.shape == (30, 3)
+    y = np.array([LABELS.index(g) for g in dev.column("label").to_pylist()])
+    best = result.best
+    assert (z.argmax(1) == y).mean() == pytest.approx(best["dev_accuracy"])
+    nll = -np.mean(torch.log_softmax(torch.tensor(z, dtype=torch.float64), 1).numpy()[range(30), y])
+    assert nll == pytest.approx(best["dev_nll"], rel=1e-5)
+    # Batch size does not change logits (padding is masked in the pooling).
+    np.testing.assert_allclose(
+        z, p.logits(dev.column("text").to_pylist(), batch_size=30), atol=1e-5
+    )
+
+
+def test_dev_split_is_stratified_and_seeded():
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    tr, dev = data_mod.stratified_split(y, 0.1, seed=4)
+    assert sorted(np.bincount(y[dev]).tolist()) == [2, 3, 5]
+    assert len(set(tr) & set(dev)) == 0 and len(tr) + len(dev) == 100
+    _tr2, dev2 = data_mod.stratified_split(y, 0.1, seed=4)
+    assert np.array_equal(dev, dev2)
+    assert not np.array_equal(dev, data_mod.stratified_split(y, 0.1, seed=5)[1])
+
+
+def test_soft_loss_without_soft_label_names_softlabel(tmp_path):
+    train_path = write_dataset(tmp_path / "train.parquet", n=30)
+    with pytest.raises(LsctlError, match="lsctl softlabel"):
+        train(tiny_config(train_path, tmp_path / "x", loss="aux"))
