@@ -372,3 +372,33 @@ def test_imdb_import_then_info(tmp_path, cli):
     assert got["duplicate_texts"] == ref.num_rows - len(set(ref.column("text").to_pylist()))
     r = cli("data", "info", out)
     assert r.exit_code == 0 and "12,500" in r.stderr
+
+
+@pytest.mark.slow
+def test_hf_unreachable_hub_fails_fast_without_retries(tmp_path):
+    # No offline flag: the hub just cannot be reached (a closed local port).
+    pytest.importorskip("datasets")
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    }
+    env.update(PYTHONPATH=str(REPO), HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path / "hf"))
+    start = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-m", "lsctl", "data", "import", "hf:imdb", "-o", "o.parquet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert time.monotonic() - start < 20
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: hf:imdb:"), r.stderr
+    assert "unreachable" in lines[0]
