@@ -1,0 +1,172 @@
+"""Markdown tables for the example scripts, from lsctl's own artifacts.
+
+    python examples/_md_table.py compare CMP.parquet [CMP.json …]   # lsctl compare rows
+    python examples/_md_table.py metrics PRED.parquet …              # per-system test metrics
+    python examples/_md_table.py convergence [--frac 0.95] RUN …     # epochs to 95% of best dev acc
+
+`compare` reads the comparison artifact (`lsctl compare -o X.parquet`) or its
+`--json` output. `metrics` reads the metrics `lsctl eval` stamps into each
+predictions file and averages them over seeds. `convergence` reads each run's
+metrics.parquet; runs are grouped into systems by their folder name
+``NAME-sSEED``. Tables go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def _p(p: float | None) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    align = ["---" if i == 0 else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def compare_rows(path: str) -> tuple[list[dict], dict]:
+    if path.endswith(".json"):
+        obj = json.loads(Path(path).read_text())
+        return obj["rows"], {"metric": obj.get("metric"), "n": obj.get("n")}
+    from lsctl.artifacts import read_artifact
+
+    table, reader = read_artifact(path)
+    params = (reader.meta or {}).get("params", {})
+    return table.to_pylist(), params
+
+
+def compare_md(paths: list[str]) -> str:
+    out = []
+    for path in paths:
+        rows, params = compare_rows(path)
+        metric = params.get("metric") or (rows[0]["metric"] if rows else "?")
+        ci = params.get("ci", 0.95)
+        body = [
+            [
+                r["system"],
+                r["baseline"],
+                f"{r['mean']:.4f}",
+                f"{r['baseline_mean']:.4f}",
+                f"{r['delta']:+.4f}",
+                f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
+                _p(r["p_bootstrap"]),
+                _p(r["p_ttest"]),
+                _p(r["p_wilcoxon"]),
+                _p(r["p_mcnemar"]),
+                _p(r["p_adjusted"]),
+                r["verdict"] or "",
+            ]
+            for r in rows
+        ]
+        header = [
+            "system",
+            "vs",
+            metric,
+            "baseline",
+            "Δ",
+            f"{ci:.0%} CI of Δ",
+            "p boot",
+            "p t-test",
+            "p Wilcoxon",
+            "p McNemar",
+            "p Holm",
+            "verdict",
+        ]
+        out.append(_table(header, body))
+    return "\n\n".join(out) + "\n"
+
+
+def _mean_sd(xs: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    m = statistics.fmean(xs) * scale
+    if len(xs) < 2:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} ± {statistics.stdev(xs) * scale:.{digits}f}"
+
+
+def metrics_md(paths: list[str]) -> str:
+    from lsctl.artifacts import open_artifact
+
+    by_system: dict[str, list[dict]] = defaultdict(list)
+    for path in paths:
+        meta = open_artifact(path).meta or {}
+        if meta.get("kind") != "predictions" or "metrics" not in meta:
+            raise SystemExit(f"{path}: not a predictions artifact from lsctl eval")
+        by_system[meta["name"]].append(meta["metrics"])
+    rows = []
+    for name, ms in by_system.items():
+        rows.append(
+            [
+                name,
+                str(len(ms)),
+                _mean_sd([m["accuracy"] for m in ms], 100),
+                _mean_sd([m["macro_f1"] for m in ms], 100),
+                _mean_sd([m["nll"] for m in ms], 1, 3),
+                _mean_sd([m["ece"] for m in ms], 100),
+            ]
+        )
+    header = ["system", "seeds", "accuracy %", "macro-F1 %", "NLL", "ECE %"]
+    return _table(header, rows) + "\n\nMean ± sd over seeds, on the test split.\n"
+
+
+def epochs_to_fraction(dev_accuracy: list[float], frac: float) -> int:
+    """First epoch (1-based) whose dev accuracy reaches ``frac`` of the run's best."""
+    target = frac * max(dev_accuracy)
+    return next(i + 1 for i, a in enumerate(dev_accuracy) if a >= target)
+
+
+def convergence_md(runs: list[str], frac: float) -> str:
+    import pyarrow.parquet as pq
+
+    by_system: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for run in runs:
+        name = re.sub(r"-s\d+$", "", Path(run).name)
+        table = pq.read_table(Path(run) / "metrics.parquet")
+        if "dev_accuracy" not in table.column_names:
+            raise SystemExit(f"{run}: metrics.parquet has no dev_accuracy (train with --dev)")
+        acc = [float(a) for a in table.column("dev_accuracy").to_pylist()]
+        by_system[name].append((epochs_to_fraction(acc, frac), max(acc)))
+    rows = [
+        [
+            name,
+            str(len(v)),
+            _mean_sd([float(e) for e, _ in v], 1, 1),
+            _mean_sd([b for _, b in v], 100),
+        ]
+        for name, v in by_system.items()
+    ]
+    header = ["system", "seeds", f"epochs to {frac:.0%} of best dev acc", "best dev acc %"]
+    return _table(header, rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Markdown tables from lsctl artifacts.")
+    sub = ap.add_subparsers(dest="what", required=True)
+    sub.add_parser("compare").add_argument("paths", nargs="+")
+    sub.add_parser("metrics").add_argument("paths", nargs="+")
+    conv = sub.add_parser("convergence")
+    conv.add_argument("--frac", type=float, default=0.95)
+    conv.add_argument("paths", nargs="+")
+    args = ap.parse_args(argv)
+    if args.what == "compare":
+        sys.stdout.write(compare_md(args.paths))
+    elif args.what == "metrics":
+        sys.stdout.write(metrics_md(args.paths))
+    else:
+        sys.stdout.write(convergence_md(args.paths, args.frac))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
