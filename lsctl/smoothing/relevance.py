@@ -66,7 +66,7 @@ class Stats:
         self.grow(v)
         rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
         self.counts[:v] += np.bincount(
-            m.indices * k + y[rows], weights=m.data, minlength=v * k
+            m.indices.astype(np.int64) * k + y[rows], weights=m.data, minlength=v * k
         ).reshape(v, k)
         self.df[:v] += np.bincount(m.indices, minlength=v)
         self.class_tokens += np.bincount(y, weights=dt.lengths, minlength=k)
@@ -150,7 +150,7 @@ class Fitted:
         """n×K ILR = WIR · WLRᵀ for an n×V' count matrix (V' ≤ V)."""
         m = matrix.tocsr()
         v = m.shape[1]
-        f = m.data
+        f = m.data.astype(np.float64)
         wic = f * self.k2 / (f + self.k2) if self.variant == "kwls" else f
         wir = m.copy()
         wir.data = wic * self.wiw[m.indices]
@@ -174,9 +174,10 @@ class Pass:
     cache: list[tuple[int, DocTerm]] | None = None  # (start, counts), within the budget
 
 
-# Cached doc×word matrices (12 bytes per nonzero) are kept up to this size so
-# the second pass need not tokenize again; larger inputs are re-tokenized.
-CACHE_BYTES = 256 << 20
+# Doc×word matrices of the first batches (8 bytes per nonzero) are kept up to
+# this size so the second pass need not tokenize them again; later batches of
+# a large input are tokenized again instead.
+CACHE_BYTES = 192 << 20
 
 
 def count_pass(
@@ -207,9 +208,9 @@ def count_pass(
                 for j in range(n_folds):
                     rows = np.flatnonzero(fb == j)
                     folds[j].add(DocTerm(dt.matrix[rows], dt.lengths[rows]), y[rows])
-            if kept is not None:
-                used += dt.matrix.nnz * 12
-                kept = [*kept, (start, dt)] if used <= CACHE_BYTES else None
+            if kept is not None and used + dt.matrix.nnz * 8 <= CACHE_BYTES:
+                used += dt.matrix.nnz * 8
+                kept.append((start, dt))
             task.advance(batch.num_rows)
     v = len(vocab)
     total.grow(v)

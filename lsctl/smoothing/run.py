@@ -17,6 +17,10 @@ from lsctl.errors import LsctlError
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context
 
+# Rows per record batch: bounds the memory of one batch's tokens (~100 MB of
+# transient arrays for IMDb-length reviews) while keeping per-batch overhead small.
+BATCH_ROWS = 16_384
+
 
 @dataclass
 class Summary:
@@ -67,8 +71,8 @@ def _batch_source(reader: Any) -> tuple[Any, int | None]:
     """A re-iterable batch source: Parquet and Arrow files re-read; a stream is held."""
     if reader.format == "arrow-stream":
         table = reader.read()
-        return (lambda: iter(table.to_batches())), table.num_rows
-    return (lambda: reader.iter_batches()), reader.num_rows
+        return (lambda: iter(table.to_batches(max_chunksize=BATCH_ROWS))), table.num_rows
+    return (lambda: reader.iter_batches(batch_size=BATCH_ROWS)), reader.num_rows
 
 
 def _data_labels(reader: Any, source: Any, where: str) -> list[str] | None:

@@ -27,7 +27,7 @@ UNKNOWN = -2
 
 @dataclass
 class DocTerm:
-    """Counts for one batch: ``matrix`` is n_docs×V (scipy CSR, float64 counts)."""
+    """Counts for one batch: ``matrix`` is n_docs×V (scipy CSR, int32 counts)."""
 
     matrix: Any
     lengths: np.ndarray  # tokens per document (after stopwords), float64
@@ -181,45 +181,51 @@ def _threads() -> int:
     return max(1, min(4, pa.cpu_count()))
 
 
-def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary, pool: Any = None) -> DocTerm:
+def _per_doc(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many tokens of each document (token ranges ``bounds``) pass ``mask``."""
+    c = np.zeros(len(mask) + 1, dtype=np.int64)
+    np.cumsum(mask, out=c[1:])
+    return c[bounds[1:]] - c[bounds[:-1]]
+
+
+def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm:
     """Doc×word counts of one batch of texts over ``vocab`` (which may grow).
 
-    The batch is cut into one slice per core; Arrow and SciPy release the GIL,
-    so slices tokenize and count in parallel. Word ids are assigned in order of
-    first appearance, the same however the batch is cut.
+    The batch is cut into one slice per core; Arrow, NumPy and SciPy release
+    the GIL, so slices tokenize and count in parallel. Word ids are assigned
+    in order of first appearance, the same however the batch is cut.
     """
     import scipy.sparse as sp
 
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     parts = _chunks(texts, _threads())
-    run = _map(pool, len(parts))
+    run = _map(len(parts))
     split = run(lambda t: split_tokens(t, vocab.spec), parts)
     # Vocabulary growth is sequential so ids follow first appearance.
-    words = [
-        vocab.lookup(enc.dictionary)[enc.indices.to_numpy(zero_copy_only=False)] for _, enc in split
-    ]
+    ids = [vocab.lookup(enc.dictionary).astype(np.int32) for _, enc in split]
     v = len(vocab)
 
-    def build(args: tuple[np.ndarray, np.ndarray]) -> tuple[Any, np.ndarray]:
-        per_doc, word = args
-        n = len(per_doc)
-        parents = np.repeat(np.arange(n), per_doc)
+    def build(args: tuple[np.ndarray, pa.DictionaryArray, np.ndarray]) -> tuple[Any, np.ndarray]:
+        per_doc, enc, id_of = args
+        word = id_of[enc.indices.to_numpy(zero_copy_only=False)]
+        bounds = np.zeros(len(per_doc) + 1, dtype=np.int64)
+        np.cumsum(per_doc, out=bounds[1:])
         # Stopwords are not tokens; words unknown to a frozen vocabulary still are.
-        is_token = word != DROP
-        lengths = np.bincount(parents[is_token], minlength=n).astype(np.float64)
+        lengths = _per_doc(word != DROP, bounds).astype(np.float64)
         known = word >= 0
         if not known.all():
-            word, parents = word[known], parents[known]
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(parents, minlength=n), out=indptr[1:])
+            np.cumsum(_per_doc(known, bounds), out=bounds[1:])
+            word = word[known]
+        del known
         matrix = sp.csr_matrix(
-            (np.ones(len(word), dtype=np.float64), word.astype(np.int32), indptr), shape=(n, v)
+            (np.ones(len(word), dtype=np.int32), word, bounds), shape=(len(per_doc), v)
         )
         matrix.sum_duplicates()
         return matrix, lengths
 
-    built = run(build, [(per_doc, w) for (per_doc, _), w in zip(split, words, strict=True)])
+    built = run(build, [(pd_, enc, i) for (pd_, enc), i in zip(split, ids, strict=True)])
+    del split
     if len(built) == 1:
         return DocTerm(*built[0])
     return DocTerm(
@@ -227,7 +233,7 @@ def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary, pool: Any 
     )
 
 
-def _map(pool: Any, parts: int) -> Any:
+def _map(parts: int) -> Any:
     if parts <= 1:
         return lambda f, xs: [f(x) for x in xs]
     from concurrent.futures import ThreadPoolExecutor
