@@ -86,7 +86,7 @@ def macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 
 
 def nll_per_instance(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    p = np.asarray(probs, dtype=np.float64)[np.arange(len(y)), np.asarray(y)]
+    p = np.asarray(probs)[np.arange(len(y)), np.asarray(y)].astype(np.float64)
     return -np.log(np.maximum(p, NLL_EPS))
 
 

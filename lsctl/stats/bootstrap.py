@@ -16,7 +16,10 @@ metrics on the same resample (seeds nested inside rounds).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -31,13 +34,15 @@ LOWER_IS_BETTER = frozenset({"nll", "ece"})
 _DRAW_BLOCK = 8
 # Bytes allowed for one chunk's count matrix.
 _CHUNK_BYTES = 32 << 20
+_MAX_WORKERS = 8
 
 
 def instance_stats(
     metric: str, probs: np.ndarray, y: np.ndarray, k: int, bins: int = 15
 ) -> np.ndarray:
     """The N×F per-instance statistics whose (weighted) column sums determine ``metric``."""
-    probs = np.asarray(probs, dtype=np.float64)
+    # No float64 copy of the whole matrix: only argmax, p[y] and max are needed.
+    probs = np.asarray(probs)
     y = np.asarray(y)
     n = len(y)
     pred = probs.argmax(axis=1)
@@ -54,7 +59,7 @@ def instance_stats(
         x[rows, 2 * k + y] = 1.0  # gold class (support)
         return x
     if metric == "ece":
-        conf = probs.max(axis=1)
+        conf = probs.max(axis=1).astype(np.float64)
         x = np.zeros((n, bins))
         x[np.arange(n), bin_index(conf, bins)] = (pred == y) - conf
         return x
@@ -77,17 +82,43 @@ def point_estimate(metric: str, stats: np.ndarray, k: int) -> float:
     return float(reduce_stats(metric, stats.sum(axis=0), len(stats), k))
 
 
+def _block_rng(seed: int, block: int) -> np.random.Generator:
+    # One independent stream per block of rounds: round r's resample depends only
+    # on (seed, r), not on chunking, thread scheduling or the total round count.
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(block,))))
+
+
 def count_matrix(
-    rng: np.random.Generator, rounds: int, n: int, out: np.ndarray | None = None
+    seed: int,
+    start: int,
+    rounds: int,
+    n: int,
+    out: np.ndarray | None = None,
+    executor: Executor | None = None,
 ) -> np.ndarray:
-    """``rounds``×n resampling counts: row r counts how often each instance was drawn in round r."""
+    """Resampling counts of rounds ``start … start+rounds-1``: a ``rounds``×n matrix.
+
+    Row r counts how often each of the n instances was drawn (n draws with
+    replacement) in that round. ``start`` must be a multiple of the block size.
+    """
+    if start % _DRAW_BLOCK:
+        raise ValueError(f"start must be a multiple of {_DRAW_BLOCK}")
     w = out if out is not None else np.empty((rounds, n), dtype=np.float64)
-    offsets = (np.arange(_DRAW_BLOCK, dtype=np.int64) * n)[:, None]
-    for r in range(0, rounds, _DRAW_BLOCK):
-        b = min(_DRAW_BLOCK, rounds - r)
-        idx = rng.integers(0, n, size=(b, n), dtype=np.int64)
-        idx += offsets[:b]
-        w[r : r + b] = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
+
+    def fill(b: int) -> None:
+        r0 = b * _DRAW_BLOCK
+        rng = _block_rng(seed, (start + r0) // _DRAW_BLOCK)
+        idx = rng.integers(0, n, size=(_DRAW_BLOCK, n), dtype=np.int32)
+        for i in range(min(_DRAW_BLOCK, rounds - r0)):
+            w[r0 + i] = np.bincount(idx[i], minlength=n)
+
+    blocks = range(-(-rounds // _DRAW_BLOCK))
+    if executor is None:
+        for b in blocks:
+            fill(b)
+    else:
+        # numpy draws random numbers without the GIL, so blocks overlap on several cores.
+        list(executor.map(fill, blocks))
     return w
 
 
@@ -120,14 +151,17 @@ def paired_bootstrap(
     n_seeds = [len(s) for s in systems]
     if chunk is None:
         chunk = max(_DRAW_BLOCK, _CHUNK_BYTES // (n * np.dtype(dtype).itemsize))
-    chunk = min(chunk, rounds)
-    rng = np.random.default_rng(seed)
+    chunk = max(_DRAW_BLOCK, min(chunk, rounds) // _DRAW_BLOCK * _DRAW_BLOCK)
     out = np.empty((rounds, len(systems)))
-    w = np.empty((chunk, n), dtype=dtype)
-    with ensure(progress).task("bootstrap", total=rounds) as task:
+    w = np.empty((min(chunk, rounds), n), dtype=dtype)
+    workers = min(_MAX_WORKERS, os.cpu_count() or 1)
+    with (
+        ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as executor,
+        ensure(progress).task("bootstrap", total=rounds) as task,
+    ):
         for start in range(0, rounds, chunk):
             c = min(chunk, rounds - start)
-            count_matrix(rng, c, n, w[:c])
+            count_matrix(seed, start, c, n, w[:c], executor)
             sums = (w[:c] @ x).astype(np.float64).reshape(c, len(blocks), f)
             per_seed = reduce_stats(metric, sums, n, k)  # c × (total seeds)
             col = 0

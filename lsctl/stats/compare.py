@@ -176,6 +176,8 @@ def validate_options(opts: CompareOptions) -> None:
         raise UsageError(f"--metric {opts.metric!r}: use one of {', '.join(METRICS)}")
     if opts.mcnemar not in ("exact", "chi2"):
         raise UsageError(f"--mcnemar {opts.mcnemar!r}: use exact or chi2")
+    if opts.seed < 0:
+        raise UsageError("--seed must be a non-negative integer")
     if opts.rounds < 1:
         raise UsageError("--rounds must be at least 1")
     if not 0 < opts.ci < 1:

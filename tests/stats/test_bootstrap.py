@@ -23,7 +23,7 @@ def _probs(rng, n, k):
 
 
 def test_count_matrix_rows_are_resamples():
-    w = count_matrix(np.random.default_rng(0), 50, 1000)
+    w = count_matrix(0, 0, 50, 1000)
     assert w.shape == (50, 1000)
     np.testing.assert_array_equal(w.sum(axis=1), 1000)
     assert (w >= 0).all()
@@ -48,7 +48,7 @@ def test_weighted_stats_equal_metric_on_explicit_resample(metric):
             return log_loss(yr, pr, labels=list(range(k)))
         return metrics.ece(pr, yr, 10)
 
-    for w in count_matrix(rng, 5, n):
+    for w in count_matrix(1, 0, 5, n):
         idx = np.repeat(np.arange(n), w.astype(int))
         got = float(reduce_stats(metric, w @ x, n, k))
         assert got == pytest.approx(reference(p[idx], y[idx]), rel=1e-9, abs=1e-12)
@@ -62,11 +62,20 @@ def test_seeds_are_nested_and_resamples_shared():
     seeds_a = [instance_stats("accuracy", _probs(rng, n, k), y, k) for _ in range(3)]
     seeds_b = [instance_stats("accuracy", _probs(rng, n, k), y, k) for _ in range(2)]
     vals = paired_bootstrap([seeds_a, seeds_b], "accuracy", k, rounds=20, seed=7, chunk=64)
-    w = count_matrix(np.random.default_rng(7), 20, n)
+    w = count_matrix(7, 0, 20, n)
     want_a = np.mean([w @ x[:, 0] / n for x in seeds_a], axis=0)
     want_b = np.mean([w @ x[:, 0] / n for x in seeds_b], axis=0)
     np.testing.assert_allclose(vals[:, 0], want_a, rtol=1e-6)
     np.testing.assert_allclose(vals[:, 1], want_b, rtol=1e-6)
+
+
+def test_rounds_depend_only_on_seed_and_index():
+    from concurrent.futures import ThreadPoolExecutor
+
+    whole = count_matrix(3, 0, 40, 100)
+    with ThreadPoolExecutor(2) as ex:
+        np.testing.assert_array_equal(count_matrix(3, 16, 20, 100, executor=ex), whole[16:36])
+    assert not np.array_equal(count_matrix(4, 0, 8, 100), whole[:8])
 
 
 def test_chunking_does_not_change_the_result():
