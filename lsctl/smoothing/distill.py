@@ -10,8 +10,10 @@ used to warn: the teacher's predictions are *in-sample* when the dataset they
 were made on (``dataset_sha256`` in their metadata) has the same content hash
 as the teacher run's training input, or as one of that training file's own
 recorded inputs (a run trained on soft labels made from the same dataset).
-The same check runs on DATA itself when its hash is known. Out-of-fold
-teacher predictions (docs/eval.md) pass it.
+With a single teacher file the same check runs on DATA itself when its hash
+is known. ``--teacher A.parquet,B.parquet`` combines out-of-fold prediction
+files covering disjoint ids (docs/eval.md); they pass the check because each
+fold's teacher was trained on the other fold's file.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class Distill(Method):
     name = "distill"
     help = "softmax(teacher logits / T) from `lsctl eval` predictions matched by id; --teacher, --temperature"
     param_names = ("teacher", "temperature")
+    # --teacher takes one predictions file, or several comma-separated out-of-fold
+    # files covering disjoint ids (docs/eval.md).
 
     def validate(self, params: dict[str, Any]) -> None:
         if not params.get("teacher"):
@@ -77,8 +81,25 @@ class Distill(Method):
         self.validate(ctx.params)
         t = ctx.params.get("temperature")
         self.temperature = float(DEFAULT_TEMPERATURE if t is None else t)
-        path = str(ctx.params["teacher"])
+        paths = [p.strip() for p in str(ctx.params["teacher"]).split(",") if p.strip()]
         data_hash = _data_hash(ctx)
+        self.path = ",".join(paths)
+        ctx.info["teacher"] = {"paths": [os.path.abspath(p) for p in paths]}
+        parts = [self._load(ctx, path, data_hash, single=len(paths) == 1) for path in paths]
+        self.logits = np.concatenate([z for _, z in parts])
+        self.ids = pa.concat_arrays([ids for ids, _ in parts])
+        if pc.count_distinct(self.ids).as_py() != len(self.ids):
+            counts = pc.value_counts(self.ids)
+            dup = pc.filter(counts, pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+            raise LsctlError(
+                f"{self.path}: id {dup!r} has more than one teacher prediction; "
+                "out-of-fold files must cover disjoint rows"
+            )
+
+    def _load(
+        self, ctx: Context, path: str, data_hash: str | None, single: bool
+    ) -> tuple[pa.Array, np.ndarray]:
+        """One teacher file: its ids and its logits in DATA's label order."""
         reader = ctx.add_input(path)
         meta = reader.meta or {}
         if meta.get("kind") not in (None, "predictions"):
@@ -113,27 +134,22 @@ class Distill(Method):
             row = int(np.argmax(~np.isfinite(z).all(axis=1)))
             raise LsctlError(f"{path}: row {row} has NaN or infinite {column}")
         order = [teacher_labels.index(lab) for lab in ctx.labels]
-        self.logits = z[:, order]
-        self.ids = table.column("id").combine_chunks()
-        if pc.count_distinct(self.ids).as_py() != len(self.ids):
-            raise LsctlError(f"{path}: duplicate ids; each row needs its own id")
-        self.path = path
-        ctx.info["teacher"] = {"path": os.path.abspath(path), "column": column}
 
         in_sample = training_hashes(meta.get("run_config"))
         taught_on = meta.get("dataset_sha256")
-        if in_sample and (taught_on in in_sample or (data_hash and data_hash in in_sample)):
+        if in_sample and (taught_on in in_sample or (single and data_hash in in_sample)):
             ctx.info["teacher"]["in_sample"] = True
             ctx.warn(
                 f"{path}: the teacher predicted on its own training rows (in-sample), so its "
                 "targets mostly copy the labels; use out-of-fold teacher predictions "
                 "(see docs/eval.md)"
             )
-        elif data_hash and taught_on and data_hash != taught_on:
+        elif single and data_hash and taught_on and data_hash != taught_on:
             ctx.warn(
                 f"{path}: the teacher predicted on a different file than DATA; rows are "
                 "matched by id only"
             )
+        return table.column("id").combine_chunks(), z[:, order]
 
     def targets(self, ctx: Context, batch: pa.RecordBatch, start: int) -> np.ndarray:
         ids = batch.column("id")

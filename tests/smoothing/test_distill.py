@@ -171,3 +171,28 @@ def test_distill_end_to_end_on_trec(cli, tmp_path):
     np.testing.assert_allclose(d, expected, atol=1e-6)
     # T = 2 flattens the teacher: targets are less confident than its own probabilities.
     assert d.max(1).mean() < np.array(p.column("probs").to_pylist()).max(1).mean()
+
+
+def test_out_of_fold_teachers_are_combined(tmp_path):
+    data = _data(10)
+    ids = data.column("id").to_numpy()
+    z = np.random.default_rng(2).normal(size=(10, 3)).astype(np.float32)
+    fold_a, fold_b = np.arange(0, 10, 2), np.arange(1, 10, 2)
+    # Teacher A was trained on fold B's file and predicted fold A, and vice versa.
+    cfg_a = {"inputs": [{"path": "/x/fold-b.parquet", "sha256": "b" * 64}]}
+    cfg_b = {"inputs": [{"path": "/x/fold-a.parquet", "sha256": "a" * 64}]}
+    pa_ = _teacher(
+        tmp_path / "a.parquet", ids[fold_a], z[fold_a], run_config=cfg_a, dataset_sha256="a" * 64
+    )
+    pb = _teacher(
+        tmp_path / "b.parquet", ids[fold_b], z[fold_b], run_config=cfg_b, dataset_sha256="b" * 64
+    )
+    d, ctx = _run(data, f"{pa_},{pb}", 3.0)
+    expected = torch.softmax(torch.tensor(z, dtype=torch.float64) / 3.0, dim=1).numpy()
+    np.testing.assert_allclose(d, expected, rtol=1e-12)
+    assert not ctx.warnings
+    assert len(ctx.inputs) == 2
+
+    overlap = _teacher(tmp_path / "o.parquet", ids[:3], z[:3])
+    with pytest.raises(LsctlError, match="more than one teacher prediction"):
+        _run(data, f"{pa_},{overlap}")
