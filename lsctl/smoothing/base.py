@@ -47,6 +47,9 @@ import pyarrow as pa
 from lsctl.errors import LsctlError
 from lsctl.progress import NullProgress, Progress
 
+# Inputs up to this size stay in memory after one complete pass.
+HOLD_BYTES = 128 << 20
+
 
 @dataclass
 class Context:
@@ -62,6 +65,7 @@ class Context:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    _held: list[tuple[int, pa.RecordBatch]] | None = field(default=None, repr=False)
 
     @classmethod
     def from_table(
@@ -81,6 +85,13 @@ class Context:
         )
 
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
+        # A complete first pass over a small input is held, so a second pass
+        # (statistics, then targets) does not read and decode the file again.
+        if self._held is not None:
+            yield from self._held
+            return
+        held: list[tuple[int, pa.RecordBatch]] | None = []
+        size = 0
         start = 0
         for batch in self.batch_source():
             if "id" not in batch.schema.names:
@@ -88,9 +99,16 @@ class Context:
                 batch = pa.RecordBatch.from_arrays(
                     [ids, *batch.columns], names=["id", *batch.schema.names]
                 )
+            if held is not None:
+                size += batch.nbytes
+                if size <= HOLD_BYTES:
+                    held.append((start, batch))
+                else:
+                    held = None
             yield start, batch
             start += batch.num_rows
         self.num_rows = start
+        self._held = held
 
     def require_labels(self) -> list[str]:
         """The label list, or a clear error when DATA has no ``label`` column."""
