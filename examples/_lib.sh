@@ -60,3 +60,61 @@ fit_eval() {
 }
 
 md_table() { "$PYTHON" "$EXAMPLES_DIR/_md_table.py" "$@"; }
+
+# parse_args "$@": --quick sets QUICK=1; -h prints the script's header comment.
+QUICK=0
+parse_args() {
+	for arg in "$@"; do
+		case $arg in
+		--quick) QUICK=1 ;;
+		-h | --help)
+			awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+			exit 0
+			;;
+		*) die "unknown argument $arg (use --quick, or nothing for the full run)" ;;
+		esac
+	done
+}
+
+# labels_of FILE: the dataset's labels, one per line, in label order.
+labels_of() {
+	lsctl data info "$1" --json |
+		"$PYTHON" -c 'import json, sys; print("\n".join(c["label"] for c in json.load(sys.stdin)["classes"]))'
+}
+
+# cap_each IN OUT M: at most M rows of every class (seeded).
+cap_each() {
+	local in=$1 out=$2 m=$3 args=() l
+	while IFS= read -r l; do args+=(--cap "$l=$m"); done < <(labels_of "$in")
+	lsctl data sample "$in" -o "$out" "${args[@]}" --seed 0 -q
+}
+
+# prep NAME TRAIN_CAP TEST_CAP: import $DATA/NAME into $OUT/data/NAME/{train,dev,test}.parquet.
+# Empty texts are dropped; dev is 10% of train (stratified) unless the dataset has one;
+# a cap of 0 keeps every row, otherwise at most that many rows per class.
+prep() {
+	local name=$1 train_cap=$2 test_cap=$3 dir="$OUT/data/$1" split
+	mkdir -p "$dir"
+	for split in train dev test; do
+		[ -f "$DATA/$name/$split.parquet" ] || continue
+		lsctl data import "$DATA/$name/$split.parquet" -o "$dir/$split.full.parquet" --drop-empty -q
+	done
+	if [ ! -f "$dir/dev.full.parquet" ]; then
+		lsctl data split "$dir/train.full.parquet" -o "$dir/split" --dev 0.1 --test 0 --seed 0 -q
+		mv "$dir/split/train.parquet" "$dir/train.full.parquet"
+		mv "$dir/split/dev.parquet" "$dir/dev.full.parquet"
+		rmdir "$dir/split"
+	fi
+	for split in train:$train_cap dev:$train_cap test:$test_cap; do
+		local s=${split%%:*} cap=${split##*:}
+		if [ "$cap" = 0 ]; then
+			mv "$dir/$s.full.parquet" "$dir/$s.parquet"
+		else
+			# dev keeps the train cap's proportion (1/9 of train, as a 10% split would).
+			[ "$s" = dev ] && cap=$(((cap + 8) / 9))
+			cap_each "$dir/$s.full.parquet" "$dir/$s.parquet" "$cap"
+			rm -f "$dir/$s.full.parquet"
+		fi
+	done
+	note "$name: $(for s in train dev test; do printf '%s %s  ' "$s" "$(lsctl data info "$dir/$s.parquet" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["rows"])')"; done)"
+}

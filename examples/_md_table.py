@@ -3,12 +3,15 @@
     python examples/_md_table.py compare CMP.parquet [CMP.json …]   # lsctl compare rows
     python examples/_md_table.py metrics PRED.parquet …              # per-system test metrics
     python examples/_md_table.py convergence [--frac 0.95] RUN …     # epochs to 95% of best dev acc
+    python examples/_md_table.py targets NAME=SOFT.parquet …         # soft labels vs (clean) labels
 
 `compare` reads the comparison artifact (`lsctl compare -o X.parquet`) or its
 `--json` output. `metrics` reads the metrics `lsctl eval` stamps into each
 predictions file and averages them over seeds. `convergence` reads each run's
 metrics.parquet; runs are grouped into systems by their folder name
-``NAME-sSEED``. Tables go to stdout.
+``NAME-sSEED``. `targets` describes softlabels artifacts: how often the soft
+label's argmax is the (possibly noisy) `label`, and, when `lsctl noise` left a
+`clean_label`, how often it is the clean one. Tables go to stdout.
 """
 
 from __future__ import annotations
@@ -150,6 +153,42 @@ def convergence_md(runs: list[str], frac: float) -> str:
     return _table(header, rows) + "\n"
 
 
+def targets_md(pairs: list[str]) -> str:
+    import numpy as np
+
+    from lsctl.artifacts import label_indices, prob_matrix, read_artifact
+
+    rows = []
+    for pair in pairs:
+        name, _, path = pair.rpartition("=")
+        table, reader = read_artifact(path)
+        labels = reader.labels or sorted(set(table.column("label").to_pylist()))
+        d = prob_matrix(table.column("soft_label"), len(labels), path, "soft_label")
+        arg = d.argmax(axis=1)
+        y = label_indices(table, labels, path)
+        gold = d[np.arange(len(y)), y]
+        row = [name or path, str(len(y)), f"{100 * np.mean(arg == y):.1f}", f"{gold.mean():.3f}"]
+        if "clean_label" in table.column_names:
+            clean = label_indices(table, labels, path, column="clean_label")
+            noisy = clean != y
+            row += [
+                f"{100 * np.mean(arg == clean):.1f}",
+                f"{100 * np.mean(arg[noisy] == clean[noisy]):.1f}" if noisy.any() else "–",
+            ]
+        else:
+            row += ["–", "–"]
+        rows.append(row)
+    header = [
+        "targets",
+        "rows",
+        "argmax = label %",
+        "mean p(label)",
+        "argmax = clean label %",
+        "… on flipped rows %",
+    ]
+    return _table(header, rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Markdown tables from lsctl artifacts.")
     sub = ap.add_subparsers(dest="what", required=True)
@@ -158,11 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     conv = sub.add_parser("convergence")
     conv.add_argument("--frac", type=float, default=0.95)
     conv.add_argument("paths", nargs="+")
+    sub.add_parser("targets").add_argument("paths", nargs="+")
     args = ap.parse_args(argv)
     if args.what == "compare":
         sys.stdout.write(compare_md(args.paths))
     elif args.what == "metrics":
         sys.stdout.write(metrics_md(args.paths))
+    elif args.what == "targets":
+        sys.stdout.write(targets_md(args.paths))
     else:
         sys.stdout.write(convergence_md(args.paths, args.frac))
     return 0

@@ -17,17 +17,7 @@
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
 
-QUICK=0
-for arg in "$@"; do
-	case $arg in
-	--quick) QUICK=1 ;;
-	-h | --help)
-		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
-		exit 0
-		;;
-	*) die "unknown argument $arg (use --quick or none)" ;;
-	esac
-done
+parse_args "$@"
 
 OUT=${OUT:-runs/main}
 if [ "$QUICK" = 1 ]; then

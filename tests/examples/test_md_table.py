@@ -1,0 +1,88 @@
+"""examples/_md_table.py: the numbers in the example results tables."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def md():
+    spec = importlib.util.spec_from_file_location("_md_table", REPO / "examples" / "_md_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def parse_md(text: str) -> list[dict[str, str]]:
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in ln.strip("|").split("|")))) for ln in lines[2:]]
+
+
+@pytest.mark.parametrize(
+    ("acc", "frac", "expected"),
+    [
+        ([0.5, 0.8, 0.9, 1.0], 0.95, 4),  # 0.95·1.0 only reached at the end
+        ([0.5, 0.96, 0.9, 1.0], 0.95, 2),  # first crossing, even if it dips later
+        ([0.7, 0.6, 0.5], 0.95, 1),  # best at epoch 1
+        ([0.5, 0.8, 0.9, 1.0], 0.8, 2),  # 0.8 reached exactly
+    ],
+)
+def test_epochs_to_fraction_by_hand(md, acc, frac, expected):
+    assert md.epochs_to_fraction(acc, frac) == expected
+
+
+def test_compare_table_from_json(md, tmp_path):
+    rows = [
+        {
+            "system": "kwls",
+            "baseline": "ce",
+            "metric": "accuracy",
+            "mean": 0.9123,
+            "baseline_mean": 0.9,
+            "delta": 0.0123,
+            "ci_low": 0.001,
+            "ci_high": 0.02,
+            "p_bootstrap": 0.0004,
+            "p_ttest": 0.2,
+            "p_wilcoxon": None,
+            "p_mcnemar": 0.01,
+            "p_adjusted": 0.0008,
+            "verdict": "better",
+        }
+    ]
+    path = tmp_path / "cmp.json"
+    path.write_text(json.dumps({"metric": "accuracy", "n": 100, "rows": rows}))
+    (row,) = parse_md(md.compare_md([str(path)]))
+    assert row["system"] == "kwls" and row["vs"] == "ce"
+    assert row["Δ"] == "+0.0123"
+    assert row["95% CI of Δ"] == "[+0.0010, +0.0200]"
+    assert row["p boot"] == "4.0e-04"
+    assert row["p Wilcoxon"] == "–"
+    assert row["verdict"] == "better"
+
+
+def test_convergence_table_groups_seeds(md, tmp_path):
+    curves = {"ce-s1": [0.5, 0.9, 1.0], "ce-s2": [0.9, 0.8, 0.85], "ls0.1-s1": [0.2, 0.4, 0.8]}
+    for name, acc in curves.items():
+        (tmp_path / name).mkdir()
+        pq.write_table(
+            pa.table({"epoch": [1, 2, 3], "dev_accuracy": acc}), tmp_path / name / "metrics.parquet"
+        )
+    rows = {
+        r["system"]: r for r in parse_md(md.convergence_md(sorted(map(str, tmp_path.iterdir())), 0.95))
+    }
+    assert set(rows) == {"ce", "ls0.1"}
+    # ce: epochs 3 and 1 → mean 2.0, sd √2; best 1.0 and 0.9 → 95.00 ± 7.07
+    assert rows["ce"]["seeds"] == "2"
+    assert rows["ce"]["epochs to 95% of best dev acc"] == f"2.0 ± {np.sqrt(2):.1f}"
+    assert rows["ce"]["best dev acc %"] == f"95.00 ± {np.std([100, 90], ddof=1):.2f}"
+    assert rows["ls0.1"]["epochs to 95% of best dev acc"] == "3.0"
