@@ -5,8 +5,8 @@ A batch of texts becomes a sparse doc×word count matrix over a growing
 it (class×word counts, document frequencies, token totals) is a sum over
 batches, so a pass over a large file holds O(V·K) plus one batch.
 
-Tokens are the ones :func:`lsctl.text.tokenize.tokenize` defines; Arrow's
-RE2 kernels produce them without a Python loop over tokens.
+Tokens are the ones :func:`lsctl.text.tokenize.tokenize` defines; NumPy
+byte tables and Arrow kernels produce them without a Python loop over tokens.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lsctl.text.tokenize import NON_WORD_RE2, TokenizerSpec
+from lsctl.text.tokenize import TokenizerSpec
 
 DROP = -1  # stopwords, and "" for the words tokenizer: not tokens
 UNKNOWN = -2
@@ -78,10 +78,13 @@ class Vocabulary:
         the words tokenizer's ``""``), ``UNKNOWN`` for words a frozen vocabulary
         does not hold.
 
-        New words are added unless the vocabulary is frozen (applying fitted
-        statistics to new data).
+        Entries are lowercased here when the spec asks (several entries may
+        then share a word). New words are added in order of first appearance
+        unless the vocabulary is frozen (applying fitted statistics to new data).
         """
         dictionary = dictionary.cast(pa.large_string())
+        if self.spec.lower:
+            dictionary = pc.utf8_lower(dictionary)
         if self._size:
             found = pc.fill_null(pc.index_in(dictionary, value_set=self.words), UNKNOWN)
             out = found.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -96,71 +99,95 @@ class Vocabulary:
         if not self.frozen:
             new_pos = np.flatnonzero(out == UNKNOWN)
             if len(new_pos):
-                out[new_pos] = self._size + np.arange(len(new_pos))
-                self._append(dictionary.take(pa.array(new_pos)))
+                new = pc.dictionary_encode(dictionary.take(pa.array(new_pos)))
+                out[new_pos] = self._size + new.indices.to_numpy(zero_copy_only=False)
+                self._append(new.dictionary)
         return out
 
 
-# Byte → byte map for the ``words`` tokenizer on ASCII: word bytes stay (A–Z
-# lowered when asked), every other ASCII byte becomes a space. Bytes ≥ 0x80
-# are left for the Unicode path.
+# Byte → byte map for the ``words`` tokenizer on ASCII: word bytes stay, every
+# other ASCII byte becomes a space. Bytes ≥ 0x80 are left for the Unicode path.
 _WORD_BYTES = np.zeros(256, dtype=bool)
 _WORD_BYTES[[ord(c) for c in "0123456789_"]] = True
 _WORD_BYTES[ord("a") : ord("z") + 1] = True
 _WORD_BYTES[ord("A") : ord("Z") + 1] = True
 _WORD_BYTES[128:] = True
 _KEEP_CASE = np.where(_WORD_BYTES, np.arange(256), ord(" ")).astype(np.uint8)
-_LOWER = _KEEP_CASE.copy()
-_LOWER[ord("A") : ord("Z") + 1] += 32
 
 # Below this many documents a batch is not worth splitting across threads.
 _MIN_SPLIT = 2048
 
 
-def _words_separated(texts: pa.Array, lower: bool) -> pa.Array:
-    """Texts whose non-word characters are all spaces (and lowercased if asked).
+_BMP_WORD: np.ndarray | None = None
 
-    ASCII goes through a byte table in NumPy; only documents with non-ASCII
-    characters pay for the Unicode regex. Both give Python's ``\\w+`` tokens.
+
+def _is_word_char(cps: np.ndarray) -> np.ndarray:
+    """Python's ``\\w`` (``str.isalnum()`` or ``_``) for an array of code points."""
+    global _BMP_WORD
+    if _BMP_WORD is None:
+        _BMP_WORD = np.array([chr(c).isalnum() or c == 0x5F for c in range(0x10000)], dtype=bool)
+    out = np.zeros(len(cps), dtype=bool)
+    bmp = cps < 0x10000
+    out[bmp] = _BMP_WORD[cps[bmp]]
+    if not bmp.all():
+        astral = np.unique(cps[~bmp])
+        word = {int(c) for c in astral if chr(int(c)).isalnum()}
+        out[~bmp] = np.isin(cps[~bmp], np.fromiter(word, dtype=np.int64, count=len(word)))
+    return out
+
+
+def _words_separated(texts: pa.Array) -> pa.Array:
+    """Texts whose non-word characters are all turned into spaces, byte for byte.
+
+    ASCII bytes go through a 256-entry table. Multi-byte UTF-8 characters are
+    decoded in NumPy and classified with Python's own ``\\w`` table; a
+    non-word character's bytes become spaces, so offsets never move and no
+    regular expression runs.
     """
-    texts = pc.fill_null(texts, "")
+    if texts.null_count:
+        texts = pc.fill_null(texts, "")
     data = texts.buffers()[2]
     if data is None or len(texts) == 0:
         return texts
-    table = _LOWER if lower else _KEEP_CASE
-    mapped = table[np.frombuffer(data, dtype=np.uint8)]
-    out = pa.Array.from_buffers(
+    raw = np.frombuffer(data, dtype=np.uint8)
+    mapped = _KEEP_CASE[raw]
+    high = np.flatnonzero(raw >= 0xC0)  # lead bytes of multi-byte characters
+    if len(high):
+        lead = raw[high].astype(np.int64)
+        width = np.where(lead >= 0xF0, 4, np.where(lead >= 0xE0, 3, 2))
+        cps = lead & np.where(width == 4, 0x07, np.where(width == 3, 0x0F, 0x1F))
+        padded = np.concatenate([raw, np.zeros(3, dtype=np.uint8)]).astype(np.int64)
+        for k in (1, 2, 3):
+            more = width > k
+            cps = np.where(more, (cps << 6) | (padded[high + k] & 0x3F), cps)
+        sep = ~_is_word_char(cps)
+        for k in range(4):
+            at = high[sep & (width > k)] + k
+            mapped[at] = ord(" ")
+    return pa.Array.from_buffers(
         texts.type,
         len(texts),
         [None, texts.buffers()[1], pa.py_buffer(mapped)],
         null_count=0,
         offset=texts.offset,
     )
-    non_ascii = pc.invert(pc.string_is_ascii(texts))
-    if pc.any(non_ascii).as_py():
-        sub = pc.filter(texts, non_ascii)
-        if lower:
-            sub = pc.utf8_lower(sub)
-        sub = pc.replace_substring_regex(sub, NON_WORD_RE2, " ")
-        out = pc.replace_with_mask(out, non_ascii, sub)
-    return out
 
 
 def split_tokens(texts: pa.Array, spec: TokenizerSpec) -> tuple[np.ndarray, pa.DictionaryArray]:
     """All tokens of a batch: (token count per document, dictionary-encoded tokens).
 
     For ``words`` the tokens may include ``""`` (the splitter's leftovers at a
-    text's edges); :meth:`Vocabulary.lookup` drops it. Null texts have no tokens.
+    text's edges); :meth:`Vocabulary.lookup` drops it. Null texts have no
+    tokens. Lowercasing is left to the lookup, which lowers the (small)
+    dictionary instead of the text.
     """
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         texts = texts.cast(pa.string())
     if spec.name == "whitespace":
         # A null text stays a null list: no tokens (an empty text has one, "").
-        if spec.lower:
-            texts = pc.utf8_lower(texts)
         lists = pc.split_pattern(texts, " ")
     else:
-        lists = pc.ascii_split_whitespace(_words_separated(texts, spec.lower))
+        lists = pc.ascii_split_whitespace(_words_separated(texts))
     offsets = np.frombuffer(
         lists.buffers()[1], dtype=np.int32 if pa.types.is_list(lists.type) else np.int64
     )

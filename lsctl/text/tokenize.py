@@ -9,9 +9,13 @@ Two tokenizers:
   empty tokens that count towards lengths. It exists so results can be
   compared with the authors' script.
 
+Lowercasing applies to each token with Unicode's simple case mapping (what
+Arrow's ``utf8_lower`` does). It equals Python's ``str.lower`` except for the
+few characters whose full mapping differs, such as 'İ' and a final 'Σ'.
+
 ``tokenize`` is the plain-Python definition (lists of strings). The counting
-code in :mod:`lsctl.text.counts` gets the same tokens through Arrow kernels;
-tests hold the two to each other.
+code in :mod:`lsctl.text.counts` gets the same tokens through NumPy and Arrow
+kernels; tests hold the two to each other.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ TOKENIZERS = ("words", "whitespace")
 STOPWORD_CHOICES = ("english", "none")
 
 # Python's str \w is letters (L*), numbers (N*) and '_'; RE2 (Arrow) spells
-# that class explicitly because its own \w is ASCII-only.
+# that class explicitly because its own \w is ASCII-only (used by `data info`).
 WORD_RE = re.compile(r"\w+")
 WORD_RE2 = r"[\p{L}\p{N}_]+"
 NON_WORD_RE2 = r"[^\p{L}\p{N}_]+"
@@ -104,9 +108,9 @@ def tokenize(texts: Any, spec: TokenizerSpec = TokenizerSpec()) -> list[list[str
         if text is None:
             out.append([])
             continue
-        if spec.lower:
-            text = text.lower()
         toks = text.split(" ") if spec.name == "whitespace" else WORD_RE.findall(text)
+        if spec.lower:
+            toks = [t.lower() for t in toks]
         if stop:
             toks = [t for t in toks if t.lower() not in stop]
         out.append(toks)
