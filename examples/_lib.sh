@@ -82,10 +82,13 @@ labels_of() {
 		"$PYTHON" -c 'import json, sys; print("\n".join(c["label"] for c in json.load(sys.stdin)["classes"]))'
 }
 
-# cap_each IN OUT M: at most M rows of every class (seeded).
+# cap_each IN OUT M [LABEL…]: at most M rows of every class (seeded); pass the
+# labels when known, to save a process.
 cap_each() {
 	local in=$1 out=$2 m=$3 args=() l
-	while IFS= read -r l; do args+=(--cap "$l=$m"); done < <(labels_of "$in")
+	shift 3
+	if [ $# = 0 ]; then mapfile -t labels < <(labels_of "$in") && set -- "${labels[@]}"; fi
+	for l in "$@"; do args+=(--cap "$l=$m"); done
 	lsctl data sample "$in" -o "$out" "${args[@]}" --seed 0 -q
 }
 
@@ -105,6 +108,8 @@ prep() {
 		mv "$dir/split/dev.parquet" "$dir/dev.full.parquet"
 		rmdir "$dir/split"
 	fi
+	local labels=()
+	[ "$train_cap$test_cap" = 00 ] || mapfile -t labels < <(labels_of "$dir/train.full.parquet")
 	for split in train:$train_cap dev:$train_cap test:$test_cap; do
 		local s=${split%%:*} cap=${split##*:}
 		if [ "$cap" = 0 ]; then
@@ -112,9 +117,9 @@ prep() {
 		else
 			# dev keeps the train cap's proportion (1/9 of train, as a 10% split would).
 			[ "$s" = dev ] && cap=$(((cap + 8) / 9))
-			cap_each "$dir/$s.full.parquet" "$dir/$s.parquet" "$cap"
+			cap_each "$dir/$s.full.parquet" "$dir/$s.parquet" "$cap" "${labels[@]}"
 			rm -f "$dir/$s.full.parquet"
 		fi
 	done
-	note "$name: $(for s in train dev test; do printf '%s %s  ' "$s" "$(lsctl data info "$dir/$s.parquet" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["rows"])')"; done)"
+	note "$name: imported into $dir"
 }

@@ -9,7 +9,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import REPO
 
 
@@ -24,7 +23,10 @@ def md():
 def parse_md(text: str) -> list[dict[str, str]]:
     lines = [line for line in text.splitlines() if line.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    return [dict(zip(header, (c.strip() for c in ln.strip("|").split("|")))) for ln in lines[2:]]
+    return [
+        dict(zip(header, (c.strip() for c in ln.strip("|").split("|")), strict=True))
+        for ln in lines[2:]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,8 @@ def test_convergence_table_groups_seeds(md, tmp_path):
             pa.table({"epoch": [1, 2, 3], "dev_accuracy": acc}), tmp_path / name / "metrics.parquet"
         )
     rows = {
-        r["system"]: r for r in parse_md(md.convergence_md(sorted(map(str, tmp_path.iterdir())), 0.95))
+        r["system"]: r
+        for r in parse_md(md.convergence_md(sorted(map(str, tmp_path.iterdir())), 0.95))
     }
     assert set(rows) == {"ce", "ls0.1"}
     # ce: epochs 3 and 1 → mean 2.0, sd √2; best 1.0 and 0.9 → 95.00 ± 7.07
