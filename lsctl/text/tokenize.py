@@ -84,9 +84,9 @@ class TokenizerSpec:
         if self.stopwords == "none":
             return frozenset()
         if self.stopwords == "english":
-            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+            from lsctl.text.stopwords import ENGLISH
 
-            return frozenset(ENGLISH_STOP_WORDS)
+            return ENGLISH
         try:
             with open(self.stopwords, encoding="utf-8") as f:
                 return frozenset(w.strip().lower() for w in f if w.strip())

@@ -118,3 +118,9 @@ def test_frozen_vocabulary_ignores_new_words_but_counts_them_as_tokens():
     assert len(vocab) == 2
     assert dt.matrix.toarray().tolist() == [[2, 1], [0, 0]]
     assert dt.lengths.tolist() == [5, 1]
+
+
+def test_english_stopwords_are_sklearns_list():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert TokenizerSpec(stopwords="english").stopword_set() == ENGLISH_STOP_WORDS
