@@ -377,6 +377,8 @@ class Trainer:
             self.precision,
             None,
         )
+        if not torch.isfinite(dev_logits).all():
+            self._diverged(epoch, self.steps_per_epoch - 1, None, "the dev logits became NaN/inf")
         logp = torch.log_softmax(dev_logits.double(), dim=1)
         dev_nll = float(-logp[torch.arange(len(self.dev_y)), self.dev_y].mean())
         dev_acc = float((dev_logits.argmax(1) == self.dev_y).double().mean())
@@ -419,8 +421,13 @@ class Trainer:
 
     # -- divergence, interrupts, persistence ---------------------------------
 
-    def _diverged(self, epoch: int, step: int, loss: torch.Tensor | None) -> None:
-        what = "the weights became NaN/inf"
+    def _diverged(
+        self,
+        epoch: int,
+        step: int,
+        loss: torch.Tensor | None,
+        what: str = "the weights became NaN/inf",
+    ) -> None:
         if loss is not None:
             v = float(loss.detach())
             if not math.isfinite(v):

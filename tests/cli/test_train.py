@@ -1,0 +1,167 @@
+"""`lsctl train` through the CLI: outputs, errors, and the TREC acceptance run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from conftest import shared_dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+from trainkit import LABELS, write_dataset
+
+TINY = ["--epochs", "1", "--embed-dim", "8", "--max-length", "16", "--device", "cpu"]
+
+
+def test_json_summary_and_run_directory(cli, tmp_path):
+    data = write_dataset(tmp_path / "train.parquet", n=60)
+    r = cli("train", data, "-o", tmp_path / "run", *TINY, "--json")
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["labels"] == LABELS and summary["epochs_run"] == 1
+    assert summary["stopped"] == "completed" and summary["best_epoch"] == 1
+    assert {p.name for p in (tmp_path / "run").iterdir()} == {
+        "config.json",
+        "vocab.json",
+        "model.safetensors",
+        "metrics.parquet",
+        "checkpoint",
+    }
+    from lsctl.artifacts import read_artifact
+
+    table, reader = read_artifact(str(tmp_path / "run" / "metrics.parquet"))
+    assert reader.kind == "run" and reader.labels == LABELS
+    assert table.column("dev_accuracy")[0].as_py() == summary["best_dev_accuracy"]
+
+
+def test_existing_run_needs_resume(cli, tmp_path):
+    data = write_dataset(tmp_path / "train.parquet", n=60)
+    assert cli("train", data, "-o", tmp_path / "run", *TINY, "-q").exit_code == 0
+    r = cli("train", data, "-o", tmp_path / "run", *TINY, "-q")
+    assert r.exit_code == 1
+    assert "--resume" in r.stderr and "Traceback" not in r.stderr
+    r = cli(
+        "train",
+        data,
+        "-o",
+        tmp_path / "run",
+        *TINY[:-4],
+        "--epochs",
+        "2",
+        "--max-length",
+        "16",
+        "--embed-dim",
+        "8",
+        "--device",
+        "cpu",
+        "--resume",
+        "--json",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["epochs_run"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--loss", "soft"], 1, "lsctl softlabel"),
+        (["--loss", "aux-head"], 1, "lsctl softlabel"),
+        (["--model", "cnn"], 2, "textcnn, lstm or hf:"),
+        (["--loss", "kl"], 2, "--loss"),
+        (["--label-smoothing", "1.5"], 2, "--label-smoothing"),
+        (["--warmup-epochs", "1"], 2, "--warmup-epochs"),
+        (["--precision", "fp16"], 2, "--precision"),
+        (["--dev", "nope.parquet"], 1, "nope.parquet: no such file"),
+    ],
+)
+def test_bad_input_is_one_error_line(cli, tmp_path, args, code, message):
+    data = write_dataset(tmp_path / "train.parquet", n=30)
+    r = cli("train", data, "-o", tmp_path / "run", *TINY, *args)
+    assert r.exit_code == code, r.stderr
+    assert r.stderr.startswith("Error:") and message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_label_smoothing_on_softlabels_conflicts(cli, tmp_path):
+    soft = np.full((30, 3), 1 / 3)
+    data = write_dataset(tmp_path / "soft.parquet", n=30, soft=soft)
+    r = cli(
+        "train", data, "-o", tmp_path / "run", *TINY, "--loss", "soft", "--label-smoothing", "0.1"
+    )
+    assert r.exit_code == 2 and "--label-smoothing" in r.stderr
+
+
+def test_divergence_is_a_clear_error(cli, tmp_path):
+    data = write_dataset(tmp_path / "train.parquet", n=60)
+    r = cli(
+        "train",
+        data,
+        "-o",
+        tmp_path / "run",
+        *TINY,
+        "--lr",
+        "1e12",
+        "--optimizer",
+        "sgd",
+        "--batch-size",
+        "8",
+    )
+    assert r.exit_code == 1
+    assert "diverged" in r.stderr and "--lr" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_help_has_an_example(cli):
+    r = cli("train", "--help")
+    assert r.exit_code == 0
+    assert "lsctl train" in r.stdout and "--label-smoothing" in r.stdout
+
+
+def test_help_does_not_import_torch():
+    import subprocess
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from lsctl.cli.app import app; "
+        "CliRunner().invoke(app, ['train', '--help']); "
+        "print([m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_trec_textcnn_reaches_85_percent(cli, tmp_path):
+    """Acceptance: TextCNN, ce, 10 epochs on CPU, ≥ 85% TREC test accuracy (Kim 2014: ~91%)."""
+    train = shared_dataset("trec", "train.parquet")
+    test = shared_dataset("trec", "test.parquet")
+    r = cli(
+        "train",
+        train,
+        "-o",
+        tmp_path / "run",
+        "--model",
+        "textcnn",
+        "--loss",
+        "ce",
+        "--epochs",
+        "10",
+        "--device",
+        "cpu",
+        "--seed",
+        "0",
+        "--json",
+    )
+    assert r.exit_code == 0, r.stderr
+    from lsctl.train.predict import load_predictor
+
+    p = load_predictor(str(tmp_path / "run"), "cpu")
+    t = pq.read_table(test)
+    z = p.logits(t.column("text").to_pylist())
+    y = np.array([p.labels.index(v) for v in t.column("label").to_pylist()])
+    accuracy = float((z.argmax(1) == y).mean())
+    print(f"TREC test accuracy: {accuracy:.4f}")
+    assert accuracy >= 0.85
