@@ -4,8 +4,7 @@ A literal copy, so ``--stopwords english`` does not import scikit-learn (about
 a second); a test checks it against the original.
 """
 
-ENGLISH = frozenset(
-    """
+_WORDS = """
     a about above across after afterwards again against all almost alone along already also
     although always am among amongst amoungst amount an and another any anyhow anyone anything
     anyway anywhere are around as at back be became because become becomes becoming been before
@@ -28,5 +27,6 @@ ENGLISH = frozenset(
     when whence whenever where whereafter whereas whereby wherein whereupon wherever whether
     which while whither who whoever whole whom whose why will with within without would yet you
     your yours yourself yourselves
-    """.split()
-)
+"""
+
+ENGLISH = frozenset(_WORDS.split())
