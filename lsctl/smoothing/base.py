@@ -48,7 +48,7 @@ from lsctl.errors import LsctlError
 from lsctl.progress import NullProgress, Progress
 
 # Inputs up to this size stay in memory after one complete pass.
-HOLD_BYTES = 128 << 20
+HOLD_BYTES = 64 << 20
 
 
 @dataclass

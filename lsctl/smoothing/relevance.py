@@ -177,7 +177,7 @@ class Pass:
 # Doc×word matrices of the first batches (8 bytes per nonzero) are kept up to
 # this size so the second pass need not tokenize them again; later batches of
 # a large input are tokenized again instead.
-CACHE_BYTES = 128 << 20
+CACHE_BYTES = 64 << 20
 
 
 def count_pass(

@@ -156,10 +156,11 @@ def _words_separated(texts: pa.Array) -> pa.Array:
         lead = raw[high].astype(np.int64)
         width = np.where(lead >= 0xF0, 4, np.where(lead >= 0xE0, 3, 2))
         cps = lead & np.where(width == 4, 0x07, np.where(width == 3, 0x0F, 0x1F))
-        padded = np.concatenate([raw, np.zeros(3, dtype=np.uint8)]).astype(np.int64)
+        last = len(raw) - 1
         for k in (1, 2, 3):
             more = width > k
-            cps = np.where(more, (cps << 6) | (padded[high + k] & 0x3F), cps)
+            nxt = raw[np.minimum(high + k, last)].astype(np.int64)
+            cps = np.where(more, (cps << 6) | (nxt & 0x3F), cps)
         sep = ~_is_word_char(cps)
         for k in range(4):
             at = high[sep & (width > k)] + k
