@@ -40,8 +40,9 @@ PLOT_SEED=
 
 # fit_eval NAME SEED TRAIN DEV TEST [lsctl train options…]
 # Trains $OUT/runs/NAME-sSEED and writes $OUT/preds/NAME-sSEED.parquet.
-# TRAIN_OPTS (array): options common to every run. PLOT_SEED: the seed whose
-# eval also draws $OUT/plots/reliability-NAME.png.
+# TRAIN_OPTS (array): options common to every run; TRAIN_EXTRA (env, words):
+# more of them from the user, e.g. TRAIN_EXTRA="--embed-dim 128 --threads 2".
+# PLOT_SEED: the seed whose eval also draws $OUT/plots/reliability-NAME.png.
 fit_eval() {
 	local name=$1 seed=$2 train=$3 dev=$4 test=$5
 	shift 5
@@ -50,7 +51,8 @@ fit_eval() {
 	rm -rf "$run"
 	mkdir -p "$OUT/runs" "$OUT/preds"
 	note "train $name (seed $seed)"
-	lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" "${TRAIN_OPTS[@]}" "$@" ${LSCTL_Q:+-q}
+	# shellcheck disable=SC2086 # TRAIN_EXTRA is a list of words on purpose
+	lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" "${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@"
 	local plot=()
 	if [ "$seed" = "$PLOT_SEED" ]; then
 		mkdir -p "$OUT/plots"

@@ -6,8 +6,9 @@
 #   bash examples/kwls_table.sh --quick   # AG News subset, TextCNN, balanced, 1 seed (~1 min)
 #   bash examples/kwls_table.sh           # everything, 3 seeds (hours on CPU; use a GPU box)
 #
-# Scale knobs (env): DATASETS, MODELS, SETTINGS, SEEDS, EPOCHS, TRAIN_CAP and
-# TEST_CAP (rows per class; 0 = all), ROUNDS, OUT (default runs/kwls_table).
+# Scale knobs (env): TRAIN_EXTRA (more lsctl train options), DATASETS, MODELS,
+# SETTINGS, SEEDS, EPOCHS, TRAIN_CAP and TEST_CAP (rows per class; 0 = all),
+# ROUNDS, OUT (default runs/kwls_table).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # Methods and losses (only the targets differ where the loss is the same):

@@ -6,8 +6,9 @@
 #   bash examples/leakage.sh --quick   # AG News subset, 1 epoch, 1 seed (~40 s)
 #   bash examples/leakage.sh           # all of AG News train, 3 seeds
 #
-# Scale knobs (env): DATASET, FOLDS, NOISE, SEEDS, EPOCHS, TRAIN_CAP and TEST_CAP
-# (rows per class; 0 = all), MAXLEN, ROUNDS, OUT (default runs/leakage).
+# Scale knobs (env): TRAIN_EXTRA (more lsctl train options), DATASET, FOLDS,
+# NOISE, SEEDS, EPOCHS, TRAIN_CAP and TEST_CAP (rows per class; 0 = all), MAXLEN,
+# ROUNDS, OUT (default runs/leakage).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # The symptom: in-sample, a soft label's argmax is nearly always the training

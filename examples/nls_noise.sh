@@ -6,9 +6,10 @@
 #   bash examples/nls_noise.sh --quick   # AG News subset, r=0.4, rates 0 and −0.4, 2 epochs (~30 s)
 #   bash examples/nls_noise.sh           # the full grid on AG News, 3 seeds
 #
-# Scale knobs (env): DATASET (ag_news or sst2), NOISES, RATES, SEEDS, EPOCHS,
-# WARMUP (CE epochs first), TRAIN_CAP and TEST_CAP (rows per class; 0 = all),
-# MAXLEN, ROUNDS, OUT (default runs/nls_noise).
+# Scale knobs (env): TRAIN_EXTRA (more lsctl train options), DATASET (ag_news or
+# sst2), NOISES, RATES, SEEDS, EPOCHS, WARMUP (CE epochs first), TRAIN_CAP and
+# TEST_CAP (rows per class; 0 = all), MAXLEN, ROUNDS, OUT (default
+# runs/nls_noise).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # Noise is injected into TRAIN only; dev (model selection) and test stay clean.

@@ -8,8 +8,9 @@
 #   bash examples/sentiment_ls.sh --quick   # SST-2 subset, ce vs ε 0.1 and 0.3, 2 epochs (~1 min)
 #   bash examples/sentiment_ls.sh           # all three datasets, all ε, 3 seeds, 10 epochs
 #
-# Scale knobs (env): DATASETS, EPSILONS, SEEDS, EPOCHS, TRAIN_CAP and TEST_CAP
-# (rows per class; 0 = all), MAXLEN, ROUNDS, OUT (default runs/sentiment_ls).
+# Scale knobs (env): TRAIN_EXTRA (more lsctl train options), DATASETS, EPSILONS,
+# SEEDS, EPOCHS, TRAIN_CAP and TEST_CAP (rows per class; 0 = all), MAXLEN, ROUNDS,
+# OUT (default runs/sentiment_ls).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # The paper's levels LS1..LS5 are ε = 0.1..0.5 here in the `k` convention
