@@ -8,7 +8,7 @@ options before importing torch.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lsctl.errors import UsageError
@@ -19,7 +19,7 @@ SOFT_LOSSES = ("soft", "aux", "aux-head")
 
 # Options that may change between the first run and ``--resume`` without
 # changing what is computed (or that the user may legitimately extend).
-RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "dev")
+RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size")
 
 
 @dataclass
@@ -54,7 +54,6 @@ class TrainConfig:
     hidden: int = 128
     dropout: float | None = None
     threads: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_hf(self) -> bool:

@@ -9,7 +9,9 @@ several processes, and between training and prediction).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -132,9 +134,30 @@ def resolve_hf(name: str) -> str:
     return name
 
 
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers while loading and saving.
+
+    transformers 5 prints a load report listing the new classifier weights
+    (expected when fine-tuning) and tqdm bars for loading and writing shards,
+    which would interleave with lsctl's own progress.
+    """
+    import transformers
+
+    verbosity = transformers.logging.get_verbosity()
+    bars = transformers.logging.is_progress_bar_enabled()
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+        if bars:
+            transformers.logging.enable_progress_bar()
+
+
 def load_hf(name_or_path: str, labels: list[str] | None, aux_head: bool = False):
     """(HFClassifier, tokenizer) for a path or hub name; ``labels`` None keeps the saved head."""
-    import transformers
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     path = resolve_hf(name_or_path)
@@ -147,18 +170,13 @@ def load_hf(name_or_path: str, labels: list[str] | None, aux_head: bool = False)
             # A checkpoint fine-tuned on other labels has a head of another shape.
             "ignore_mismatched_sizes": True,
         }
-    # transformers 5 prints a load report listing the new classifier weights;
-    # that is expected for fine-tuning and would only confuse users.
-    verbosity = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        hf = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            hf = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as e:
         hint = "" if os.path.isdir(path) else " (no such directory; hub names need network)"
         raise LsctlError(f"hf:{name_or_path}: cannot load the model{hint}: {e}") from e
-    finally:
-        transformers.logging.set_verbosity(verbosity)
     k = hf.config.num_labels
     return HFClassifier(hf, k, aux_head), tokenizer
 

@@ -100,8 +100,11 @@ def save_hf(run: str, hf_model: Any, tokenizer: Any) -> None:
     target = os.path.join(run, HF_DIR)
     tmp, old = target + ".tmp", target + ".old"
     shutil.rmtree(tmp, ignore_errors=True)
-    hf_model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    from lsctl.train.models import quiet_transformers
+
+    with quiet_transformers():
+        hf_model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     if os.path.exists(target):
         os.replace(target, old)
     os.replace(tmp, target)
