@@ -286,6 +286,10 @@ class Trainer:
         except KeyboardInterrupt:
             self._save_on_interrupt()
             raise
+        except Diverged:
+            if self.write:
+                self._write_config(status="diverged")
+            raise
         finally:
             self._restore_sigint(previous)
         if self.write:

@@ -162,6 +162,8 @@ def test_runaway_nls_keeps_the_last_good_epoch(tmp_path):
     state = torch.load(tmp_path / "nls" / "checkpoint" / "state.pt", weights_only=False)
     assert state["epoch"] == 1
     assert len(pq.read_table(tmp_path / "nls" / "metrics.parquet")) == 1
+    config = json.loads((tmp_path / "nls" / "config.json").read_text())
+    assert config["status"] == "diverged" and config["best"]["epoch"] == 1
 
 
 def test_run_directory_and_predictor(tmp_path):
