@@ -8,7 +8,7 @@
 #
 # Scale knobs (env): TRAIN_EXTRA (more lsctl train options), DATASETS, MODELS,
 # SETTINGS, SEEDS, EPOCHS, TRAIN_CAP and TEST_CAP (rows per class; 0 = all),
-# ROUNDS, OUT (default runs/kwls_table).
+# MAXLEN, ROUNDS, OUT (default runs/kwls_table).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # Methods and losses (only the targets differ where the loss is the same):
