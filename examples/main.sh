@@ -90,7 +90,8 @@ lsctl compare "$OUT"/preds/*.parquet --baseline ce -o "$OUT/comparison.parquet" 
 {
 	echo "# Main job: TextCNN on Twitter US Airline Sentiment"
 	echo
-	echo "Train: 70% split, positive under-sampled to 1/4, 20% symmetric label noise."
+	echo "Train: the 70% split with 'positive' under-sampled to 1/4 and 'negative' capped at $NEG_CAP,"
+	echo "then 20% symmetric label noise."
 	echo "Test: the clean 20% split. Seeds: $SEEDS. Epochs: $EPOCHS."
 	echo
 	echo "## Test metrics"
