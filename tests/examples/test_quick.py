@@ -159,3 +159,27 @@ def test_leakage_quick(tmp_path):
     assert float(targets["kwls"]["… on flipped rows %"]) < float(
         targets["kwls-cf"]["… on flipped rows %"]
     )
+
+
+@pytest.mark.parametrize("name", ["kwls_table.sh", "sentiment_ls.sh", "nls_noise.sh", "leakage.sh"])
+def test_missing_data_fails_fast_with_one_clear_line(name, tmp_path):
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.update(OUT=str(tmp_path / "out"), LSCTL_DATA=str(tmp_path / "nowhere"))
+    res = subprocess.run(
+        ["bash", str(REPO / "examples" / name), "--quick"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert res.returncode == 1
+    assert res.stderr.startswith("Error: ") and "set LSCTL_DATA" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_argument_and_help(tmp_path):
+    script = str(REPO / "examples" / "main.sh")
+    bad = subprocess.run(["bash", script, "--fast"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "Error: unknown argument --fast" in bad.stderr
+    ok = subprocess.run(["bash", script, "--help"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "--quick" in ok.stdout
