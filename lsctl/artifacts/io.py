@@ -273,16 +273,28 @@ def write_artifact(
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[META_KEY] = encode_meta(meta)
     table = table.replace_schema_metadata(schema_meta)
+    return _write(path, inputs, table.schema, lambda w: w.write_table(table))
 
+
+def _refuse_terminal() -> None:
+    if sys.stdout.isatty():
+        raise LsctlError(
+            "refusing to write binary Arrow data to a terminal; use -o FILE.parquet or pipe it"
+        )
+
+
+def _write(path: str, inputs: list[str], schema: pa.Schema, body: Any) -> str:
+    """Open the right writer for ``path`` and let ``body(writer)`` fill it.
+
+    Both pyarrow writers take ``write_table``/``write_batch``. A file only
+    appears (by rename) once ``body`` has finished; '-' streams to stdout.
+    """
     if path == "-":
+        _refuse_terminal()
         out = sys.stdout.buffer
-        if sys.stdout.isatty():
-            raise LsctlError(
-                "refusing to write binary Arrow data to a terminal; use -o FILE.parquet or pipe it"
-            )
         try:
-            with ipc.new_stream(out, table.schema) as w:
-                w.write_table(table)
+            with ipc.new_stream(out, schema) as w:
+                body(w)
             out.flush()
         except BrokenPipeError:
             pass
@@ -290,15 +302,15 @@ def write_artifact(
 
     fmt = check_output(path, inputs)
     target = os.path.abspath(path)
-    directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=".tmp", dir=os.path.dirname(target))
     os.close(fd)
     try:
         if fmt == "parquet":
-            pq.write_table(table, tmp, compression="zstd")
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
+                body(w)
         else:
-            with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, table.schema) as w:
-                w.write_table(table)
+            with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, schema) as w:
+                body(w)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -314,10 +326,7 @@ def check_output(path: str, inputs: list[str] = ()) -> str:  # type: ignore[assi
     after minutes of computation.
     """
     if path == "-":
-        if sys.stdout.isatty():
-            raise LsctlError(
-                "refusing to write binary Arrow data to a terminal; use -o FILE.parquet or pipe it"
-            )
+        _refuse_terminal()
         return "arrow-stream"
     fmt = output_format(path)
     target = os.path.abspath(path)
@@ -361,41 +370,9 @@ def write_batches(
     schema_meta[META_KEY] = encode_meta(meta)
     schema = first.schema.with_metadata(schema_meta)
 
-    def all_batches() -> Iterator[pa.RecordBatch]:
-        yield first
-        yield from it
+    def body(w: Any) -> None:
+        w.write_batch(first.replace_schema_metadata(schema_meta))
+        for b in it:
+            w.write_batch(b.replace_schema_metadata(schema_meta))
 
-    if path == "-":
-        out = sys.stdout.buffer
-        if sys.stdout.isatty():
-            raise LsctlError(
-                "refusing to write binary Arrow data to a terminal; use -o FILE.parquet or pipe it"
-            )
-        try:
-            with ipc.new_stream(out, schema) as w:
-                for b in all_batches():
-                    w.write_batch(b.replace_schema_metadata(schema_meta))
-            out.flush()
-        except BrokenPipeError:
-            pass
-        return "arrow-stream"
-
-    fmt = check_output(path, inputs)
-    target = os.path.abspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=".tmp", dir=os.path.dirname(target))
-    os.close(fd)
-    try:
-        if fmt == "parquet":
-            with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
-                for b in all_batches():
-                    w.write_batch(b.replace_schema_metadata(schema_meta))
-        else:
-            with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, schema) as w:
-                for b in all_batches():
-                    w.write_batch(b.replace_schema_metadata(schema_meta))
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return fmt
+    return _write(path, inputs, schema, body)

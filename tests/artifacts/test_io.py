@@ -128,13 +128,14 @@ def test_failed_write_leaves_no_temp_file_and_keeps_old(tmp_path, monkeypatch):
     class Boom(Exception):
         pass
 
-    def explode(table, where, **kw):
-        # Die half-way through, as a crash or Ctrl-C would.
-        with open(where, "wb") as f:
-            f.write(b"PAR1 half")
+    def explode(self, table, *args, **kw):
+        # Die half-way through, as a crash or Ctrl-C would: the first row group
+        # is on disk in the temporary file, the rest never comes.
+        original(self, table.slice(0, 1))
         raise Boom
 
-    monkeypatch.setattr(pq, "write_table", explode)
+    original = pq.ParquetWriter.write_table
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", explode)
     with pytest.raises(Boom):
         write_artifact(_table(), str(path), make_meta("dataset", ["neg", "pos"]))
     assert sorted(os.listdir(tmp_path)) == ["out.parquet"]
