@@ -43,24 +43,16 @@ def _root(
 
 def _register() -> None:
     # Each subcommand module exposes either `app` (a command group) or `command`.
-    # Add one line here per subcommand.
-    from lsctl.cli import data
+    # Pipeline order, which is the order `lsctl --help` lists them in.
+    from lsctl.cli import compare, data, eval, keywords, noise, softlabel, train
 
     app.add_typer(data.app, name="data")
-    from lsctl.cli import keywords, softlabel
-
     app.command(name="keywords")(keywords.command)
     app.command(name="softlabel")(softlabel.command)
-    from lsctl.cli import noise
-
     app.command(name="noise")(noise.command)
-    from lsctl.cli import compare, eval
-
+    app.command(name="train")(train.command)
     app.command(name="eval")(eval.command)
     app.command(name="compare")(compare.command)
-    from lsctl.cli import train
-
-    app.command(name="train")(train.command)
 
 
 _register()
