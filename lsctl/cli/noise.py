@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from enum import Enum
 from typing import Annotated, Any
 
@@ -196,12 +195,12 @@ def command(
         elif kind is Kind.pairflip:
             t = tr.pairflip(k, rate)  # type: ignore[arg-type]
         elif kind is Kind.asymmetric:
-            t = tr.asymmetric(k, rate, _parse_pairs(pair or [], labels))  # type: ignore[arg-type]
+            t = tr.asymmetric(k, rate, tr.parse_pairs(pair or [], labels))  # type: ignore[arg-type]
         else:
             t = tr.validate(tr.load_matrix(matrix, labels), labels, stochastic.value)  # type: ignore[arg-type]
         result = inj.inject(y, t, seed, exact)
 
-    out = _output_table(table, labels, result.noisy, clean, stacked)
+    out = inj.noisy_table(table, labels, result.noisy, clean, stacked)
     vs_clean = float((result.noisy != clean).mean())
     noise_meta: dict[str, Any] = {
         "kind": kind.value,
@@ -263,50 +262,6 @@ def _check_option_kinds(kind, rate, convention, pair, matrix, stochastic, temper
     ):
         if given and kind is not owner:
             raise UsageError(f"{name} only applies to --kind {owner.value}")
-
-
-def _parse_pairs(values: list[str], labels: list[str]) -> list[tuple[int, int]]:
-    index = {lab: i for i, lab in enumerate(labels)}
-    out = []
-    for item in values:
-        # Labels may contain ':' themselves, so try every split point.
-        splits = [
-            (item[:p], item[p + 1 :])
-            for p in range(len(item))
-            if item[p] == ":" and item[:p] in index and item[p + 1 :] in index
-        ]
-        if not splits:
-            src, _, dst = item.partition(":")
-            unknown = [x for x in (src, dst) if x not in index] or [item]
-            raise LsctlError(
-                f"--pair {item!r}: unknown label {unknown[0]!r}; "
-                f"use SOURCE:TARGET with labels from {', '.join(labels)}"
-            )
-        a, b = splits[0]
-        out.append((index[a], index[b]))
-    return out
-
-
-def _output_table(table, labels, noisy, clean, stacked):
-    import numpy as np
-    import pyarrow as pa
-
-    label_type = table.schema.field("label").type
-    names = pa.array(labels, pa.string())
-    noisy_col: Any = names.take(pa.array(noisy))
-    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        noisy_col = noisy_col.cast(label_type)
-    pos = table.schema.get_field_index("label")
-    original = table.column("label")
-    out = table.set_column(pos, pa.field("label", noisy_col.type), noisy_col)
-    if not stacked:
-        out = out.append_column("clean_label", original)
-    is_noisy = pa.array(np.asarray(noisy) != np.asarray(clean))
-    if "is_noisy" in out.column_names:
-        out = out.set_column(out.schema.get_field_index("is_noisy"), "is_noisy", is_noisy)
-    else:
-        out = out.append_column("is_noisy", is_noisy)
-    return out
 
 
 def _report(labels, result, vs_clean: float | None) -> None:

@@ -5,9 +5,12 @@ Everything is vectorized over rows; the only Python loops run over classes.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from lsctl.noise.transition import noise_rate
 
@@ -122,3 +125,26 @@ def inject(y: np.ndarray, t: np.ndarray, seed: int, exact: bool = False) -> Nois
     rng = np.random.default_rng(seed)
     noisy = sample_exact(y, t, rng) if exact else sample(y, t, rng)
     return summarize(y, noisy, t)
+
+
+def noisy_table(table, labels, noisy, clean, stacked):
+    """The input rows with `label` set to the noisy labels, plus `clean_label` and `is_noisy`.
+
+    A stacked input keeps its original `clean_label`.
+    """
+    label_type = table.schema.field("label").type
+    names = pa.array(labels, pa.string())
+    noisy_col: Any = names.take(pa.array(noisy))
+    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        noisy_col = noisy_col.cast(label_type)
+    pos = table.schema.get_field_index("label")
+    original = table.column("label")
+    out = table.set_column(pos, pa.field("label", noisy_col.type), noisy_col)
+    if not stacked:
+        out = out.append_column("clean_label", original)
+    is_noisy = pa.array(np.asarray(noisy) != np.asarray(clean))
+    if "is_noisy" in out.column_names:
+        out = out.set_column(out.schema.get_field_index("is_noisy"), "is_noisy", is_noisy)
+    else:
+        out = out.append_column("is_noisy", is_noisy)
+    return out

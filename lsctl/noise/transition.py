@@ -176,3 +176,26 @@ def noise_rate(t: np.ndarray, class_counts: np.ndarray) -> float:
     """Expected fraction of labels changed: Σ_c π_c (1 − T[c, c])."""
     n = class_counts.sum()
     return float((class_counts * (1.0 - np.diag(t))).sum() / n) if n else 0.0
+
+
+def parse_pairs(values: list[str], labels: list[str]) -> list[tuple[int, int]]:
+    """``["A:B", …]`` label-name pairs → index pairs; labels may contain ':'."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    out = []
+    for item in values:
+        # Labels may contain ':' themselves, so try every split point.
+        splits = [
+            (item[:p], item[p + 1 :])
+            for p in range(len(item))
+            if item[p] == ":" and item[:p] in index and item[p + 1 :] in index
+        ]
+        if not splits:
+            src, _, dst = item.partition(":")
+            unknown = [x for x in (src, dst) if x not in index] or [item]
+            raise LsctlError(
+                f"--pair {item!r}: unknown label {unknown[0]!r}; "
+                f"use SOURCE:TARGET with labels from {', '.join(labels)}"
+            )
+        a, b = splits[0]
+        out.append((index[a], index[b]))
+    return out
