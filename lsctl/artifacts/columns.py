@@ -11,6 +11,59 @@ import pyarrow.compute as pc
 from lsctl.errors import LsctlError
 
 
+def numpy_array(values: np.ndarray) -> pa.Array:
+    """A 1-D numeric NumPy array as an Arrow array, zero-copy.
+
+    Unlike ``pa.array`` this never asks whether pandas is installed, which
+    imports pandas (0.2 s) the first time in a process.
+    """
+    values = np.ascontiguousarray(values)
+    if values.ndim != 1 or values.dtype.kind not in "iuf":
+        raise ValueError("numpy_array takes a 1-D integer or float array")
+    typ = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(typ, len(values), [None, pa.py_buffer(values)])
+
+
+_NUMPY_NAMES = {"halffloat": "float16", "float": "float32", "double": "float64"}
+
+
+def as_numpy(array: pa.Array, null: Any = None) -> np.ndarray:
+    """A numeric or boolean Arrow array as NumPy (numeric: a zero-copy view).
+
+    ``Array.to_numpy`` imports pandas (0.2 s) the first time in a process;
+    this reads the buffers instead. Nulls become ``null``, which must be
+    given when the array has any.
+    """
+    n, off = len(array), array.offset
+    validity, data = array.buffers()[:2]
+    if pa.types.is_boolean(array.type):
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        values = np.unpackbits(raw, count=off + n, bitorder="little")[off:].astype(bool)
+    elif pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        name = _NUMPY_NAMES.get(str(array.type), str(array.type))
+        values = np.frombuffer(data, dtype=name, count=off + n)[off:] if n else np.zeros(0, name)
+    else:
+        raise TypeError(f"as_numpy takes a numeric or boolean array, not {array.type}")
+    if array.null_count:
+        if null is None:
+            raise ValueError("the array has nulls; pass null= to fill them")
+        valid = np.unpackbits(
+            np.frombuffer(validity, dtype=np.uint8), count=off + n, bitorder="little"
+        )
+        values = np.where(valid[off:].astype(bool), values, null)
+    return values
+
+
+def string_array(values: list[str]) -> pa.Array:
+    """A list of str as an Arrow ``string`` array, without ``pa.array`` (see numpy_array)."""
+    data = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+    )
+
+
 def require_columns(
     table_or_schema: pa.Table | pa.Schema, names: list[str], where: str, hint: str = ""
 ) -> None:
@@ -49,11 +102,13 @@ def label_indices(
 ) -> np.ndarray:
     """Map the label column to int64 indices into ``labels``."""
     col = table.column(column).cast(pa.string())
-    idx = pc.index_in(col, value_set=pa.array(labels, pa.string()))
+    idx = pc.index_in(col, value_set=string_array(labels))
     if idx.null_count:
         bad = pc.filter(col, pc.is_null(idx))[0].as_py()
         raise LsctlError(f"{where}: label {bad!r} is not one of {labels}")
-    return idx.to_numpy(zero_copy_only=False).astype(np.int64)
+    if isinstance(idx, pa.ChunkedArray):
+        idx = idx.combine_chunks()
+    return as_numpy(idx).astype(np.int64)
 
 
 def ensure_id(table: pa.Table) -> pa.Table:
@@ -69,7 +124,7 @@ def prob_array(probs: np.ndarray) -> pa.FixedSizeListArray:
     if probs.ndim != 2:
         raise ValueError("probability matrix must be 2-D")
     k = probs.shape[1]
-    return pa.FixedSizeListArray.from_arrays(pa.array(probs.reshape(-1)), k)
+    return pa.FixedSizeListArray.from_arrays(numpy_array(probs.reshape(-1)), k)
 
 
 def prob_matrix(column: pa.ChunkedArray | pa.Array, k: int, where: str, name: str) -> np.ndarray:

@@ -90,12 +90,14 @@ class Context:
         if self._held is not None:
             yield from self._held
             return
+        from lsctl.artifacts.columns import numpy_array
+
         held: list[tuple[int, pa.RecordBatch]] | None = []
         size = 0
         start = 0
         for batch in self.batch_source():
             if "id" not in batch.schema.names:
-                ids = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
+                ids = numpy_array(np.arange(start, start + batch.num_rows, dtype=np.int64))
                 batch = pa.RecordBatch.from_arrays(
                     [ids, *batch.columns], names=["id", *batch.schema.names]
                 )

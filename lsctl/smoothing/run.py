@@ -82,6 +82,7 @@ def _data_labels(reader: Any, source: Any, where: str) -> list[str] | None:
     import pyarrow.compute as pc
 
     from lsctl.artifacts import resolve_labels
+    from lsctl.artifacts.columns import string_array
 
     uniq: set[str] = set()
     nulls = 0
@@ -97,7 +98,7 @@ def _data_labels(reader: Any, source: Any, where: str) -> list[str] | None:
         uniq.update(str(v) for v in pc.unique(col.cast(pa.string())).to_pylist() if v is not None)
     if nulls:
         raise LsctlError(f"{where}: {nulls} rows have no label; drop or fill them first")
-    table = pa.table({"label": pa.array(sorted(uniq), pa.string())})
+    table = pa.table({"label": string_array(sorted(uniq))})
     return resolve_labels(table, reader.meta, where)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lsctl.artifacts.columns import as_numpy, numpy_array, string_array
 from lsctl.text.tokenize import TokenizerSpec
 
 DROP = -1  # stopwords, and "" for the words tokenizer: not tokens
@@ -53,7 +54,7 @@ class Vocabulary:
         self.spec = spec
         self._stop = spec.stopword_set()
         self._chunks: list[pa.Array] = []
-        self._words: pa.Array = pa.array([], pa.large_string())
+        self._words: pa.Array = string_array([]).cast(pa.large_string())
         self._size = 0
         self.frozen = frozen
         if words is not None:
@@ -86,21 +87,23 @@ class Vocabulary:
         if self.spec.lower:
             dictionary = pc.utf8_lower(dictionary)
         if self._size:
-            found = pc.fill_null(pc.index_in(dictionary, value_set=self.words), UNKNOWN)
-            out = found.to_numpy(zero_copy_only=False).astype(np.int64)
+            found = pc.index_in(dictionary, value_set=self.words)
+            out = as_numpy(found, null=UNKNOWN).astype(np.int64)
         else:
             out = np.full(len(dictionary), UNKNOWN, dtype=np.int64)
         if self._stop:
             lowered = dictionary if self.spec.lower else pc.utf8_lower(dictionary)
-            is_stop = pc.is_in(lowered, value_set=pa.array(sorted(self._stop), pa.large_string()))
-            out[is_stop.to_numpy(zero_copy_only=False)] = DROP
+            is_stop = pc.is_in(
+                lowered, value_set=string_array(sorted(self._stop)).cast(pa.large_string())
+            )
+            out[as_numpy(is_stop)] = DROP
         if self.spec.name == "words":
-            out[pc.equal(dictionary, "").to_numpy(zero_copy_only=False)] = DROP
+            out[as_numpy(pc.binary_length(dictionary)) == 0] = DROP
         if not self.frozen:
             new_pos = np.flatnonzero(out == UNKNOWN)
             if len(new_pos):
-                new = pc.dictionary_encode(dictionary.take(pa.array(new_pos)))
-                out[new_pos] = self._size + new.indices.to_numpy(zero_copy_only=False)
+                new = pc.dictionary_encode(dictionary.take(numpy_array(new_pos)))
+                out[new_pos] = self._size + as_numpy(new.indices)
                 self._append(new.dictionary)
         return out
 
@@ -236,7 +239,7 @@ def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm
 
     def build(args: tuple[np.ndarray, pa.DictionaryArray, np.ndarray]) -> tuple[Any, np.ndarray]:
         per_doc, enc, id_of = args
-        word = id_of[enc.indices.to_numpy(zero_copy_only=False)]
+        word = id_of[as_numpy(enc.indices)]
         bounds = np.zeros(len(per_doc) + 1, dtype=np.int64)
         np.cumsum(per_doc, out=bounds[1:])
         # Stopwords are not tokens; words unknown to a frozen vocabulary still are.
