@@ -15,9 +15,9 @@
 #   ce        hard labels, cross-entropy
 #   ls        uniform ε=0.1, soft-target CE (LS-Classic)
 #   tfidf     LS-TFIDF targets, KWLS loss (eq. 9, α=1)
-#   distill   softmax(teacher logits / 4), KWLS loss (eq. 9, α=1), which keeps
-#             the hard-label CE term as Zhang & Sabuncu's (1−α)·CE + α·CE(d, o) does;
-#             the teacher is the seed-1 ce run predicting TRAIN (in-sample)
+#   distill   0.6·onehot + 0.4·softmax(teacher logits / 4) (--mix 0.4), soft-target
+#             CE: exactly Zhang & Sabuncu's (1−α)·CE + α·CE(d, o) with α = 0.4;
+#             the teacher is the first seed's ce run predicting TRAIN (in-sample)
 #   kwls      KWLS targets, KWLS loss (eq. 9, α=1)
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
@@ -79,11 +79,11 @@ for ds in $DATASETS; do
 					note "distill teacher: ce seed $seed predicting TRAIN"
 					lsctl eval "$OUT/runs/ce-s$seed" "$D/train.parquet" -o "$OUT/teacher.parquet" --name teacher -q
 					lsctl softlabel "$D/train.parquet" -o "$OUT/soft.distill.parquet" --method distill \
-						--teacher "$OUT/teacher.parquet" --temperature 4 -q
+						--teacher "$OUT/teacher.parquet" --temperature 4 --mix 0.4 -q
 				fi
 				fit_eval ls "$seed" "$D/soft.ls.parquet" "$base/dev.parquet" "$base/test.parquet" --loss soft
 				fit_eval tfidf "$seed" "$D/soft.tfidf.parquet" "$base/dev.parquet" "$base/test.parquet" --loss aux --alpha 1
-				fit_eval distill "$seed" "$OUT/soft.distill.parquet" "$base/dev.parquet" "$base/test.parquet" --loss aux --alpha 1
+				fit_eval distill "$seed" "$OUT/soft.distill.parquet" "$base/dev.parquet" "$base/test.parquet" --loss soft
 				fit_eval kwls "$seed" "$D/soft.kwls.parquet" "$base/dev.parquet" "$base/test.parquet" --loss aux --alpha 1
 			done
 			OUT=$saved

@@ -76,6 +76,13 @@ def command(
     temperature: Annotated[
         float | None, typer.Option(help="distill: softmax temperature T [4].")
     ] = None,
+    mix: Annotated[
+        float | None,
+        typer.Option(
+            help="distill: weight α of the teacher, (1−α)·onehot + α·teacher [1]; "
+            "the authors' 0.4 with --loss soft is their (1−α)·CE + α·CE(teacher)."
+        ),
+    ] = None,
     show: Annotated[int, typer.Option(help="Print N examples with their soft labels.")] = 0,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
@@ -103,6 +110,7 @@ def command(
         "seed": seed,
         "teacher": teacher,
         "temperature": temperature,
+        "mix": mix,
     }
     result = softlabel(data, output, method, params, progress=progress(quiet, as_json), show=show)
     for w in result.warnings:

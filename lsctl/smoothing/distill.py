@@ -2,7 +2,11 @@
 
 The teacher's logits come from a predictions artifact written by ``lsctl eval``
 on the same rows, matched by ``id``. T applies to the teacher only (no T²
-factor; mixing with the hard label is the loss's job).
+factor). ``--mix α`` blends the teacher with the hard label,
+``(1−α)·onehot(y) + α·softmax(z/T)``: since cross-entropy is linear in its
+targets, training ``--loss soft`` on these is exactly the authors'
+``(1−α)·CE(y) + α·CE(d)`` (they use α = 0.4); α = 1 (default) is the pure
+teacher.
 
 In-sample teachers: a teacher that predicted on its own training rows has
 seen their labels, so its targets are over-confident copies of them. The rule
@@ -62,7 +66,7 @@ def training_hashes(run_config: dict[str, Any] | None) -> set[str]:
 class Distill(Method):
     name = "distill"
     help = "softmax(teacher logits / T) from `lsctl eval` predictions matched by id; --teacher, --temperature"
-    param_names = ("teacher", "temperature")
+    param_names = ("teacher", "temperature", "mix")
     # --teacher takes one predictions file, or several comma-separated out-of-fold
     # files covering disjoint ids (docs/eval.md).
 
@@ -76,11 +80,20 @@ class Distill(Method):
         t = DEFAULT_TEMPERATURE if t is None else t
         if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
             raise LsctlError(f"--temperature {t} must be a positive number, e.g. 4")
+        mix = params.get("mix")
+        if mix is not None and not (math.isfinite(mix) and 0 <= mix <= 1):
+            raise LsctlError(
+                f"--mix {mix} is outside [0, 1]; the authors use 0.4, 1 = teacher only"
+            )
 
     def prepare(self, ctx: Context) -> None:
         self.validate(ctx.params)
         t = ctx.params.get("temperature")
         self.temperature = float(DEFAULT_TEMPERATURE if t is None else t)
+        mix = ctx.params.get("mix")
+        self.mix = 1.0 if mix is None else float(mix)
+        if self.mix < 1:
+            ctx.require_labels()
         paths = [p.strip() for p in str(ctx.params["teacher"]).split(",") if p.strip()]
         data_hash = _data_hash(ctx)
         self.path = ",".join(paths)
@@ -164,7 +177,11 @@ class Distill(Method):
                 "run `lsctl eval` on the same DATA"
             )
         idx = pos.to_numpy(zero_copy_only=False).astype(np.int64)
-        return distill_targets(self.logits[idx], self.temperature)
+        d = distill_targets(self.logits[idx], self.temperature)
+        if self.mix < 1:
+            d *= self.mix
+            d[np.arange(len(d)), ctx.label_indices(batch)] += 1.0 - self.mix
+        return d
 
 
 def _data_hash(ctx: Context) -> str | None:

@@ -46,9 +46,9 @@ def _teacher(path, ids, logits, labels=LABELS, **meta_extra):
     return path
 
 
-def _run(table, teacher, temperature=None, where="DATA", labels=LABELS):
+def _run(table, teacher, temperature=None, where="DATA", labels=LABELS, mix=None):
     method = registry.get("distill")()
-    params = {"teacher": str(teacher), "temperature": temperature}
+    params = {"teacher": str(teacher), "temperature": temperature, "mix": mix}
     method.validate(params)
     ctx = Context.from_table(table, labels, params, where=where, batch_size=7)
     method.prepare(ctx)
@@ -70,6 +70,27 @@ def test_targets_are_tempered_softmax_matched_by_id(tmp_path, temperature):
     np.testing.assert_allclose(d, expected, rtol=1e-12, atol=1e-15)
     assert ctx.inputs[0]["sha256"] == file_sha256(str(teacher))
     assert not ctx.warnings
+
+
+def test_mix_gives_the_authors_loss_under_soft_ce(tmp_path):
+    """(1−α)·onehot + α·softmax(z/T) under soft CE equals (1−α)·CE(y) + α·CE(teacher)."""
+    data = _data()
+    rng = np.random.default_rng(2)
+    z = rng.normal(scale=3, size=(data.num_rows, 3)).astype(np.float32)
+    teacher = _teacher(tmp_path / "t.parquet", data.column("id").to_numpy(), z)
+    d, _ = _run(data, teacher, 4.0, mix=0.4)
+    y = torch.tensor([LABELS.index(v) for v in data.column("label").to_pylist()])
+    student = torch.tensor(rng.normal(size=(data.num_rows, 3)))
+    logp = torch.log_softmax(student, 1)
+    soft_ce = -(torch.tensor(d) * logp).sum(1).mean()
+    teacher_p = torch.softmax(torch.tensor(z, dtype=torch.float64) / 4.0, 1)
+    authors = 0.6 * torch.nn.functional.cross_entropy(student, y) + 0.4 * (
+        -(teacher_p * logp).sum(1).mean()
+    )
+    assert float(soft_ce) == pytest.approx(float(authors), rel=1e-12)
+    np.testing.assert_allclose(d.sum(1), 1.0)
+    with pytest.raises(LsctlError, match="--mix"):
+        registry.get("distill")().validate({"teacher": "t", "mix": 1.5})
 
 
 def test_teacher_label_order_is_mapped(tmp_path):
