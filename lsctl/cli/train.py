@@ -107,7 +107,9 @@ def command(
     warmup_epochs: Annotated[
         int,
         typer.Option(
-            "--warmup-epochs", help="Train with ce for N epochs first (NLS).", rich_help_panel=_L
+            "--warmup-epochs",
+            help="Train with ce for N epochs first (NLS); they are never selected.",
+            rich_help_panel=_L,
         ),
     ] = 0,
     label_smoothing: Annotated[
@@ -203,9 +205,10 @@ def command(
             emit_json(summary)
         elif not quiet:
             acc = summary["best_dev_accuracy"]
+            after = f" (after {warmup_epochs} CE warm-up epochs)" if warmup_epochs else ""
             info(
                 f"[green]done[/green]: best dev accuracy {acc:.4f} at epoch "
-                f"{summary['best_epoch']}; run in {output}"
+                f"{summary['best_epoch']}{after}; run in {output}"
             )
 
 

@@ -97,7 +97,13 @@ class TrainConfig:
             (c.precision in ("fp32", "bf16"), "--precision: choose fp32 or bf16"),
             (c.patience >= 0, "--patience must be >= 0 (0 turns early stopping off)"),
             (c.alpha >= 0, "--alpha must be >= 0"),
-            (0 <= c.warmup_epochs < c.epochs, "--warmup-epochs must be in [0, --epochs)"),
+            (c.warmup_epochs >= 0, "--warmup-epochs must be >= 0"),
+            (
+                c.warmup_epochs < c.epochs,
+                f"--warmup-epochs {c.warmup_epochs} leaves no epoch after the CE warm-up "
+                f"(--epochs {c.epochs}); only post-warm-up epochs are selected, so use "
+                "--epochs above --warmup-epochs",
+            ),
             (0 < c.dev_split < 1, "--dev-split must be in (0, 1)"),
             (c.vocab_size >= 2, "--vocab-size must be at least 2"),
             (c.min_count >= 1, "--min-count must be at least 1"),

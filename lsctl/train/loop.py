@@ -226,21 +226,19 @@ class Trainer:
 
     # -- one step (also used by tests to compare first-step loss and grads) --
 
+    def in_warmup(self, epoch: int) -> bool:
+        return epoch <= self.config.warmup_epochs
+
     def loss_name(self, epoch: int) -> str:
-        return (
-            "ce"
-            if epoch <= self.config.warmup_epochs and self.config.warmup_epochs
-            else self.config.loss
-        )
+        return "ce" if self.in_warmup(epoch) else self.config.loss
 
     def batch_loss(self, idx: torch.Tensor, epoch: int = 1) -> torch.Tensor:
         ids, mask = make_batch(self.train_ids, self.train_len, idx)
         dev = self.device
         y = self.train_y[idx].to(dev, non_blocking=True)
         name = self.loss_name(epoch)
-        in_warmup = name != self.config.loss
         d = None
-        if self.targets is not None and not in_warmup:
+        if self.targets is not None and not self.in_warmup(epoch):
             d = self.targets[idx].to(dev, non_blocking=True)
         with autocast(dev, self.precision):
             logits, aux = self.model(
@@ -307,7 +305,7 @@ class Trainer:
         loss_sum = torch.tensor(carry["loss_sum"], dtype=torch.float64, device=dev)
         seen = carry["seen"]
         bad = torch.zeros((), dtype=torch.bool, device=dev)
-        floor = self.floor if self.loss_name(epoch) == c.loss else None
+        floor = None if self.in_warmup(epoch) else self.floor
         self._pos = {"epoch": epoch - 1, "step": start_step, "carry": dict(carry)}
         seconds0 = carry["seconds"]
         t0 = time.perf_counter()
@@ -387,8 +385,10 @@ class Trainer:
         dev_nll = float(-logp[torch.arange(len(self.dev_y)), self.dev_y].mean())
         dev_acc = float((dev_logits.argmax(1) == self.dev_y).double().mean())
         seconds = stats["seconds"]
+        warmup = self.in_warmup(epoch)
         row = {
             "epoch": epoch,
+            "phase": "warmup" if warmup else "main",
             "loss": self.loss_name(epoch),
             "train_loss": stats["loss_sum"] / max(stats["seen"], 1),
             "dev_accuracy": dev_acc,
@@ -398,8 +398,12 @@ class Trainer:
             "examples_per_s": stats["total"] / seconds if seconds > 0 else 0.0,
         }
         self.history.append(row)
-        improved = self.best is None or dev_acc > self.best["dev_accuracy"]
-        if improved:
+        # The CE warm-up epochs are never candidates: a warm-up epoch often has
+        # the best dev accuracy of a short NLS run, and selecting it would
+        # silently turn the run into plain CE. Patience counts from the switch.
+        if warmup:
+            pass
+        elif self.best is None or dev_acc > self.best["dev_accuracy"]:
             self.best = {"epoch": epoch, "dev_accuracy": dev_acc, "dev_nll": dev_nll}
             self.bad_epochs = 0
             if self.write:
@@ -408,7 +412,8 @@ class Trainer:
             self.bad_epochs += 1
         stop = bool(c.patience) and self.bad_epochs >= c.patience
         if self.write:
-            rd.write_metrics(c.output, self.history, self.labels, c.to_dict())
+            selected = self.best["epoch"] if self.best else None
+            rd.write_metrics(c.output, self.history, self.labels, c.to_dict(), selected)
             self._pos = {
                 "epoch": epoch,
                 "step": 0,
@@ -416,8 +421,9 @@ class Trainer:
             }
             self._save_checkpoint(stopped="early-stopped" if stop else None)
             self._write_config(status="running")
+        tag = " (CE warm-up, not a selection candidate)" if warmup else ""
         self.notify(
-            f"epoch {epoch}: train loss {row['train_loss']:.4f}, dev accuracy {dev_acc:.4f}, "
+            f"epoch {epoch}{tag}: train loss {row['train_loss']:.4f}, dev accuracy {dev_acc:.4f}, "
             f"dev NLL {dev_nll:.4f}, {row['examples_per_s']:.0f} ex/s"
         )
         dist.barrier()
@@ -441,15 +447,25 @@ class Trainer:
                     f"the loss ran away to {v:.4g} (below the floor {self.floor:.4g}: "
                     "probabilities under negative targets collapsed to ~0)"
                 )
-        kept = (
-            f"the run keeps the weights of epoch {self.best['epoch']} and the checkpoint of "
-            f"epoch {self.history[-1]['epoch']}"
-            if self.history
-            else "no weights were written"
-        )
+        if self.best:
+            kept = (
+                f"the run keeps the weights of epoch {self.best['epoch']} and the checkpoint of "
+                f"epoch {self.history[-1]['epoch']}"
+            )
+        elif self.history:
+            kept = (
+                "no post-warm-up epoch finished, so no weights were written; the checkpoint of "
+                f"epoch {self.history[-1]['epoch']} is kept"
+            )
+        else:
+            kept = "no weights were written"
         hint = "lower --lr, set --grad-clip"
         if self.floor is not None:
-            hint += ", or warm up with --warmup-epochs (NLS needs a CE warm-up)"
+            hint += (
+                ", or warm up longer with --warmup-epochs"
+                if self.config.warmup_epochs
+                else ", or warm up with --warmup-epochs (NLS needs a CE warm-up)"
+            )
         raise Diverged(
             f"training diverged at epoch {epoch}, step {step + 1}: {what}; {kept}; {hint}"
         )
@@ -523,9 +539,15 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         checkpoint.set_rng_state(state["rng"])
-        self.history = list(state["history"])
+        self.history = [
+            {**r, "phase": r.get("phase", "warmup" if self.in_warmup(r["epoch"]) else "main")}
+            for r in state["history"]
+        ]
         self.best = state["best"]
         self.bad_epochs = state["bad_epochs"]
+        if self.best and self.in_warmup(self.best["epoch"]):
+            # A checkpoint from before warm-up epochs were excluded from selection.
+            self.best, self.bad_epochs = None, 0
         if state["config"]["epochs"] != c.epochs and c.scheduler == "linear":
             self.notify(
                 "--epochs changed on resume; the linear schedule now decays over the new total"
@@ -544,6 +566,7 @@ class Trainer:
         return {
             "model": self.config.model,
             "loss": self.config.loss,
+            "warmup_epochs": self.config.warmup_epochs,
             "device": str(self.device),
             "world_size": self.world,
             "train_examples": len(self.train_y),
@@ -566,6 +589,7 @@ class Trainer:
             import transformers
 
             versions["transformers"] = transformers.__version__
+        history = getattr(self, "history", [])
         rd.write_json(
             self.config.output,
             rd.CONFIG,
@@ -580,7 +604,18 @@ class Trainer:
                 "inputs": self.data.inputs,
                 "world_size": self.world,
                 "best": getattr(self, "best", None),
-                "epochs_done": len(getattr(self, "history", [])),
+                "selected_epoch": (getattr(self, "best", None) or {}).get("epoch"),
+                "phases": {
+                    phase: [r["epoch"] for r in history if r["phase"] == phase]
+                    for phase in ("warmup", "main")
+                },
+                "selection": (
+                    f"best dev accuracy among epochs {self.config.warmup_epochs + 1}.."
+                    f"{self.config.epochs} (after the CE warm-up)"
+                    if self.config.warmup_epochs
+                    else "best dev accuracy over all epochs"
+                ),
+                "epochs_done": len(history),
             },
         )
 

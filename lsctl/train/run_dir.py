@@ -29,6 +29,7 @@ METRICS = "metrics.parquet"
 
 METRIC_COLUMNS = (
     "epoch",
+    "phase",
     "loss",
     "train_loss",
     "dev_accuracy",
@@ -111,17 +112,27 @@ def save_hf(run: str, hf_model: Any, tokenizer: Any) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_metrics(run: str, rows: list[dict[str, Any]], labels: list[str], params: dict) -> None:
+def write_metrics(
+    run: str,
+    rows: list[dict[str, Any]],
+    labels: list[str],
+    params: dict,
+    selected: int | None = None,
+) -> None:
+    """One row per epoch; ``phase`` is warmup/main, ``selected`` marks the saved epoch."""
     import pyarrow as pa
 
     from lsctl.artifacts import make_meta, write_artifact
 
-    columns = {c: [r[c] for r in rows] for c in METRIC_COLUMNS}
+    columns: dict[str, list[Any]] = {c: [r[c] for r in rows] for c in METRIC_COLUMNS}
+    columns["selected"] = [r["epoch"] == selected for r in rows]
     schema = pa.schema(
         [
             ("epoch", pa.int32()),
+            ("phase", pa.string()),
             ("loss", pa.string()),
-            *((c, pa.float64()) for c in METRIC_COLUMNS[2:]),
+            *((c, pa.float64()) for c in METRIC_COLUMNS[3:]),
+            ("selected", pa.bool_()),
         ]
     )
     table = pa.table(columns, schema=schema)

@@ -74,6 +74,12 @@ def test_existing_run_needs_resume(cli, tmp_path):
         (["--loss", "kl"], 2, "--loss"),
         (["--label-smoothing", "1.5"], 2, "--label-smoothing"),
         (["--warmup-epochs", "1"], 2, "--warmup-epochs"),
+        (
+            ["--label-smoothing", "-0.2", "--warmup-epochs", "1"],
+            2,
+            "--warmup-epochs 1 leaves no epoch after the CE warm-up (--epochs 1)",
+        ),
+        (["--label-smoothing", "-0.2", "--warmup-epochs", "-1"], 2, "--warmup-epochs must be"),
         (["--precision", "fp16"], 2, "--precision"),
         (["--dev", "nope.parquet"], 1, "nope.parquet: no such file"),
     ],

@@ -78,6 +78,21 @@ def test_aux_with_alpha_zero_equals_ce_first_step(tmp_path):
         torch.testing.assert_close(grads_a[name], grads_c[name], atol=1e-7, rtol=1e-6)
 
 
+def test_warmup_with_ce_and_label_smoothing_trains_on_hard_labels(tmp_path):
+    """`--loss ce --label-smoothing E --warmup-epochs N`: the warm-up must ignore the targets."""
+    plain = write_dataset(tmp_path / "plain.parquet")
+    _, idx_p, loss_p, grads_p = _first_step(tiny_config(plain, tmp_path / "p", loss="ce"))
+    kw = dict(loss="ce", label_smoothing=-0.3, warmup_epochs=1)
+    t, idx_w, loss_w, grads_w = _first_step(tiny_config(plain, tmp_path / "w", **kw))
+    assert torch.equal(idx_p, idx_w)
+    assert loss_w.item() == pytest.approx(loss_p.item(), abs=1e-7)
+    for name in grads_p:
+        torch.testing.assert_close(grads_w[name], grads_p[name], atol=1e-7, rtol=1e-6)
+    # After the switch the same batch is scored against the NLS targets.
+    t.model.eval()
+    assert t.batch_loss(idx_w, 2).item() != pytest.approx(t.batch_loss(idx_w, 1).item(), abs=1e-3)
+
+
 class _InterruptAt:
     """A Progress that raises KeyboardInterrupt (as Ctrl-C would) after N steps of an epoch."""
 
@@ -151,19 +166,116 @@ def test_runaway_nls_keeps_the_last_good_epoch(tmp_path):
     """CE warm-up, then a hugely negative rate: the loss runs below its floor in epoch 2."""
     train_path = write_dataset(tmp_path / "train.parquet", n=90)
     cfg = tiny_config(
-        train_path, tmp_path / "nls", label_smoothing=-50.0, warmup_epochs=1, lr=0.05, epochs=3
+        train_path, tmp_path / "nls", label_smoothing=-50.0, warmup_epochs=1, lr=0.1, epochs=3
     )
-    with pytest.raises(Diverged, match=r"epoch 2.*ran away.*weights of epoch 1.*--warmup-epochs"):
+    with pytest.raises(
+        Diverged,
+        match=r"epoch 2.*ran away.*no post-warm-up epoch.*checkpoint of epoch 1.*--warmup-epochs",
+    ):
         train(cfg)
+    # The warm-up epoch is never the selected model, so no weights exist; the
+    # checkpoint keeps the last good (finite) state.
+    assert not (tmp_path / "nls" / "model.safetensors").exists()
+    state = torch.load(tmp_path / "nls" / "checkpoint" / "state.pt", weights_only=False)
+    assert state["epoch"] == 1 and state["best"] is None
+    assert all(torch.isfinite(w).all() for w in state["model"].values())
+    metrics = pq.read_table(tmp_path / "nls" / "metrics.parquet").to_pylist()
+    assert [(m["epoch"], m["phase"], m["selected"]) for m in metrics] == [(1, "warmup", False)]
+    config = json.loads((tmp_path / "nls" / "config.json").read_text())
+    assert config["status"] == "diverged" and config["best"] is None
+    assert config["phases"] == {"warmup": [1], "main": []}
+
+
+def _scripted_dev(monkeypatch, dev_y, accuracies):
+    """Replace the dev evaluation: epoch e gets logits with exactly accuracies[e-1].
+
+    Also records each epoch's weights as they were when dev was evaluated.
+    """
+    from lsctl.train import loop
+
+    k = len(LABELS)
+    snapshots = []
+
+    def fake(module, *args, **kwargs):
+        snapshots.append({n: v.detach().clone() for n, v in module.state_dict().items()})
+        acc = accuracies[len(snapshots) - 1]
+        n_right = round(acc * len(dev_y))
+        pred = torch.tensor(
+            [y if i < n_right else (y + 1) % k for i, y in enumerate(dev_y)], dtype=torch.long
+        )
+        return F.one_hot(pred, k).float() * 4.0
+
+    monkeypatch.setattr(loop, "compute_logits", fake)
+    return snapshots
+
+
+def test_warmup_epochs_are_never_selected_and_patience_counts_from_the_switch(
+    tmp_path, monkeypatch
+):
+    train_path = write_dataset(tmp_path / "train.parquet", n=60)
+    dev_path = write_dataset(tmp_path / "dev.parquet", n=20, seed=7)
+    dev_y = [LABELS.index(g) for g in pq.read_table(dev_path).column("label").to_pylist()]
+    # The warm-up epochs score best and the 2nd one declines: selecting over all
+    # epochs would keep epoch 1, and --patience 1 counted from epoch 1 would stop at 2.
+    accuracies = [1.0, 0.9, 0.5, 0.6, 0.4, 0.95]
+    snapshots = _scripted_dev(monkeypatch, dev_y, accuracies)
+    cfg = tiny_config(
+        train_path,
+        tmp_path / "run",
+        dev=str(dev_path),
+        label_smoothing=-0.3,
+        warmup_epochs=2,
+        epochs=6,
+        patience=1,
+    )
+    result = train(cfg)
+    run = tmp_path / "run"
+
+    assert result.stopped == "early-stopped" and len(result.history) == 5
+    assert result.best["epoch"] == 4 and result.best["dev_accuracy"] == pytest.approx(0.6)
+    metrics = pq.read_table(run / "metrics.parquet").to_pylist()
+    assert [m["phase"] for m in metrics] == ["warmup"] * 2 + ["main"] * 3
+    assert [m["selected"] for m in metrics] == [False, False, False, True, False]
+    assert [m["dev_accuracy"] for m in metrics] == pytest.approx(accuracies[:5])
+    config = json.loads((run / "config.json").read_text())
+    assert config["selected_epoch"] == 4 and config["best"]["epoch"] == 4
+    assert config["phases"] == {"warmup": [1, 2], "main": [3, 4, 5]}
+    assert "after the CE warm-up" in config["selection"]
+
     from safetensors.torch import load_file
 
-    weights = load_file(tmp_path / "nls" / "model.safetensors")
-    assert all(torch.isfinite(w).all() for w in weights.values())
-    state = torch.load(tmp_path / "nls" / "checkpoint" / "state.pt", weights_only=False)
-    assert state["epoch"] == 1
-    assert len(pq.read_table(tmp_path / "nls" / "metrics.parquet")) == 1
-    config = json.loads((tmp_path / "nls" / "config.json").read_text())
-    assert config["status"] == "diverged" and config["best"]["epoch"] == 1
+    saved = load_file(run / "model.safetensors")
+    assert saved.keys() == snapshots[3].keys()
+    for name, w in saved.items():
+        assert torch.equal(w, snapshots[3][name]), name
+    # Guard against a vacuous pass: the selected weights differ from the warm-up ones.
+    assert any(not torch.equal(saved[n], snapshots[0][n]) for n in saved)
+
+
+def test_resume_across_the_warmup_switch_gives_the_same_run(tmp_path):
+    train_path = write_dataset(tmp_path / "train.parquet", n=90)
+    kw = dict(label_smoothing=-0.2, warmup_epochs=1, epochs=3, scheduler="linear")
+    full = train(tiny_config(train_path, tmp_path / "full", **kw))
+    cut = tiny_config(train_path, tmp_path / "cut", **kw)
+    with pytest.raises(KeyboardInterrupt):
+        # Inside the first post-warm-up epoch: nothing is selected yet.
+        train(cut, progress=_InterruptAt("epoch 2/3", 2))
+    state = torch.load(tmp_path / "cut" / "checkpoint" / "state.pt", weights_only=False)
+    assert (state["epoch"], state["step"], state["best"]) == (1, 2, None)
+    resumed = train(cut, resume=True)
+
+    assert full.best == resumed.best and full.best["epoch"] >= 2
+    from safetensors.torch import load_file
+
+    a, b = (
+        load_file(tmp_path / "full" / "model.safetensors"),
+        load_file(tmp_path / "cut" / "model.safetensors"),
+    )
+    assert a.keys() == b.keys() and all(torch.equal(a[n], b[n]) for n in a)
+    ma = pq.read_table(tmp_path / "full" / "metrics.parquet").drop(["seconds", "examples_per_s"])
+    mb = pq.read_table(tmp_path / "cut" / "metrics.parquet").drop(["seconds", "examples_per_s"])
+    assert ma.to_pylist() == mb.to_pylist()
+    assert ma.column("phase").to_pylist() == ["warmup", "main", "main"]
 
 
 def test_run_directory_and_predictor(tmp_path):
