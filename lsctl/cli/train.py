@@ -14,6 +14,7 @@ from lsctl.cli.common import (
     handle_errors,
     info,
     progress,
+    warn,
 )
 
 _T = "Training"
@@ -134,6 +135,13 @@ def command(
         float | None,
         typer.Option("--dropout", help="0.5 textcnn, 0.3 lstm.", rich_help_panel=_M),
     ] = None,
+    drop_empty: Annotated[
+        bool,
+        typer.Option(
+            "--drop-empty",
+            help="Drop TRAIN/DEV rows with null or blank text (with a warning).",
+        ),
+    ] = False,
     resume: Annotated[
         bool,
         typer.Option("--resume", help="Continue RUN from its checkpoint.", rich_help_panel=_R),
@@ -183,6 +191,7 @@ def command(
         hidden=hidden,
         dropout=dropout,
         threads=threads,
+        drop_empty=drop_empty,
     ).resolved()  # option errors before torch is imported
 
     from lsctl.train import dist
@@ -196,6 +205,7 @@ def command(
         progress=progress(show, as_json),
         notify=(lambda msg: info(msg, quiet=show)),
         resume=resume,
+        warn=warn,
     )
     summary = result.summary()
     if result.stopped == "early-stopped":

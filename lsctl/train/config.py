@@ -54,6 +54,7 @@ class TrainConfig:
     hidden: int = 128
     dropout: float | None = None
     threads: int | None = None
+    drop_empty: bool = False
 
     @property
     def is_hf(self) -> bool:
@@ -137,8 +138,12 @@ def _abspath(path: str) -> str:
 
 def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Options that differ between the stored run and this invocation."""
+    # A run stored before an option existed ran with that option's default.
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     return [
         k
         for k in sorted(set(saved) | set(now))
-        if k not in RESUMABLE_CHANGES and k != "output" and saved.get(k) != now.get(k)
+        if k not in RESUMABLE_CHANGES
+        and k != "output"
+        and saved.get(k, defaults.get(k)) != now.get(k, defaults.get(k))
     ]

@@ -5,7 +5,8 @@ Torch-free: the loop turns these into tensors once per run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,12 +31,30 @@ class TrainData:
     inputs: list[dict[str, Any]]
     targets_source: str  # "soft_label", "label-smoothing" or "none"
     dev_source: str  # path of DEV, or "split"
+    dropped_empty: dict[str, int] = field(default_factory=dict)  # rows per input
 
 
-def load(config: TrainConfig) -> TrainData:
+def _checked_texts(
+    table: Any, where: str, drop_empty: bool, warn: Callable[[str], None], dropped: dict
+) -> Any:
+    """Null/blank texts: an error naming --drop-empty, or dropped with a warning."""
+    before = table.num_rows
+    table = texts(table, where, drop_empty=drop_empty)
+    n = before - table.num_rows
+    dropped[where] = n
+    if n:
+        warn(f"{where}: dropped {n:,} rows with null or empty text (--drop-empty)")
+        if not table.num_rows:
+            raise LsctlError(f"{where}: no rows left after --drop-empty")
+    return table
+
+
+def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> TrainData:
+    warn = warn or (lambda msg: None)
+    dropped: dict[str, int] = {}
     table, reader = read_artifact(config.train)
     where = config.train
-    table = texts(table, where)
+    table = _checked_texts(table, where, config.drop_empty, warn, dropped)
     labels = resolve_labels(table, reader.meta, where)
     if len(labels) < 2:
         raise LsctlError(f"{where}: only one label ({labels[0]!r}); training needs at least 2")
@@ -71,7 +90,7 @@ def load(config: TrainConfig) -> TrainData:
     train = Split(train_texts, y, targets)
     if config.dev:
         dtable, dreader = read_artifact(config.dev)
-        dtable = texts(dtable, config.dev)
+        dtable = _checked_texts(dtable, config.dev, config.drop_empty, warn, dropped)
         dev = Split(
             [str(t) for t in dtable.column("text").to_pylist()],
             label_indices(dtable, labels, config.dev),
@@ -89,7 +108,7 @@ def load(config: TrainConfig) -> TrainData:
         dev_source = "split"
     if not dev.texts:
         raise LsctlError("the dev set is empty; pass --dev DEV or a larger --dev-split")
-    return TrainData(labels, train, dev, inputs, source, dev_source)
+    return TrainData(labels, train, dev, inputs, source, dev_source, dropped)
 
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

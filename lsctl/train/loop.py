@@ -573,6 +573,7 @@ class Trainer:
             "dev_examples": len(self.dev_y),
             "targets": self.data.targets_source,
             "dev_source": self.data.dev_source,
+            "dropped_empty": self.data.dropped_empty,
         }
 
     def _write_config(self, status: str) -> None:
@@ -603,6 +604,7 @@ class Trainer:
                 "versions": versions,
                 "inputs": self.data.inputs,
                 "world_size": self.world,
+                "dropped_empty": self.data.dropped_empty,
                 "best": getattr(self, "best", None),
                 "selected_epoch": (getattr(self, "best", None) or {}).get("epoch"),
                 "phases": {
@@ -625,14 +627,18 @@ def train(
     progress: Progress | None = None,
     notify: Callable[[str], None] | None = None,
     resume: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Read the data, train, write the run directory (rank 0); the CLI's one call."""
+    """Read the data, train, write the run directory (rank 0); the CLI's one call.
+
+    ``warn`` receives data warnings (rows dropped under ``drop_empty``).
+    """
     from lsctl.train import data as data_mod
 
     config = config.resolved()
     if dist.rank() == 0:
         rd.prepare(config.output, resume)
     dist.barrier()
-    data = data_mod.load(config)
+    data = data_mod.load(config, warn if dist.rank() == 0 else None)
     trainer = Trainer(config, data, progress, notify, resume=resume)
     return trainer.fit()

@@ -171,3 +171,60 @@ def test_trec_textcnn_reaches_85_percent(cli, tmp_path):
     accuracy = float((z.argmax(1) == y).mean())
     print(f"TREC test accuracy: {accuracy:.4f}")
     assert accuracy >= 0.85
+
+
+def _with_empty_texts(path, n, seed, empty_rows):
+    """A dataset whose rows in empty_rows have a null, "" or whitespace-only text."""
+    write_dataset(path, n=n, seed=seed)
+    table = pq.read_table(path)
+    blanks = [None, "", " \t "]
+    texts = table.column("text").to_pylist()
+    for j, i in enumerate(empty_rows):
+        texts[i] = blanks[j % len(blanks)]
+    import pyarrow as pa
+
+    pq.write_table(table.set_column(0, "text", pa.array(texts, pa.string())), path)
+    return path
+
+
+@pytest.mark.parametrize("dirty", ["train", "dev"])
+def test_empty_texts_are_one_error_naming_drop_empty(cli, tmp_path, dirty):
+    rows = {"train": [3, 17, 40], "dev": [5]}
+    train = tmp_path / "train.parquet"
+    dev = tmp_path / "dev.parquet"
+    for name, path, n, seed in (("train", train, 60, 0), ("dev", dev, 15, 4)):
+        if name == dirty:
+            _with_empty_texts(path, n, seed, rows[name])
+        else:
+            write_dataset(path, n=n, seed=seed)
+    r = cli("train", train, "-o", tmp_path / "run", *TINY, "--dev", dev)
+    assert r.exit_code == 1, r.stderr
+    assert r.stderr.startswith("Error:") and len(r.stderr.strip().splitlines()) == 1
+    bad = train if dirty == "train" else dev
+    assert str(bad) in r.stderr and "--drop-empty" in r.stderr
+    assert f"{len(rows[dirty])} rows have null or empty text" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_drop_empty_drops_train_and_dev_rows_with_a_warning(cli, tmp_path):
+    train = _with_empty_texts(tmp_path / "train.parquet", 60, 0, [3, 17, 40])
+    dev = _with_empty_texts(tmp_path / "dev.parquet", 15, 4, [0, 9])
+    r = cli("train", train, "-o", tmp_path / "run", *TINY, "--dev", dev, "--drop-empty", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert f"{train}: dropped 3 rows with null or empty text" in r.stderr
+    assert f"{dev}: dropped 2 rows with null or empty text" in r.stderr
+    summary = json.loads(r.stdout)
+    assert (summary["train_examples"], summary["dev_examples"]) == (57, 13)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["options"]["drop_empty"] is True
+    assert config["dropped_empty"] == {str(train): 3, str(dev): 2}
+    vocab = json.loads((tmp_path / "run" / "vocab.json").read_text())
+    assert "" not in vocab["itos"]
+
+
+def test_drop_empty_with_only_empty_texts_is_an_error(cli, tmp_path):
+    train = _with_empty_texts(tmp_path / "train.parquet", 6, 0, list(range(6)))
+    r = cli("train", train, "-o", tmp_path / "run", *TINY, "--drop-empty")
+    assert r.exit_code == 1
+    assert "no rows left after --drop-empty" in r.stderr and "Traceback" not in r.stderr

@@ -331,3 +331,12 @@ def test_soft_loss_without_soft_label_names_softlabel(tmp_path):
     train_path = write_dataset(tmp_path / "train.parquet", n=30)
     with pytest.raises(LsctlError, match="lsctl softlabel"):
         train(tiny_config(train_path, tmp_path / "x", loss="aux"))
+
+
+def test_resume_treats_options_missing_from_an_older_run_as_their_defaults(tmp_path):
+    from lsctl.train.config import resume_conflicts
+
+    now = tiny_config(tmp_path / "t.parquet", tmp_path / "r").resolved().to_dict()
+    older = {k: v for k, v in now.items() if k != "drop_empty"}
+    assert resume_conflicts(older, now) == []
+    assert resume_conflicts(older, {**now, "drop_empty": True}) == ["drop_empty"]
