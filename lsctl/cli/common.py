@@ -32,6 +32,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary ob
 SeedOpt = Annotated[
     int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")
 ]
+LowercaseOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--lowercase/--no-lowercase",
+        help="Lowercase tokens [yes for words, no for whitespace].",
+    ),
+]
 
 
 def debug() -> bool:

@@ -8,6 +8,7 @@ import typer
 
 from lsctl.cli.common import (
     JsonOpt,
+    LowercaseOpt,
     QuietOpt,
     check_json_vs_stdout,
     console,
@@ -35,13 +36,7 @@ def command(
     tokenizer: Annotated[
         str, typer.Option(help="words (lowercase Unicode \\w+) or whitespace (text.split(' ')).")
     ] = "words",
-    lowercase: Annotated[
-        bool | None,
-        typer.Option(
-            "--lowercase/--no-lowercase",
-            help="Lowercase tokens [yes for words, no for whitespace].",
-        ),
-    ] = None,
+    lowercase: LowercaseOpt = None,
     stopwords: Annotated[
         str, typer.Option(help="english, none, or a file with one word per line.")
     ] = "none",

@@ -8,6 +8,7 @@ import typer
 
 from lsctl.cli.common import (
     JsonOpt,
+    LowercaseOpt,
     QuietOpt,
     check_json_vs_stdout,
     console,
@@ -48,13 +49,7 @@ def command(
     ] = None,
     k2: Annotated[float | None, typer.Option(help="kwls: k2 > 0 [2.0].")] = None,
     tokenizer: Annotated[str | None, typer.Option(help=TOKENIZER_HELP + " [words]")] = None,
-    lowercase: Annotated[
-        bool | None,
-        typer.Option(
-            "--lowercase/--no-lowercase",
-            help="Lowercase tokens [yes for words, no for whitespace].",
-        ),
-    ] = None,
+    lowercase: LowercaseOpt = None,
     stopwords: Annotated[
         str | None, typer.Option(help="english, none, or a file with one word per line [none].")
     ] = None,
