@@ -63,6 +63,18 @@ fit_eval() {
 
 md_table() { "$PYTHON" "$EXAMPLES_DIR/_md_table.py" "$@"; }
 
+# compare_tables GROUP BASELINE: compare the systems under $OUT/GROUP/preds with
+# BASELINE (writes $OUT/cmp/GROUP.parquet), then print their metrics and
+# comparison tables as Markdown on stdout.
+compare_tables() {
+	local group=$1 baseline=$2
+	lsctl compare "$OUT/$group"/preds/*.parquet --baseline "$baseline" \
+		-o "$OUT/cmp/$group.parquet" --rounds "$ROUNDS"
+	md_table metrics "$OUT/$group"/preds/*.parquet
+	echo
+	md_table compare "$OUT/cmp/$group.parquet"
+}
+
 # parse_args "$@": --quick sets QUICK=1; -h prints the script's header comment.
 QUICK=0
 parse_args() {

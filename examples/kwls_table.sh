@@ -87,14 +87,11 @@ for ds in $DATASETS; do
 				fit_eval kwls "$seed" "$D/soft.kwls.parquet" "$base/dev.parquet" "$base/test.parquet" --loss aux --alpha 1
 			done
 			OUT=$saved
-			lsctl compare "$OUT/$tag"/preds/*.parquet --baseline ce -o "$OUT/cmp/$tag.parquet" --rounds "$ROUNDS"
 			{
 				echo
 				echo "## $ds, $setting, $model"
 				echo
-				md_table metrics "$OUT/$tag"/preds/*.parquet
-				echo
-				md_table compare "$OUT/cmp/$tag.parquet"
+				compare_tables "$tag" ce
 			} >>"$RESULTS"
 		done
 	done

@@ -64,7 +64,6 @@ for setting in $SETTINGS; do
 		fit_eval kwls-cf "$seed" "$D/kwls-cf.$setting.parquet" "$D/dev.parquet" "$D/test.parquet" --loss aux --alpha 1
 	done
 	OUT=$saved
-	lsctl compare "$OUT/$setting"/preds/*.parquet --baseline ce -o "$OUT/cmp/$setting.parquet" --rounds "$ROUNDS"
 	{
 		echo
 		echo "## $setting training labels"
@@ -73,9 +72,7 @@ for setting in $SETTINGS; do
 		echo
 		md_table targets "kwls=$D/kwls.$setting.parquet" "kwls-cf=$D/kwls-cf.$setting.parquet"
 		echo
-		md_table metrics "$OUT/$setting"/preds/*.parquet
-		echo
-		md_table compare "$OUT/cmp/$setting.parquet"
+		compare_tables "$setting" ce
 	} >>"$RESULTS"
 done
 step "done in $((SECONDS - T_START)) s: $RESULTS"

@@ -61,14 +61,11 @@ for r in $NOISES; do
 		done
 	done
 	OUT=$saved
-	lsctl compare "$OUT/noise$r"/preds/*.parquet --baseline nls0 -o "$OUT/cmp/noise$r.parquet" --rounds "$ROUNDS"
 	{
 		echo
 		echo "## noise r = $r"
 		echo
-		md_table metrics "$OUT/noise$r"/preds/*.parquet
-		echo
-		md_table compare "$OUT/cmp/noise$r.parquet"
+		compare_tables "noise$r" nls0
 	} >>"$RESULTS"
 done
 step "done in $((SECONDS - T_START)) s: $RESULTS"

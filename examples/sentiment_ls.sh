@@ -59,14 +59,11 @@ for ds in $DATASETS; do
 		done
 	done
 	OUT=$saved
-	lsctl compare "$OUT/$ds"/preds/*.parquet --baseline ce -o "$OUT/cmp/$ds.parquet" --rounds "$ROUNDS"
 	{
 		echo
 		echo "## $ds"
 		echo
-		md_table metrics "$OUT/$ds"/preds/*.parquet
-		echo
-		md_table compare "$OUT/cmp/$ds.parquet"
+		compare_tables "$ds" ce
 		echo
 		md_table convergence --frac 0.95 "$OUT/$ds"/runs/*/
 	} >>"$RESULTS"
