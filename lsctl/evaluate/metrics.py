@@ -104,7 +104,11 @@ def brier(probs: np.ndarray, y: np.ndarray) -> float:
 
 def bin_index(confidence: np.ndarray, bins: int) -> np.ndarray:
     """Bin of each confidence: (b/M, (b+1)/M] → b, with 0 in bin 0."""
-    idx = np.ceil(np.asarray(confidence, dtype=np.float64) * bins).astype(np.int64) - 1
+    # Compared with the edges b/M themselves: ceil(c·M) − 1 puts a confidence
+    # lying exactly on an edge one bin too high whenever c·M rounds up
+    # (7/25 · 25 = 7.000000000000001).
+    edges = np.arange(bins + 1, dtype=np.float64) / bins
+    idx = np.searchsorted(edges, np.asarray(confidence, dtype=np.float64), side="left") - 1
     return np.clip(idx, 0, bins - 1)
 
 
