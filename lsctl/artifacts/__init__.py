@@ -3,11 +3,13 @@
 from lsctl.artifacts.columns import (
     ensure_id,
     label_indices,
+    parse_labels,
     prob_array,
     prob_matrix,
     require_columns,
     resolve_labels,
     texts,
+    vector_labels,
 )
 from lsctl.artifacts.io import (
     ArtifactReader,
@@ -29,6 +31,7 @@ __all__ = [
     "label_indices",
     "make_meta",
     "open_artifact",
+    "parse_labels",
     "prob_array",
     "prob_matrix",
     "read_artifact",
@@ -36,6 +39,7 @@ __all__ = [
     "resolve_labels",
     "sniff",
     "texts",
+    "vector_labels",
     "write_artifact",
     "write_batches",
 ]

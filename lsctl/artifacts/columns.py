@@ -76,16 +76,31 @@ def require_columns(
             )
 
 
-def resolve_labels(table: pa.Table, meta: dict[str, Any] | None, where: str) -> list[str]:
-    """The ordered label list: the artifact's own, else the sorted distinct labels.
+def resolve_labels(
+    table: pa.Table, meta: dict[str, Any] | None, where: str, given: list[str] | None = None
+) -> list[str]:
+    """The ordered label list: ``given`` (``--labels``), the artifact's own, else sorted names.
 
-    Raises when a row carries a label outside the stamped list.
+    Sorted names are safe for the ``label`` column, whose values are names; a
+    per-label vector column needs :func:`vector_labels` instead. Raises when a
+    row carries a label outside the list.
     """
     require_columns(table, ["label"], where)
     col = table.column("label")
     if col.null_count:
         raise LsctlError(f"{where}: {col.null_count} rows have no label; drop or fill them first")
     present = [str(v) for v in pc.unique(col.cast(pa.string())).to_pylist()]
+    if given is not None:
+        stamped = [str(v) for v in meta["labels"]] if meta and meta.get("labels") else None
+        if stamped is not None and stamped != list(given):
+            raise LsctlError(
+                f"{where}: --labels {','.join(given)} contradicts the file's own label order "
+                f"{','.join(stamped)}; drop --labels"
+            )
+        unknown = sorted(set(present) - set(given))
+        if unknown:
+            raise LsctlError(f"{where}: label {unknown[0]!r} is not in --labels {','.join(given)}")
+        return list(given)
     if meta and meta.get("labels"):
         labels = [str(v) for v in meta["labels"]]
         unknown = sorted(set(present) - set(labels))
@@ -95,6 +110,124 @@ def resolve_labels(table: pa.Table, meta: dict[str, Any] | None, where: str) -> 
             )
         return labels
     return sorted(present)
+
+
+def parse_labels(value: str | None, option: str = "--labels") -> list[str] | None:
+    """``"A,B,C"`` → ``["A", "B", "C"]``; None stays None. Duplicates and blanks are usage errors."""
+    if value is None:
+        return None
+    from lsctl.errors import UsageError
+
+    labels = [v.strip() for v in value.split(",")]
+    if len(labels) < 2 or any(not v for v in labels):
+        raise UsageError(
+            f"{option} {value!r}: give the label names in order, e.g. {option} neg,pos"
+        )
+    dup = sorted({v for v in labels if labels.count(v) > 1})
+    if dup:
+        raise UsageError(f"{option} {value!r}: {dup[0]!r} appears more than once")
+    return labels
+
+
+def vector_labels(
+    table: pa.Table,
+    meta: dict[str, Any] | None,
+    where: str,
+    column: str,
+    given: list[str] | None = None,
+    prove_with: str = "label",
+    option: str | None = "--labels",
+) -> list[str]:
+    """The label order of a per-label vector column (``soft_label``, ``probs``, ``logits``).
+
+    The order is never guessed: a vector's positions carry no names, and the
+    sorted-names fallback that :func:`resolve_labels` uses for the ``label``
+    column would silently invert targets whenever the original order was not
+    sorted (HF datasets list ``positive`` before ``negative``). pandas, polars
+    and duckdb all drop Arrow schema and field metadata when they rewrite a
+    file, so the order is taken from, in turn:
+
+    1. ``given`` (the ``--labels`` option), checked against the metadata's order;
+    2. the artifact's own ``labels`` metadata;
+    3. the rows themselves: ``prove_with`` names a string column holding the
+       argmax of the vector (``pred`` in predictions; ``label`` in soft labels,
+       where the gold label gets the largest share). The order is proved when
+       every row with a unique maximum agrees on one position per label and
+       every position is some label's.
+
+    Anything else stops with one error that names ``option``.
+    """
+    require_columns(table, [column], where)
+    width = _vector_width(table.column(column), where, column)
+    if given is not None:
+        stamped = [str(v) for v in meta["labels"]] if meta and meta.get("labels") else None
+        if stamped is not None and stamped != list(given):
+            raise LsctlError(
+                f"{where}: {option} {','.join(given)} contradicts the file's own label order "
+                f"{','.join(stamped)}; drop {option}"
+            )
+        labels = list(given)
+    elif meta and meta.get("labels"):
+        labels = [str(v) for v in meta["labels"]]
+    else:
+        labels = _proved_order(table, where, column, width, prove_with)
+        if labels is None:
+            how = (
+                f"pass {option} A,B,… in the order of its positions"
+                if option
+                else "write it with lsctl"
+            )
+            raise LsctlError(
+                f"{where}: the label order of {column!r} is unknown (no lsctl metadata, e.g. "
+                f"after a pandas round trip) and its rows do not prove one; {how}"
+            )
+    if width is not None and width != len(labels):
+        raise LsctlError(
+            f"{where}: {column} has {width} entries per row but the label order has "
+            f"{len(labels)} ({','.join(labels)})"
+        )
+    if "label" in table.column_names:
+        uniq = pc.unique(table.column("label").cast(pa.string())).to_pylist()
+        present = {str(v) for v in uniq if v is not None}
+        unknown = sorted(present - set(labels))
+        if unknown:
+            raise LsctlError(f"{where}: label {unknown[0]!r} is not in the label order {labels}")
+    return labels
+
+
+def _vector_width(column: pa.ChunkedArray, where: str, name: str) -> int | None:
+    """Entries per row of a list column (None when the table has no rows to tell)."""
+    t = column.type
+    if pa.types.is_fixed_size_list(t):
+        return t.list_size
+    if not (pa.types.is_list(t) or pa.types.is_large_list(t)):
+        raise LsctlError(f"{where}: column {name!r} is {t}, expected a list of floats")
+    lengths = pc.unique(pc.list_value_length(column)).to_pylist()
+    lengths = [v for v in lengths if v is not None]
+    if len(lengths) > 1:
+        raise LsctlError(f"{where}: the rows of {name!r} have different lengths {sorted(lengths)}")
+    return lengths[0] if lengths else None
+
+
+def _proved_order(
+    table: pa.Table, where: str, column: str, width: int | None, by: str
+) -> list[str] | None:
+    """The label order the rows imply (see :func:`vector_labels`), or None."""
+    if not width or by not in table.column_names or not table.num_rows:
+        return None
+    names = table.column(by).cast(pa.string()).to_pylist()
+    values = prob_matrix(table.column(column), width, where, column)
+    top = values.argmax(axis=1)
+    unique_max = (values == values.max(axis=1, keepdims=True)).sum(axis=1) == 1
+    position: dict[str, int] = {}
+    for name, pos, ok in zip(names, top.tolist(), unique_max.tolist(), strict=True):
+        if name is None or not ok:
+            continue
+        if position.setdefault(name, pos) != pos:
+            return None  # one label, two argmax positions: nothing is proved
+    if len(position) != width or len(set(position.values())) != width:
+        return None
+    return [name for name, _ in sorted(position.items(), key=lambda kv: kv[1])]
 
 
 def label_indices(

@@ -26,8 +26,13 @@ def command(
         typer.Argument(help="Prediction files from `lsctl eval` (one per system and seed)."),
     ],
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Comparison artifact (.parquet, .arrows or '-').")
-    ],
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Comparison artifact (.parquet, .arrows or '-'); omit to only print the table.",
+        ),
+    ] = None,
     baseline: Annotated[
         str | None,
         typer.Option(
@@ -48,7 +53,15 @@ def command(
     ] = 0.05,
     bins: Annotated[int, typer.Option("--bins", help="ECE bins (with --metric ece).")] = 15,
     plot: Annotated[
-        str | None, typer.Option("--plot", help="Forest plot of Δ with CIs (PNG).")
+        str | None, typer.Option("--plot", help="Forest plot of Δ with CIs (.png, .pdf or .svg).")
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels",
+            help="Label order A,B,… of probs in files without lsctl metadata (made by other "
+            "tools, or rewritten by pandas) and without a pred column that proves it.",
+        ),
     ] = None,
     fail_if_worse: Annotated[
         bool,
@@ -63,11 +76,14 @@ def command(
     form one system. Δ is system − baseline; p_bootstrap is the share of
     rounds in which the system is not better (for nll and ece lower is better).
 
+    A file from other code needs columns id, label and probs; its system
+    name is its file name.
+
     Example:
 
         lsctl compare ce_s*.parquet kwls_s*.parquet --baseline ce -o cmp.parquet --plot cmp.png
     """
-    from lsctl.artifacts import check_output, make_meta, write_artifact
+    from lsctl.artifacts import check_output, make_meta, parse_labels, write_artifact
     from lsctl.stats.compare import (
         CompareOptions,
         compare,
@@ -79,13 +95,15 @@ def command(
     check_json_vs_stdout(as_json, output)
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
     validate_options(opts)
-    check_output(output, list(preds))
+    given = parse_labels(labels)
+    if output is not None:
+        check_output(output, list(preds))
     if plot:
         from lsctl.evaluate.plots import check_plot_path
 
         check_plot_path(plot)
 
-    test, systems = load_predictions(list(preds))
+    test, systems = load_predictions(list(preds), given)
     rows = compare(test, systems, opts, progress(quiet, as_json))
     inputs = [p.reader.input_record() for s in systems for p in s.seeds]
     params = {
@@ -99,9 +117,13 @@ def command(
         "bins": bins,
         "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
     }
-    write_artifact(
-        rows_table(rows), output, make_meta("comparison", test.labels, params, inputs), list(preds)
-    )
+    if output is not None:
+        write_artifact(
+            rows_table(rows),
+            output,
+            make_meta("comparison", test.labels, params, inputs),
+            list(preds),
+        )
     if plot:
         from lsctl.evaluate.plots import forest_plot
 

@@ -23,8 +23,13 @@ def command(
     run: Annotated[str, typer.Argument(help="Run directory written by `lsctl train`.")],
     data: Annotated[str, typer.Argument(help="Labelled dataset to predict ('-' for stdin).")],
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Predictions artifact (.parquet, .arrows or '-').")
-    ],
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Predictions artifact (.parquet, .arrows or '-'); omit to only print the metrics.",
+        ),
+    ] = None,
     name: Annotated[
         str | None,
         typer.Option(
@@ -34,7 +39,9 @@ def command(
     bins: Annotated[int, typer.Option("--bins", help="Equal-width bins for ECE.")] = 15,
     plot: Annotated[
         str | None,
-        typer.Option("--plot", help="Reliability diagram with confidence histogram (PNG)."),
+        typer.Option(
+            "--plot", help="Reliability diagram with confidence histogram (.png, .pdf or .svg)."
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Inference batch size.")] = 256,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
@@ -58,7 +65,8 @@ def command(
         raise UsageError("--bins must be at least 1")
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
-    check_output(output, [data])
+    if output is not None:
+        check_output(output, [data])
     if plot:
         from lsctl.evaluate.plots import check_plot_path
 
@@ -67,7 +75,8 @@ def command(
     from lsctl.evaluate.run import evaluate
 
     ev = evaluate(run, data, name, bins, batch_size, device, progress(quiet, as_json))
-    write_artifact(ev.table, output, ev.meta, [data])
+    if output is not None:
+        write_artifact(ev.table, output, ev.meta, [data])
     if plot:
         from lsctl.evaluate.metrics import reliability
         from lsctl.evaluate.plots import reliability_diagram
@@ -96,5 +105,5 @@ def _render(s: dict[str, Any]) -> None:
             lab, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(v["support"])
         )
     console.print(per)
-    if s["output"] != "-":
+    if s["output"] not in (None, "-"):
         info(f"wrote {s['output']}")

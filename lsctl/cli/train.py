@@ -142,6 +142,14 @@ def command(
             help="Drop TRAIN/DEV rows with null or blank text (with a warning).",
         ),
     ] = False,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels",
+            help="Label order A,B,… of TRAIN's soft_label entries, for a file whose lsctl "
+            "metadata is gone (e.g. rewritten by pandas).",
+        ),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option("--resume", help="Continue RUN from its checkpoint.", rich_help_panel=_R),
@@ -159,6 +167,7 @@ def command(
 
     Data-parallel: torchrun --nproc_per_node=2 -m lsctl train … (see docs/train.md).
     """
+    from lsctl.artifacts.columns import parse_labels
     from lsctl.train.config import TrainConfig
 
     config = TrainConfig(
@@ -192,6 +201,7 @@ def command(
         dropout=dropout,
         threads=threads,
         drop_empty=drop_empty,
+        labels=parse_labels(labels),
     ).resolved()  # option errors before torch is imported
 
     from lsctl.train import dist

@@ -125,9 +125,12 @@ class Distill(Method):
             raise LsctlError(
                 f"{path}: needs columns 'id' and 'logits' (or 'probs'); write it with lsctl eval"
             )
-        teacher_labels = reader.labels
-        if teacher_labels is None:
-            raise LsctlError(f"{path}: has no label list in its metadata; write it with lsctl eval")
+        # Without lsctl metadata (a file rewritten by pandas, or another toolkit's),
+        # a `pred` column may still prove the order of the vector's positions.
+        table = reader.read(["id", column, *(["pred"] if "pred" in names else [])])
+        from lsctl.artifacts import vector_labels
+
+        teacher_labels = vector_labels(table, meta, path, column, prove_with="pred", option=None)
         if not ctx.labels:
             # Unlabelled DATA: the teacher's label order is the only one there is.
             ctx.labels = list(teacher_labels)
@@ -136,7 +139,6 @@ class Distill(Method):
                 f"{path}: teacher labels {teacher_labels} differ from DATA's labels {ctx.labels}; "
                 "the teacher must be trained on the same label set"
             )
-        table = reader.read(["id", column])
         from lsctl.artifacts import prob_matrix
 
         z = prob_matrix(table.column(column), len(teacher_labels), path, column)

@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lsctl.artifacts import ArtifactReader, label_indices, prob_matrix, read_artifact
+from lsctl.artifacts import (
+    ArtifactReader,
+    label_indices,
+    prob_matrix,
+    read_artifact,
+    vector_labels,
+)
 from lsctl.errors import LsctlError, UsageError
 from lsctl.progress import Progress
 from lsctl.stats.bootstrap import (
@@ -65,8 +71,16 @@ class TestSet:
     labels: list[str]
 
 
-def load_predictions(paths: list[str]) -> tuple[TestSet, list[System]]:
-    """Read and cross-check prediction files; group them into systems by ``name``."""
+def load_predictions(
+    paths: list[str], labels_given: list[str] | None = None
+) -> tuple[TestSet, list[System]]:
+    """Read and cross-check prediction files; group them into systems by ``name``.
+
+    A file needs ``id``, ``label`` and ``probs``. Files from other tools (or
+    rewritten by pandas) have no lsctl metadata: their system name is the file
+    name, and the label order of ``probs`` comes from ``labels_given``
+    (``--labels``) or is proved by a ``pred`` column (see ``vector_labels``).
+    """
     if len(paths) < 2:
         raise LsctlError(
             "compare needs at least two prediction files (one per system and seed); "
@@ -82,16 +96,13 @@ def load_predictions(paths: list[str]) -> tuple[TestSet, list[System]]:
         for col in ("id", "label", "probs"):
             if col not in table.column_names:
                 raise LsctlError(
-                    f"{where}: no column {col!r}; expected a predictions artifact from `lsctl eval`"
+                    f"{where}: no column {col!r}; a predictions file needs id, label and "
+                    "probs (one probability per label), as `lsctl eval` writes"
                 )
         meta = reader.meta or {}
         if meta.get("kind") not in (None, "predictions"):
             raise LsctlError(f"{where}: is a {meta['kind']} artifact, expected predictions")
-        labels = [str(v) for v in meta["labels"]] if meta.get("labels") else None
-        if labels is None:
-            raise LsctlError(
-                f"{where}: has no label list in its metadata; write it with lsctl eval"
-            )
+        labels = vector_labels(table, meta, where, "probs", labels_given, prove_with="pred")
         ids = table.column("id").to_pylist()
         y = label_indices(table, labels, where)
         probs = prob_matrix(table.column("probs"), len(labels), where, "probs")

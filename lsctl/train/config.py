@@ -55,6 +55,7 @@ class TrainConfig:
     dropout: float | None = None
     threads: int | None = None
     drop_empty: bool = False
+    labels: list[str] | None = None  # label order of TRAIN's soft_label when metadata is gone
 
     @property
     def is_hf(self) -> bool:

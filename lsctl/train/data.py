@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.artifacts import label_indices, prob_matrix, read_artifact, resolve_labels, texts
+from lsctl.artifacts import (
+    label_indices,
+    prob_matrix,
+    read_artifact,
+    resolve_labels,
+    texts,
+    vector_labels,
+)
 from lsctl.errors import LsctlError, UsageError
 from lsctl.train.config import TrainConfig
 
@@ -55,7 +62,16 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
     table, reader = read_artifact(config.train)
     where = config.train
     table = _checked_texts(table, where, config.drop_empty, warn, dropped)
-    labels = resolve_labels(table, reader.meta, where)
+    uses_soft = (
+        config.needs_targets
+        and config.label_smoothing is None
+        and "soft_label" in table.column_names
+    )
+    if uses_soft:
+        # The targets' positions carry no names: their order is never guessed.
+        labels = vector_labels(table, reader.meta, where, "soft_label", config.labels)
+    else:
+        labels = resolve_labels(table, reader.meta, where, config.labels)
     if len(labels) < 2:
         raise LsctlError(f"{where}: only one label ({labels[0]!r}); training needs at least 2")
     y = label_indices(table, labels, where)

@@ -37,6 +37,12 @@ def write_dataset(path, n: int = 120, seed: int = 0, soft: np.ndarray | None = N
         table = table.append_column(
             "soft_label", pa.FixedSizeListArray.from_arrays(flat, soft.shape[1])
         )
+        # Soft labels carry their label order, as `lsctl softlabel` writes them:
+        # without it lsctl refuses to guess the order of the vector's entries.
+        from lsctl.artifacts import make_meta, write_artifact
+
+        write_artifact(table, str(path), make_meta("softlabels", LABELS))
+        return path
     pq.write_table(table, path)
     return path
 
