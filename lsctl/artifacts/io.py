@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -301,22 +302,89 @@ def _write(path: str, inputs: list[str], schema: pa.Schema, body: Any) -> str:
         return "arrow-stream"
 
     fmt = check_output(path, inputs)
-    target = os.path.abspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=".tmp", dir=os.path.dirname(target))
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if fmt == "parquet":
             with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
                 body(w)
         else:
             with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, schema) as w:
                 body(w)
+    return fmt
+
+
+def _umask_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file: 0o666 less the umask."""
+    # os.umask can only be read by setting it; put it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def missing_dirs(directory: str) -> list[str]:
+    """The directories of ``directory``'s path that do not exist yet, deepest first.
+
+    Raises when the nearest existing ancestor is not a directory, so a bad
+    ``-o`` fails before any work is done.
+    """
+    missing: list[str] = []
+    d = os.path.abspath(directory)
+    while not os.path.exists(d):
+        missing.append(d)
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    if os.path.exists(d) and not os.path.isdir(d):
+        raise LsctlError(f"{directory}: {d} is a file, not a directory; choose another path")
+    return missing
+
+
+def ensure_dir(directory: str) -> list[str]:
+    """Create ``directory`` and its missing parents; returns those created, deepest first."""
+    created = missing_dirs(directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise LsctlError(f"{directory}: cannot create the directory ({e.strerror})") from None
+    return created
+
+
+def remove_empty_dirs(dirs: list[str]) -> None:
+    """Undo :func:`ensure_dir` after a failure: remove those of ``dirs`` left empty."""
+    for d in dirs:
+        try:
+            os.rmdir(d)
+        except OSError:
+            return  # not empty (or gone): its parents are not empty either
+
+
+@contextmanager
+def atomic_path(path: str, suffix: str = ".tmp") -> Iterator[str]:
+    """Yield a temporary name next to ``path``; on success it is renamed to ``path``.
+
+    The one atomic writer for every file lsctl makes (artifacts, plots): the
+    temporary file is hidden (``.lsctl-*``), gets the mode a plain ``open()``
+    would give (``mkstemp``'s 0600 would otherwise survive the rename), and is
+    removed on any failure, Ctrl-C included, together with any directory that
+    was created for it.
+    """
+    target = os.path.abspath(path)
+    created = ensure_dir(os.path.dirname(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=suffix, dir=os.path.dirname(target))
+    except OSError as e:
+        remove_empty_dirs(created)
+        raise LsctlError(f"{path}: cannot write here ({e.strerror})") from None
+    os.close(fd)
+    try:
+        os.chmod(tmp, _umask_mode())
+        yield tmp
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        remove_empty_dirs(created)
         raise
-    return fmt
 
 
 def check_output(path: str, inputs: list[str] = ()) -> str:  # type: ignore[assignment]
@@ -334,9 +402,8 @@ def check_output(path: str, inputs: list[str] = ()) -> str:  # type: ignore[assi
         for src in inputs:
             if src != "-" and os.path.exists(src) and os.path.samefile(src, target):
                 raise LsctlError(f"{path}: refusing to overwrite an input; choose another -o")
-    directory = os.path.dirname(target)
-    if not os.path.isdir(directory):
-        raise LsctlError(f"{path}: directory {directory} does not exist")
+    # A missing directory is created when the file is written (like `data split`).
+    missing_dirs(os.path.dirname(target))
     return fmt
 
 

@@ -1,9 +1,11 @@
-"""PNG plots with matplotlib's Agg backend, imported only when a plot is asked for."""
+"""Plots with matplotlib's Agg backend, imported only when a plot is asked for.
+
+The format follows the file's extension: PNG, PDF or SVG.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -11,14 +13,25 @@ import numpy as np
 from lsctl.errors import LsctlError
 from lsctl.evaluate.metrics import Reliability
 
+FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
+
+
+def plot_format(path: str) -> str:
+    """'png', 'pdf' or 'svg' from the extension; anything else is an error."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise LsctlError(
+            f"{path}: unknown plot extension {ext or '(none)'!r}; use .png, .pdf or .svg"
+        )
+    return FORMATS[ext]
+
 
 def check_plot_path(path: str) -> None:
     """Fail before any work when the plot cannot be written."""
-    if not path.lower().endswith(".png"):
-        raise LsctlError(f"{path}: plots are PNG files; use a name ending in .png")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise LsctlError(f"{path}: directory {directory} does not exist")
+    from lsctl.artifacts.io import missing_dirs
+
+    plot_format(path)
+    missing_dirs(os.path.dirname(os.path.abspath(path)))
 
 
 def _pyplot() -> Any:
@@ -31,16 +44,12 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: str) -> None:
-    # Same atomic-write rule as artifacts: never leave half a PNG behind.
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=".png", dir=directory)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # The artifacts' atomic writer: never half a plot behind, the umask's mode.
+    from lsctl.artifacts.io import atomic_path
+
+    fmt = plot_format(path)
+    with atomic_path(path, suffix=f".{fmt}") as tmp:
+        fig.savefig(tmp, dpi=120, format=fmt)
 
 
 def reliability_diagram(rel: Reliability, path: str, title: str = "") -> None:
@@ -72,7 +81,8 @@ def reliability_diagram(rel: Reliability, path: str, title: str = "") -> None:
         top.set_ylabel("accuracy")
         top.set_ylim(0, 1)
         top.legend(loc="upper left", fontsize=8)
-        top.set_title(f"{title}  ECE={rel.ece:.4f}".strip())
+        n, bins = int(np.sum(rel.count)), len(rel.count)
+        top.set_title(f"{title}  n={n:,}, {bins} bins, ECE={rel.ece:.4f}".strip())
         bottom.bar(lo, rel.count, width=width, align="edge", edgecolor="black", color="gray")
         bottom.set_xlabel("confidence (top-label probability)")
         bottom.set_ylabel("count")
@@ -83,21 +93,58 @@ def reliability_diagram(rel: Reliability, path: str, title: str = "") -> None:
         plt.close(fig)
 
 
+FOREST_STYLES = {
+    "better": ("tab:green", "better (Holm-adjusted)"),
+    "worse": ("tab:red", "worse (Holm-adjusted)"),
+    "ci-better": ("yellowgreen", "CI excludes 0, better; not after Holm"),
+    "ci-worse": ("tab:orange", "CI excludes 0, worse; not after Holm"),
+    "none": ("tab:gray", "no difference (CI covers 0)"),
+}
+
+
+def forest_category(row: dict[str, Any], metric: str) -> str:
+    """Key of ``FOREST_STYLES`` for one comparison row.
+
+    The verdict (Holm-adjusted) decides first; a CI that excludes 0 without a
+    Holm-significant verdict still gets its direction's colour, never grey.
+    """
+    if row["verdict"] in ("better", "worse"):
+        return str(row["verdict"])
+    lo, hi = row["ci_low"], row["ci_high"]
+    if lo > 0 or hi < 0:
+        up = lo > 0
+        better = not up if metric in ("nll", "ece") else up
+        return "ci-better" if better else "ci-worse"
+    return "none"
+
+
 def forest_plot(rows: list[dict[str, Any]], path: str, metric: str, ci: float) -> None:
-    """Δ (system − baseline) with its bootstrap CI, one line per comparison."""
+    """Δ (system − baseline) with its bootstrap CI, one line per comparison, with a legend."""
     plt = _pyplot()
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(6, 1 + 0.45 * n))
+    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.45 * n))
     try:
         ys = np.arange(n)[::-1]
-        colors = {"better": "tab:green", "worse": "tab:red"}
+        used: list[str] = []
         for y, row in zip(ys, rows, strict=True):
-            c = colors.get(row["verdict"], "tab:gray")
-            ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=c, linewidth=2)
+            cat = forest_category(row, metric)
+            c, label = FOREST_STYLES[cat]
+            first = cat not in used
+            if first:
+                used.append(cat)
+            ax.plot(
+                [row["ci_low"], row["ci_high"]],
+                [y, y],
+                color=c,
+                linewidth=2,
+                label=label if first else None,
+            )
             ax.plot([row["delta"]], [y], "o", color=c)
         ax.axvline(0, color="black", linestyle="--", linewidth=1)
         ax.set_yticks(ys)
         ax.set_yticklabels([f"{r['system']} vs {r['baseline']}" for r in rows])
+        ax.set_ylim(-0.8, n - 0.2 + 0.6 * len(used))
+        ax.legend(loc="upper right", fontsize=8)
         lower = metric in ("nll", "ece")
         ax.set_xlabel(
             f"Δ {metric} (system − baseline), {ci:.0%} CI; "

@@ -633,12 +633,17 @@ def train(
 
     ``warn`` receives data warnings (rows dropped under ``drop_empty``).
     """
+    from lsctl.artifacts.io import remove_empty_dirs
     from lsctl.train import data as data_mod
 
     config = config.resolved()
-    if dist.rank() == 0:
-        rd.prepare(config.output, resume)
-    dist.barrier()
-    data = data_mod.load(config, warn if dist.rank() == 0 else None)
-    trainer = Trainer(config, data, progress, notify, resume=resume)
-    return trainer.fit()
+    created = rd.prepare(config.output, resume) if dist.rank() == 0 else []
+    try:
+        dist.barrier()
+        data = data_mod.load(config, warn if dist.rank() == 0 else None)
+        trainer = Trainer(config, data, progress, notify, resume=resume)
+        return trainer.fit()
+    except BaseException:
+        # A run that failed before writing anything leaves no empty folder behind.
+        remove_empty_dirs(created)
+        raise

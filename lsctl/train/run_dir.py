@@ -40,22 +40,25 @@ METRIC_COLUMNS = (
 )
 
 
-def prepare(run: str, resume: bool) -> None:
-    """Create RUN, refusing to mix a new run into an old one."""
+def prepare(run: str, resume: bool) -> list[str]:
+    """Create RUN (and missing parents), refusing to mix a new run into an old one.
+
+    Returns the directories created, deepest first, so a run that fails
+    before writing anything can remove them (``remove_empty_dirs``).
+    """
     if os.path.exists(run) and not os.path.isdir(run):
         raise LsctlError(f"{run}: exists and is not a directory; choose another -o")
     if resume:
         if not os.path.isdir(run):
             raise LsctlError(f"{run}: no such run to resume; start without --resume")
-        return
+        return []
     if os.path.isdir(run) and os.listdir(run):
         raise LsctlError(
             f"{run}: already holds a run; continue it with --resume or choose another -o"
         )
-    parent = os.path.dirname(os.path.abspath(run))
-    if not os.path.isdir(parent):
-        raise LsctlError(f"{run}: directory {parent} does not exist")
-    os.makedirs(run, exist_ok=True)
+    from lsctl.artifacts.io import ensure_dir
+
+    return ensure_dir(run)
 
 
 def write_json(run: str, name: str, obj: dict[str, Any]) -> None:
