@@ -60,6 +60,14 @@ def command(
             "--batch-size", help="Global batch (split over processes).", rich_help_panel=_T
         ),
     ] = 64,
+    eval_batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--eval-batch-size",
+            help="Batch for scoring the dev set each epoch (512; hf: 128).",
+            rich_help_panel=_T,
+        ),
+    ] = None,
     lr: Annotated[
         float | None,
         typer.Option("--lr", help="Default 1e-3 (textcnn/lstm), 2e-5 (hf:).", rich_help_panel=_T),
@@ -179,6 +187,7 @@ def command(
         dev_split=dev_split,
         epochs=epochs,
         batch_size=batch_size,
+        eval_batch_size=eval_batch_size,
         lr=lr,
         optimizer=optimizer,
         weight_decay=weight_decay,

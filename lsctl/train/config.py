@@ -89,6 +89,7 @@ class TrainConfig:
         checks = [
             (c.epochs >= 1, "--epochs must be at least 1"),
             (c.batch_size >= 1, "--batch-size must be at least 1"),
+            (c.eval_batch_size >= 1, "--eval-batch-size must be at least 1"),
             (c.lr > 0, "--lr must be positive"),
             (c.optimizer in ("adamw", "sgd"), "--optimizer: choose adamw or sgd"),
             (c.scheduler in ("linear", "constant"), "--scheduler: choose linear or constant"),
