@@ -11,8 +11,21 @@ from collections import Counter
 
 
 def soft_labels(
-    train_tokens, train_labels, labels, apply_tokens=None, k1=2.0, b=0.75, k2=2.0, variant="kwls"
+    train_tokens,
+    train_labels,
+    labels,
+    apply_tokens=None,
+    k1=2.0,
+    b=0.75,
+    k2=2.0,
+    variant="kwls",
+    min_count=1,
 ):
+    """Soft labels of ``apply_tokens`` (default the training texts).
+
+    ``min_count``: words seen fewer times in the training texts get no WLR;
+    they still count in S_m, X_avg and the lengths (docs/softlabel.md).
+    """
     apply_tokens = train_tokens if apply_tokens is None else apply_tokens
     p = len(labels)
     f = {m: Counter() for m in labels}
@@ -28,7 +41,7 @@ def soft_labels(
 
     def wlr(w, m):
         fw = f[m][w]
-        if fw == 0:
+        if fw == 0 or sum(f[mm][w] for mm in labels) < min_count:
             return 0.0
         if variant == "kwls":
             wlc = fw * k1 / (fw + k1 * (1 - b + b * s[m] / s_avg))
