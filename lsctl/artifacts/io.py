@@ -377,8 +377,11 @@ def atomic_path(path: str, suffix: str = ".tmp") -> Iterator[str]:
         raise LsctlError(f"{path}: cannot write here ({e.strerror})") from None
     os.close(fd)
     try:
-        os.chmod(tmp, _umask_mode())
+        mode = _umask_mode()
+        os.chmod(tmp, mode)
         yield tmp
+        # Again: some writers (safetensors) replace the file with their own 0600 one.
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

@@ -84,10 +84,10 @@ def read_config(run: str) -> dict[str, Any]:
 def save_weights(run: str, state: dict[str, Any]) -> None:
     from safetensors.torch import save_file
 
-    target = os.path.join(run, WEIGHTS)
-    tmp = target + ".tmp"
-    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, tmp)
-    os.replace(tmp, target)
+    from lsctl.artifacts.io import atomic_path
+
+    with atomic_path(os.path.join(run, WEIGHTS), suffix=".safetensors") as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, tmp)
 
 
 def load_weights(run: str) -> dict[str, Any]:
