@@ -205,3 +205,68 @@ def test_threads_sets_torchs_thread_count(cli, data, tmp_path):
     torch.set_num_threads(2)
     _train(cli, data, tmp_path / "r", "--epochs", "1", "--threads", "1")
     assert torch.get_num_threads() == 1
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """The models ``lsctl train`` builds."""
+    from lsctl.train import models
+
+    seen: list[torch.nn.Module] = []
+    build = models.build_scratch
+
+    def spy(*args, **kwargs):
+        seen.append(build(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(models, "build_scratch", spy)
+    return seen
+
+
+@pytest.mark.parametrize(("model", "default"), [("textcnn", 0.5), ("lstm", 0.3)])
+def test_dropout_and_hidden_shape_the_model(cli, data, tmp_path, built, model, default):
+    _train(
+        cli,
+        data,
+        tmp_path / "r",
+        "--epochs",
+        "1",
+        "-m",
+        model,
+        "--dropout",
+        "0.15",
+        "--hidden",
+        "5",
+    )
+    (net,) = built
+    rates = [m.p for m in net.modules() if isinstance(m, torch.nn.Dropout)]
+    assert rates and all(p == 0.15 for p in rates) and default != 0.15
+    lstms = [m for m in net.modules() if isinstance(m, torch.nn.LSTM)]
+    if model == "lstm":
+        assert [m.hidden_size for m in lstms] == [5]
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert (cfg["model"]["dropout"], cfg["options"]["hidden"]) == (0.15, 5)
+
+
+def test_patience_stops_after_that_many_epochs_without_dev_gain(cli, data, tmp_path, monkeypatch):
+    from lsctl.train import loop
+
+    dev_gold = _texts(30, tail=False)[1]
+    dev_y = torch.tensor([LABELS.index(g) for g in dev_gold])
+    accuracies = [0.5, 0.6, 0.6, 0.5, 0.9, 0.9]
+    calls = []
+
+    def scripted(module, ids, *args, **kwargs):
+        # Dev logits with the epoch's scripted accuracy: the first rows right, the rest wrong.
+        right = round(accuracies[len(calls)] * len(dev_y))
+        calls.append(right)
+        pred = torch.where(torch.arange(len(dev_y)) < right, dev_y, (dev_y + 1) % 3)
+        return torch.nn.functional.one_hot(pred, 3).float() * 5
+
+    monkeypatch.setattr(loop, "compute_logits", scripted)
+    s = _train(cli, data, tmp_path / "p2", "--epochs", "6", "--patience", "2")
+    # Best at epoch 2; epochs 3 (a tie is no gain) and 4 are the two without gain.
+    assert (s["epochs_run"], s["best_epoch"], s["stopped"]) == (4, 2, "early-stopped")
+    calls.clear()
+    s = _train(cli, data, tmp_path / "p0", "--epochs", "6")
+    assert (s["epochs_run"], s["best_epoch"], s["stopped"]) == (6, 5, "completed")
