@@ -15,7 +15,16 @@ from lsctl import __version__
 app = typer.Typer(
     name="lsctl",
     help="Label-smoothing experiments for text classification, from the shell.\n\n"
-    "Stages read and write Parquet artifacts (or Arrow streams through pipes: use '-').",
+    "Stages read and write Parquet artifacts (or Arrow streams through pipes: use '-').\n\n"
+    "\b\n"
+    "Examples:\n"
+    "  lsctl data import train.csv -o train.parquet\n"
+    "  lsctl data split train.parquet -o splits/ --dev 0.1 --test 0.1\n"
+    "  lsctl softlabel --method kwls splits/train.parquet -o kwls.parquet\n"
+    "  lsctl train kwls.parquet -o runs/kwls --loss aux --dev splits/dev.parquet\n"
+    "  lsctl eval runs/kwls splits/test.parquet -o preds/kwls.parquet\n"
+    "  lsctl compare preds/*.parquet --baseline ce\n\n"
+    "Each command's --help has more examples; docs/cli.md lists every option.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,

@@ -24,7 +24,16 @@ from lsctl.cli.common import (
 )
 from lsctl.errors import LsctlError, UsageError
 
-app = typer.Typer(help="Import, inspect, split and under-sample datasets.", no_args_is_help=True)
+app = typer.Typer(
+    help="Import, inspect, split and under-sample datasets.\n\n"
+    "\b\n"
+    "Examples:\n"
+    "  lsctl data import reviews.csv -o reviews.parquet --text-col body --label-col stars\n"
+    "  lsctl data info reviews.parquet\n"
+    "  lsctl data split reviews.parquet -o splits/ --dev 0.1 --test 0.1 --seed 1\n"
+    "  lsctl data sample splits/train.parquet -o imbalanced.parquet --ratio positive=0.1",
+    no_args_is_help=True,
+)
 
 InputArg = Annotated[
     str, typer.Argument(help="Dataset artifact (Parquet/Arrow), or '-' for stdin.")
@@ -136,7 +145,7 @@ def import_(
 
 @app.command("info")
 @handle_errors
-def info_(file: InputArg, as_json: JsonOpt = False) -> None:
+def info_(file: InputArg, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Show per-class counts and shares, text lengths, empty and duplicate texts.
 
     When the data has a clean_label column (written by `lsctl noise`), the
@@ -146,6 +155,7 @@ def info_(file: InputArg, as_json: JsonOpt = False) -> None:
     \b
     Examples:
       lsctl data info train.parquet
+      lsctl data info train.parquet --quiet && echo readable   # check only
       lsctl data info train.parquet --json | jq .classes
       lsctl noise train.parquet -o - --kind symmetric -r 0.2 | lsctl data info -
     """
@@ -162,7 +172,7 @@ def info_(file: InputArg, as_json: JsonOpt = False) -> None:
     result.update(dataset_info(table, labels, where))
     if as_json:
         emit_json(result)
-    else:
+    elif not quiet:
         _render_info(result)
 
 
@@ -261,9 +271,9 @@ def split(
         raise UsageError("data split writes several files; give a directory with -o")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
-    parent = os.path.dirname(os.path.abspath(output_dir))
-    if not os.path.isdir(parent):
-        raise LsctlError(f"{output_dir}: parent directory {parent} does not exist")
+    from lsctl.artifacts.io import missing_dirs
+
+    missing_dirs(output_dir)  # missing folders are made below; a file in the way is an error
     ext = "parquet" if fmt is Format.parquet else "arrows"
     names = ["train"] + [s for s, f in (("dev", dev), ("test", test)) if f > 0]
     paths = {s: os.path.join(output_dir, f"{s}.{ext}") for s in names}

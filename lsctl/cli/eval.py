@@ -65,6 +65,8 @@ def command(
         raise UsageError("--bins must be at least 1")
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise UsageError(f"--device {device!r}: choose auto, cpu or cuda")
     if output is not None:
         check_output(output, [data])
     if plot:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lsctl.artifacts import ensure_id, file_sha256, open_artifact, resolve_labels, texts
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 from lsctl.progress import Progress, ensure
 
 CSV_EXTS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
@@ -250,7 +250,7 @@ def _read_csv(
     try:
         "".encode(encoding)
     except LookupError:
-        raise LsctlError(f"--encoding {encoding!r} is not a known encoding") from None
+        raise UsageError(f"--encoding {encoding!r} is not a known encoding") from None
     with open(path, "rb") as f:
         header = f.readline()
     names = _csv_header(header, delimiter, encoding, path)
@@ -327,7 +327,7 @@ def _read_text(path: str, encoding: str, progress: Progress) -> str:
     except UnicodeDecodeError:
         raise _utf8_error(path, data, encoding) from None
     except LookupError:
-        raise LsctlError(f"--encoding {encoding!r} is not a known encoding") from None
+        raise UsageError(f"--encoding {encoding!r} is not a known encoding") from None
 
 
 def _read_jsonl(path: str, encoding: str, progress: Progress) -> _Raw:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 
 TOL = 1e-6
 CONVENTIONS = ("off-diagonal", "uniform")
@@ -21,7 +21,7 @@ CONVENTIONS = ("off-diagonal", "uniform")
 
 def check_rate(rate: float) -> float:
     if not np.isfinite(rate) or not 0.0 <= rate < 1.0:
-        raise LsctlError(f"--rate {rate} is outside [0, 1); give a noise rate such as 0.2")
+        raise UsageError(f"--rate {rate} is outside [0, 1); give a noise rate such as 0.2")
     return float(rate)
 
 
@@ -40,7 +40,7 @@ def symmetric(k: int, rate: float, convention: str = "off-diagonal") -> np.ndarr
         t = np.full((k, k), rate / k)
         np.fill_diagonal(t, 1.0 - rate + rate / k)
     else:
-        raise LsctlError(
+        raise UsageError(
             f"unknown --convention {convention!r}; use one of {', '.join(CONVENTIONS)}"
         )
     return t

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 from lsctl.smoothing.base import Context, Method
 from lsctl.smoothing.relevance import softmax
 
@@ -72,17 +72,17 @@ class Distill(Method):
 
     def validate(self, params: dict[str, Any]) -> None:
         if not params.get("teacher"):
-            raise LsctlError(
+            raise UsageError(
                 "--method distill needs --teacher PREDS: the teacher's predictions on DATA "
                 "from `lsctl eval RUN DATA -o PREDS`"
             )
         t = params.get("temperature")
         t = DEFAULT_TEMPERATURE if t is None else t
         if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
-            raise LsctlError(f"--temperature {t} must be a positive number, e.g. 4")
+            raise UsageError(f"--temperature {t} must be a positive number, e.g. 4")
         mix = params.get("mix")
         if mix is not None and not (math.isfinite(mix) and 0 <= mix <= 1):
-            raise LsctlError(
+            raise UsageError(
                 f"--mix {mix} is outside [0, 1]; the authors use 0.4, 1 = teacher only"
             )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.errors import LsctlError
+from lsctl.errors import UsageError
 from lsctl.smoothing.base import Context, Method
 from lsctl.smoothing.uniform import uniform_targets
 
@@ -23,9 +23,9 @@ class NLS(Method):
     def validate(self, params: dict[str, Any]) -> None:
         rate = params.get("rate")
         if rate is None:
-            raise LsctlError("--method nls needs --rate R (R < 1; negative for NLS, e.g. -0.2)")
+            raise UsageError("--method nls needs --rate R (R < 1; negative for NLS, e.g. -0.2)")
         if not (rate < 1.0 and rate > float("-inf")):
-            raise LsctlError(f"--rate {rate} must be below 1 (e.g. --rate -0.2 or --rate 0.4)")
+            raise UsageError(f"--rate {rate} must be below 1 (e.g. --rate -0.2 or --rate 0.4)")
 
     def targets(self, ctx: Context, batch: Any, start: int) -> np.ndarray:
         return uniform_targets(ctx.label_indices(batch), len(ctx.labels), ctx.params["rate"], "k")

@@ -12,7 +12,7 @@ import importlib
 import inspect
 import pkgutil
 
-from lsctl.errors import LsctlError
+from lsctl.errors import UsageError
 from lsctl.smoothing.base import Method
 
 _SKIP = {"base", "registry"}
@@ -57,5 +57,5 @@ def names() -> list[str]:
 def get(name: str) -> type[Method]:
     found = methods()
     if name not in found:
-        raise LsctlError(f"unknown --method {name!r}; choose one of {', '.join(sorted(found))}")
+        raise UsageError(f"unknown --method {name!r}; choose one of {', '.join(sorted(found))}")
     return found[name]

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context, Method
 from lsctl.text.counts import DocTerm, Vocabulary, count_batch
@@ -32,11 +32,11 @@ VARIANTS = ("kwls", "tfidf")
 
 def check_params(k1: float, b: float, k2: float) -> None:
     if not k1 > 0:
-        raise LsctlError(f"--k1 {k1} must be > 0 (the authors use 2.0)")
+        raise UsageError(f"--k1 {k1} must be > 0 (the authors use 2.0)")
     if not 0.0 <= b <= 1.0:
-        raise LsctlError(f"--b {b} must be in [0, 1] (the authors use 0.75)")
+        raise UsageError(f"--b {b} must be in [0, 1] (the authors use 0.75)")
     if not k2 > 0:
-        raise LsctlError(f"--k2 {k2} must be > 0 (the authors use 2.0)")
+        raise UsageError(f"--k2 {k2} must be > 0 (the authors use 2.0)")
 
 
 @dataclass
@@ -372,13 +372,13 @@ class RelevanceMethod(Method):
         check_params(2.0 if k1 is None else k1, 0.75 if b is None else b, 2.0 if k2 is None else k2)
         folds = params.get("cross_fit") or 0
         if folds and folds < 2:
-            raise LsctlError(f"--cross-fit {folds}: use at least 2 folds (e.g. --cross-fit 5)")
+            raise UsageError(f"--cross-fit {folds}: use at least 2 folds (e.g. --cross-fit 5)")
         if folds and params.get("keywords"):
-            raise LsctlError(
+            raise UsageError(
                 "--cross-fit and --keywords exclude each other: cross-fitting fits on DATA itself"
             )
         if (params.get("min_count") or 1) < 1:
-            raise LsctlError("--min-count must be at least 1")
+            raise UsageError("--min-count must be at least 1")
 
     # -- fitting -----------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context
 
@@ -230,7 +230,7 @@ def keywords(
 
     check_params(k1, b, 2.0)
     if min_count < 1:
-        raise LsctlError("--min-count must be at least 1")
+        raise UsageError("--min-count must be at least 1")
     require_columns(reader.schema, ["text", "label"], reader.path)
     source, num_rows = _batch_source(reader)
     labels = _data_labels(reader, source, reader.path)

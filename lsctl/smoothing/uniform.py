@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 from lsctl.smoothing.base import Context, Method
 
 CONVENTIONS = ("k", "k-1", "per-class")
@@ -35,7 +35,7 @@ def uniform_targets(y: np.ndarray, k: int, epsilon: float, convention: str = "k"
     elif convention == "per-class":
         off, on = epsilon, 1.0 - (k - 1) * epsilon
     else:
-        raise LsctlError(
+        raise UsageError(
             f"unknown --convention {convention!r}; choose one of {', '.join(CONVENTIONS)}"
         )
     out = np.full((len(y), k), off, dtype=np.float64)
@@ -52,11 +52,11 @@ class Uniform(Method):
         eps = params.get("epsilon", 0.1)
         conv = params.get("convention", "k")
         if conv not in CONVENTIONS:
-            raise LsctlError(
+            raise UsageError(
                 f"unknown --convention {conv!r}; choose one of {', '.join(CONVENTIONS)}"
             )
         if not 0.0 <= eps < 1.0:
-            raise LsctlError(f"--epsilon {eps} is outside [0, 1); use e.g. --epsilon 0.1")
+            raise UsageError(f"--epsilon {eps} is outside [0, 1); use e.g. --epsilon 0.1")
 
     def prepare(self, ctx: Context) -> None:
         conv = ctx.params.get("convention", "k")

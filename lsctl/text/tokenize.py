@@ -25,7 +25,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 
 TOKENIZERS = ("words", "whitespace")
 STOPWORD_CHOICES = ("english", "none")
@@ -47,11 +47,11 @@ class TokenizerSpec:
 
     def __post_init__(self) -> None:
         if self.name not in TOKENIZERS:
-            raise LsctlError(
-                f"unknown tokenizer {self.name!r}; choose one of {', '.join(TOKENIZERS)}"
+            raise UsageError(
+                f"unknown tokenizer {self.name!r}; --tokenizer takes one of {', '.join(TOKENIZERS)}"
             )
         if self.stopwords not in STOPWORD_CHOICES and not os.path.isfile(self.stopwords):
-            raise LsctlError(
+            raise UsageError(
                 f"--stopwords {self.stopwords!r}: not 'english', 'none' or an existing file "
                 "(one word per line)"
             )

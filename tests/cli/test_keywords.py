@@ -101,7 +101,7 @@ def test_stopwords_and_lowercase(cli, tmp_path):
 )
 def test_bad_options(cli, data, tmp_path, args, match):
     r = cli("keywords", data, "-o", tmp_path / "kw.parquet", *args)
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # option values: usage errors
     assert match in _error_line(r)
 
 

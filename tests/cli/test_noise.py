@@ -260,7 +260,7 @@ def _err(r, code: int, *needles: str) -> None:
 def test_rate_out_of_range(cli, small, tmp_path, rate):
     out = tmp_path / "o.parquet"
     r = cli("noise", small, "-o", out, "--kind", "symmetric", "--rate", rate)
-    _err(r, 1, "outside [0, 1)")
+    _err(r, 2, "outside [0, 1)")
     assert not out.exists()
 
 

@@ -231,7 +231,7 @@ def test_cross_fit_records_its_statistics(cli, data, tmp_path):
 def test_bad_options(cli, data, tmp_path, args, match):
     out = tmp_path / "x.parquet"
     r = cli("softlabel", data, "-o", out, *args)
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # option values: usage errors, as everywhere
     assert match in _error_line(r)
     assert not out.exists()
 
@@ -269,7 +269,7 @@ def test_keywords_label_mismatches(cli, data, tmp_path):
     assert r.exit_code == 1
     assert "--tokenizer" in _error_line(r)
     r = cli("softlabel", data, "--keywords", kw, "--cross-fit", "3")
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # two options that exclude each other: a usage error
     assert "exclude each other" in _error_line(r)
     r = cli("softlabel", data, "--keywords", data)
     assert r.exit_code == 1

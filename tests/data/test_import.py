@@ -136,7 +136,7 @@ def test_non_utf8_csv_errors_then_encoding_fixes_it(tmp_path, cli):
 def test_unknown_encoding(tmp_path, cli):
     src = tmp_path / "d.csv"
     src.write_text("text,label\nx,a\n")
-    _err(cli("data", "import", src, "-o", tmp_path / "o.parquet", "--encoding", "nope"), 1, "nope")
+    _err(cli("data", "import", src, "-o", tmp_path / "o.parquet", "--encoding", "nope"), 2, "nope")
 
 
 def test_missing_file(tmp_path, cli):
@@ -212,7 +212,13 @@ def test_unknown_extension_and_bad_output(tmp_path, cli):
     csv_src = tmp_path / "d.csv"
     csv_src.write_text("text,label\nx,a\n")
     _err(cli("data", "import", csv_src, "-o", tmp_path / "o.csv"), 1, "unknown output extension")
-    _err(cli("data", "import", csv_src, "-o", tmp_path / "no" / "o.parquet"), 1, "does not exist")
+    (tmp_path / "file").write_text("")
+    _err(
+        cli("data", "import", csv_src, "-o", tmp_path / "file" / "o.parquet"), 1, "not a directory"
+    )
+    # A missing folder is made, as `data split` and a plain `mkdir -p && …` would.
+    r = cli("data", "import", csv_src, "-o", tmp_path / "no" / "o.parquet")
+    assert r.exit_code == 0 and (tmp_path / "no" / "o.parquet").is_file()
 
 
 def test_json_and_stdout_conflict_is_usage_error(tmp_path, cli):
