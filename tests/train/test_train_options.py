@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 
 import pyarrow as pa
@@ -270,3 +271,21 @@ def test_patience_stops_after_that_many_epochs_without_dev_gain(cli, data, tmp_p
     calls.clear()
     s = _train(cli, data, tmp_path / "p0", "--epochs", "6")
     assert (s["epochs_run"], s["best_epoch"], s["stopped"]) == (6, 5, "completed")
+
+
+def test_tokenizer_whitespace_keeps_case_and_punctuation(cli, tmp_path):
+    texts = [f"Great, {w}!" if i % 2 else f"awful {w} ." for i, w in enumerate(["x", "y"] * 15)]
+    gold = ["pos" if i % 2 else "neg" for i in range(30)]
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"text": texts, "label": gold}), path)
+    itos = {}
+    for tok in ("words", "whitespace"):
+        run = tmp_path / tok
+        args = ["train", path, "-o", run, "--epochs", "1", "--embed-dim", "4", "--threads", "1"]
+        r = cli(*args, "--device", "cpu", "--tokenizer", tok, "-q")
+        assert r.exit_code == 0, r.stderr
+        itos[tok] = set(_vocab(run)[2:])
+    # words: lowercase \w+; whitespace: text.split(' '), as the KWLS authors'.
+    assert itos["words"] == {w for t in texts for w in re.findall(r"\w+", t.lower())}
+    assert itos["whitespace"] == {w for t in texts for w in t.split(" ")}
+    assert "Great," in itos["whitespace"]
