@@ -153,6 +153,50 @@ class _RichTask:
         self._p.update(self._tid, status=status, **known)
 
 
+def table_console() -> Console:
+    """The console tables go to: the terminal, or a pipe as wide as ``COLUMNS`` says.
+
+    A pipe or log file has no width of its own; rich would assume 80 columns,
+    so without ``COLUMNS`` a pipe gets 160 (wide tables stay whole in a log).
+    """
+    if console.is_terminal:
+        return console
+    columns = os.environ.get("COLUMNS", "").strip()
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else 160
+    return Console(stderr=True, width=width, no_color=console.no_color, highlight=False)
+
+
+def print_table(table: Any, out: Console | None = None) -> None:
+    """Print a rich table whole, or, when it does not fit, one block per row.
+
+    rich fits a wide table by cutting cells ("0.4…"); a number must never be
+    cut, so a table wider than the console is printed vertically instead:
+    each row's first cell, then "column  value" lines.
+    """
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    out = out or table_console()
+    # Measured without a width limit: rich clamps the natural width to the console's.
+    natural = Measurement.get(out, out.options.update_width(1_000_000), table).maximum
+    if natural <= out.width:
+        out.print(table)
+        return
+    columns = list(table.columns)
+    cells = [list(c.cells) for c in columns]
+    headers = [Text.from_markup(str(c.header)).plain for c in columns[1:]]
+    key_width = max((len(h) for h in headers), default=0)
+    if table.title:
+        out.print(table.title, highlight=False)  # prose: wrapped at spaces, never cut
+    for r in range(table.row_count):
+        first = escape(Text.from_markup(str(columns[0].header)).plain)
+        out.print(f"[bold]{first}: {cells[0][r]}[/bold]", soft_wrap=True, highlight=False)
+        for h, col in zip(headers, cells[1:], strict=True):
+            out.print(f"  {escape(h):<{key_width}}  {col[r]}", soft_wrap=True, highlight=False)
+    if table.caption:
+        out.print(table.caption, highlight=False)
+
+
 def progress(quiet: bool = False, as_json: bool = False) -> Progress:
     return RichProgress() if show_progress(quiet, as_json) else NullProgress()
 

@@ -10,11 +10,11 @@ from lsctl.cli.common import (
     JsonOpt,
     QuietOpt,
     check_json_vs_stdout,
-    console,
     emit_json,
     handle_errors,
-    info,
+    print_table,
     progress,
+    table_console,
 )
 from lsctl.errors import LsctlError
 
@@ -193,14 +193,10 @@ def _render(rows: list[dict], metric: str, ci: float, n: int, systems: list) -> 
             _fmt_p(r["p_adjusted"]),
             f"[{style[v]}]{v}[/]" if v in style else v,
         )
-    out = console
-    if not console.is_terminal:
-        from rich.console import Console
-
-        # A pipe or log file has no width; rich would squash the numbers to fit 80 columns.
-        out = Console(stderr=True, width=160, no_color=console.no_color)
-    out.print(table)
-    info(
+    out = table_console()
+    print_table(table, out)
+    out.print(
         "p-values: boot = one-sided bootstrap (share of rounds not better), t/wilc over seeds, "
-        "mcn = McNemar, holm = Holm-adjusted two-sided bootstrap (decides the verdict)."
+        "mcn = McNemar, holm = Holm-adjusted two-sided bootstrap (decides the verdict).",
+        highlight=False,
     )

@@ -14,11 +14,11 @@ from lsctl.cli.common import (
     QuietOpt,
     SeedOpt,
     check_json_vs_stdout,
-    console,
     emit_json,
     handle_errors,
     info,
     parse_pairs,
+    print_table,
     progress,
     warn,
 )
@@ -197,7 +197,7 @@ def _render_info(r: dict[str, Any]) -> None:
             p = per_class[c["label"]]
             cells += [f"{p['clean_count']:,}", f"{p['flipped']:,}", f"{p['rate']:.2%}"]
         tab.add_row(*cells)
-    console.print(tab)
+    print_table(tab)
 
     if r.get("length_chars"):
         lengths = Table(title="text length", title_justify="left")
@@ -209,7 +209,7 @@ def _render_info(r: dict[str, Any]) -> None:
             lengths.add_row(
                 unit, *(f"{r[key][k]:,.1f}" if k == "mean" else f"{r[key][k]:,.0f}" for k in keys)
             )
-        console.print(lengths)
+        print_table(lengths)
     if "empty_texts" in r:
         info(
             f"empty or null texts: {r['empty_texts']:,}   duplicate texts: "
@@ -407,4 +407,4 @@ def sample(
             if lab in caps:
                 limit.append(f"cap {caps[lab]:,}")
             tab.add_row(lab, f"{c['before']:,}", f"{c['after']:,}", ", ".join(limit) or "-")
-        console.print(tab)
+        print_table(tab)

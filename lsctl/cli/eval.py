@@ -10,10 +10,10 @@ from lsctl.cli.common import (
     JsonOpt,
     QuietOpt,
     check_json_vs_stdout,
-    console,
     emit_json,
     handle_errors,
     info,
+    print_table,
     progress,
 )
 
@@ -98,7 +98,7 @@ def _render(s: dict[str, Any]) -> None:
     for col in ("accuracy", "macro-F1", "NLL", "Brier", f"ECE ({s['bins']} bins)"):
         head.add_column(col, justify="right")
     head.add_row(*(f"{s[k]:.4f}" for k in ("accuracy", "macro_f1", "nll", "brier", "ece")))
-    console.print(head)
+    print_table(head)
     per = Table(title="per class", title_justify="left")
     for col in ("label", "precision", "recall", "F1", "support"):
         per.add_column(col, justify="left" if col == "label" else "right")
@@ -106,6 +106,6 @@ def _render(s: dict[str, Any]) -> None:
         per.add_row(
             lab, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(v["support"])
         )
-    console.print(per)
+    print_table(per)
     if s["output"] not in (None, "-"):
         info(f"wrote {s['output']}")

@@ -12,10 +12,10 @@ from lsctl.cli.common import (
     QuietOpt,
     SeedOpt,
     check_json_vs_stdout,
-    console,
     emit_json,
     handle_errors,
     info,
+    print_table,
     progress,
     warn,
 )
@@ -298,7 +298,7 @@ def _report(labels, result, vs_clean: float | None) -> None:
                 f"{1 - result.realized[i, i]:.3f}",
                 top,
             )
-    console.print(tab)
+    print_table(tab)
     n = int(result.class_counts.sum())
     flipped = int(n - result.counts.trace())
     info(
