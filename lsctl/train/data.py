@@ -39,6 +39,7 @@ class TrainData:
     targets_source: str  # "soft_label", "label-smoothing" or "none"
     dev_source: str  # path of DEV, or "split"
     dropped_empty: dict[str, int] = field(default_factory=dict)  # rows per input
+    targets_detail: str = ""  # where the soft targets came from, for the model card
 
 
 def _checked_texts(
@@ -103,6 +104,17 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
             raise LsctlError(f"{where}: soft_label contains NaN or infinite values")
         source = "soft_label"
 
+    if source == "soft_label":
+        made_by = ((reader.meta or {}).get("params") or {}).get("method")
+        detail = (
+            f"the soft_label column, made by `lsctl softlabel --method {made_by}`"
+            if made_by
+            else "the soft_label column (its maker is not recorded)"
+        )
+    elif source == "label-smoothing":
+        detail = f"uniform targets made in training, --label-smoothing {config.label_smoothing}"
+    else:
+        detail = "none: hard labels only"
     train = Split(train_texts, y, targets)
     if config.dev:
         dtable, dreader = read_artifact(config.dev)
@@ -124,7 +136,7 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
         dev_source = "split"
     if not dev.texts:
         raise LsctlError("the dev set is empty; pass --dev DEV or a larger --dev-split")
-    return TrainData(labels, train, dev, inputs, source, dev_source, dropped)
+    return TrainData(labels, train, dev, inputs, source, dev_source, dropped, detail)
 
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -558,9 +558,69 @@ class Trainer:
         from lsctl.train.models import main_state_dict
 
         if self.config.is_hf:
-            rd.save_hf(self.config.output, self.module.hf, self.tokenizer)
+            rd.save_hf(
+                self.config.output,
+                self.module.hf,
+                self.tokenizer,
+                self.config.max_length,
+                self._model_card(),
+            )
         else:
             rd.save_weights(self.config.output, main_state_dict(self.module))
+
+    def _model_card(self) -> str:
+        """README.md for ``hf_model/``: data hash, loss and targets, the selected epoch's metrics."""
+        from lsctl import __version__
+
+        c, d, best = self.config, self.data, self.best or {}
+        train = d.inputs[0] if d.inputs else {}
+        dev = d.inputs[1] if len(d.inputs) > 1 else None
+        dev_text = (
+            f"`{os.path.basename(dev['path'])}` (sha256 `{dev['sha256']}`)"
+            if dev
+            else f"a stratified {c.dev_split:.0%} of the training data (seed {c.seed})"
+        )
+        loss = {
+            "ce": "cross-entropy on the hard labels",
+            "soft": "cross-entropy on the soft targets",
+            "aux": f"cross-entropy on the hard labels + {c.alpha} x MSE to the soft targets "
+            "(KWLS eq. 9)",
+            "aux-head": f"cross-entropy + {c.alpha} x MSE of an auxiliary head to the soft targets",
+        }[c.loss]
+        if c.warmup_epochs:
+            loss += f", after {c.warmup_epochs} cross-entropy warm-up epochs"
+
+        def num(key: str) -> str:
+            value = best.get(key)
+            return f"{value:.4f}" if isinstance(value, float) else "n/a"
+
+        rows = [
+            ("base model", f"`{c.model[3:]}`"),
+            ("labels (in output order)", ", ".join(f"`{lab}`" for lab in self.labels)),
+            (
+                "training data",
+                f"`{os.path.basename(str(train.get('path')))}` (sha256 `{train.get('sha256')}`)",
+            ),
+            ("dev data", dev_text),
+            ("loss", f"`{c.loss}`: {loss}"),
+            ("soft-label source", d.targets_detail or d.targets_source),
+            ("max length", f"{c.max_length} tokens (the tokenizer's model_max_length)"),
+            ("epochs", f"{len(getattr(self, 'history', []))} of {c.epochs}, seed {c.seed}"),
+            ("selected epoch", f"{best.get('epoch')} (best dev accuracy)"),
+            ("dev accuracy", num("dev_accuracy")),
+            ("dev NLL", num("dev_nll")),
+        ]
+        table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+        name = os.path.basename(os.path.normpath(c.output))
+        return (
+            "---\nlibrary_name: transformers\npipeline_tag: text-classification\n"
+            "tags:\n- lsctl\n- label-smoothing\n---\n\n"
+            f"# {name}\n\n"
+            f"A text classifier trained with lsctl {__version__} (`lsctl train --model {c.model} "
+            f"--loss {c.loss}`). The full configuration is in `../config.json`, per-epoch "
+            "metrics in `../metrics.parquet`.\n\n"
+            f"| | |\n|---|---|\n{table}\n"
+        )
 
     def _info(self) -> dict[str, Any]:
         return {

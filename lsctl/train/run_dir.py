@@ -99,16 +99,33 @@ def load_weights(run: str) -> dict[str, Any]:
     return load_file(target)
 
 
-def save_hf(run: str, hf_model: Any, tokenizer: Any) -> None:
-    """save_pretrained into a fresh folder, then swap it in (a rename per step)."""
+def save_hf(
+    run: str,
+    hf_model: Any,
+    tokenizer: Any,
+    max_length: int | None = None,
+    card: str | None = None,
+) -> None:
+    """save_pretrained into a fresh folder, then swap it in (a rename per step).
+
+    ``max_length`` becomes the saved tokenizer's ``model_max_length``, so a
+    plain ``transformers`` ``pipeline()`` truncates as training and ``lsctl
+    eval`` did (a hub tokenizer may say 512 or, unset, 1e30). ``card`` is
+    written as the folder's ``README.md`` (the model card).
+    """
     target = os.path.join(run, HF_DIR)
     tmp, old = target + ".tmp", target + ".old"
     shutil.rmtree(tmp, ignore_errors=True)
     from lsctl.train.models import quiet_transformers
 
+    if max_length is not None:
+        tokenizer.model_max_length = int(max_length)
     with quiet_transformers():
         hf_model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+    if card is not None:
+        with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
+            f.write(card)
     if os.path.exists(target):
         os.replace(target, old)
     os.replace(tmp, target)
