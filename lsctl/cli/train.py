@@ -25,6 +25,7 @@ _R = "Run"
 
 @handle_errors
 def command(
+    ctx: typer.Context,
     train: Annotated[
         str, typer.Argument(help="Dataset or softlabels artifact (text, label[, soft_label]).")
     ],
@@ -143,6 +144,56 @@ def command(
         float | None,
         typer.Option("--dropout", help="0.5 textcnn, 0.3 lstm.", rich_help_panel=_M),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Recipe whose values replace the defaults of options not given: kim2014 "
+            "(see docs/train.md).",
+            rich_help_panel=_T,
+        ),
+    ] = None,
+    max_norm: Annotated[
+        float,
+        typer.Option(
+            "--max-norm",
+            help="Cap each output-weight row's L2 norm after every step (Kim: 3); 0 = off.",
+            rich_help_panel=_T,
+        ),
+    ] = 0.0,
+    embed_init: Annotated[
+        str,
+        typer.Option(
+            "--embed-init",
+            help="normal (N(0,1)) or uniform (U[-0.25,0.25], Kim).",
+            rich_help_panel=_M,
+        ),
+    ] = "normal",
+    conv_padding: Annotated[
+        str,
+        typer.Option(
+            "--conv-padding",
+            help="textcnn: valid, or full (k-1 zero pads on both sides, Kim).",
+            rich_help_panel=_M,
+        ),
+    ] = "valid",
+    embeddings: Annotated[
+        str | None,
+        typer.Option(
+            "--embeddings",
+            help="Pretrained vectors for the vocabulary: word2vec binary or GloVe/word2vec "
+            "text; missing words U[-0.25,0.25].",
+            rich_help_panel=_M,
+        ),
+    ] = None,
+    freeze_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-embeddings",
+            help="Keep the --embeddings vectors fixed (Kim's CNN-static).",
+            rich_help_panel=_M,
+        ),
+    ] = False,
     drop_empty: Annotated[
         bool,
         typer.Option(
@@ -210,8 +261,14 @@ def command(
         dropout=dropout,
         threads=threads,
         drop_empty=drop_empty,
+        max_norm=max_norm,
+        embed_init=embed_init,
+        conv_padding=conv_padding,
+        embeddings=embeddings,
+        freeze_embeddings=freeze_embeddings,
         labels=parse_labels(labels),
-    ).resolved()  # option errors before torch is imported
+    ).with_preset(preset, keep=_given_options(ctx))
+    config = config.resolved()  # option errors before torch is imported
 
     from lsctl.train import dist
     from lsctl.train.loop import train as run_training
@@ -239,6 +296,17 @@ def command(
                 f"[green]done[/green]: best dev accuracy {acc:.4f} at epoch "
                 f"{summary['best_epoch']}{after}; run in {output}"
             )
+
+
+def _given_options(ctx: typer.Context) -> set[str]:
+    """Parameters typed on the command line: they win over a preset's values."""
+    default = ("DEFAULT", "DEFAULT_MAP")
+    given = set()
+    for name in ctx.params:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in default:
+            given.add(name)
+    return given
 
 
 def _auto_device() -> str:

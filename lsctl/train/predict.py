@@ -121,6 +121,7 @@ def load_predictor(run_dir: str, device: str = "auto") -> Predictor:
             info["embed_dim"],
             info.get("hidden", 128),
             info["dropout"],
+            conv_padding=info.get("conv_padding", "valid"),
         )
         try:
             model.load_state_dict(rd.load_weights(run_dir))

@@ -2,7 +2,9 @@
 
 The systems' seeds overlap only in part (A: 1, 2, 3; B: 2, 3, 4; C: 2, 3, 4),
 so pairing by seed value, by file order and by "first file of each system"
-give different numbers, and a test fails when the wrong one is used.
+give different numbers, and a test fails when the wrong one is used. D (5, 6,
+7) shares no seed with B and E (2) one: they exercise the documented
+fallbacks.
 
 The bootstrap is recomputed here from the resampling counts
 (``count_matrix`` gives round r's counts from (seed, r) alone): per round,
@@ -46,6 +48,10 @@ ACC = {
 }
 
 
+SEEDS_EXTRA = {"D": (5, 6, 7), "E": (2,)}
+EXTRA = {("D", 5): 0.66, ("D", 6): 0.75, ("D", 7): 0.70, ("E", 2): 0.71}
+
+
 def _write(path, name, seed, correct, y, rng):
     """A prediction file whose argmax is the gold label exactly where ``correct``."""
     z = rng.normal(size=(len(y), len(LABELS)))
@@ -67,6 +73,14 @@ def files(tmp_path_factory):
         correct[rng.permutation(N)[: round(acc * N)]] = True
         _write(p, name, seed, correct, y, rng)
         out[(name, seed)] = p
+    # D shares no seed with B, E one seed; their own stream keeps A–C as above.
+    rng = np.random.default_rng(6)
+    for (name, seed), acc in EXTRA.items():
+        p = d / f"{name}-s{seed}.parquet"
+        correct = np.zeros(N, dtype=bool)
+        correct[rng.permutation(N)[: round(acc * N)]] = True
+        _write(p, name, seed, correct, y, rng)
+        out[(name, seed)] = p
     return {"dir": d, "files": out}
 
 
@@ -82,8 +96,8 @@ def _acc(path) -> float:
     return sum(bool(v) for v in c) / len(c)
 
 
-def _run(cli, files, tmp_path, *args):
-    paths = [str(p) for p in files["files"].values()]
+def _run(cli, files, tmp_path, *args, systems="ABC"):
+    paths = [str(p) for (name, _), p in files["files"].items() if name in systems]
     r = cli("compare", *paths, "-o", tmp_path / "c.parquet", "--rounds", ROUNDS, *args, "--json")
     assert r.exit_code == 0, r.stderr
     return {(x["system"], x["baseline"]): x for x in json.loads(r.stdout)["rows"]}
@@ -249,3 +263,49 @@ def test_metric_ece_uses_bins(cli, files, tmp_path):
     want = np.mean([ece(f[("A", s)], 4) for s in SEEDS["A"]])
     assert rows[("A", "B")]["mean"] == pytest.approx(want, abs=1e-6)
     assert abs(want - np.mean([ece(f[("A", s)], 15) for s in SEEDS["A"]])) > 1e-3
+
+
+def test_without_two_shared_seeds_the_documented_fallbacks_apply(cli, files, tmp_path):
+    f = files["files"]
+
+    def exact(a, b):
+        ca, cb = _correct(a), _correct(b)
+        n01, n10 = int((ca & ~cb).sum()), int((~ca & cb).sum())
+        return stats.binomtest(n01, n01 + n10, 0.5).pvalue
+
+    # D (5, 6, 7) and B (2, 3, 4) share no seed: the seed tests pair by ascending
+    # seed, McNemar takes each system's lowest seed.
+    row = _run(cli, files, tmp_path, "--baseline", "B", systems="BD")[("D", "B")]
+    d = [_acc(f[("D", s)]) for s in (5, 6, 7)]
+    b = [_acc(f[("B", s)]) for s in (2, 3, 4)]
+    assert row["p_ttest"] == pytest.approx(stats.ttest_rel(d, b).pvalue, rel=1e-9)
+    assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(d, b).pvalue, rel=1e-9)
+    assert row["p_mcnemar"] == pytest.approx(exact(f[("D", 5)], f[("B", 2)]), rel=1e-9)
+
+    # E has one seed, shared with B: no test over seeds, McNemar on that seed.
+    row = _run(cli, files, tmp_path, "--baseline", "B", systems="BE")[("E", "B")]
+    assert row["p_ttest"] is None and row["p_wilcoxon"] is None
+    assert row["p_mcnemar"] == pytest.approx(exact(f[("E", 2)], f[("B", 2)]), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--ci", "1"], "--ci"),
+        (["--ci", "0"], "--ci"),
+        (["--alpha", "0"], "--alpha"),
+        (["--alpha", "1.5"], "--alpha"),
+        (["--mcnemar", "fisher"], "--mcnemar"),
+        (["--seed", "-1"], "--seed"),
+        (["--rounds", "0"], "--rounds"),
+        (["--metric", "auc"], "--metric"),
+    ],
+)
+def test_bad_option_values_are_one_usage_error(cli, files, tmp_path, args, needle):
+    out = tmp_path / "c.parquet"
+    paths = [str(files["files"][("A", 2)]), str(files["files"][("B", 2)])]
+    r = cli("compare", *paths, "-o", out, *args)
+    assert r.exit_code == 2, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], r.stderr
+    assert not out.exists()
