@@ -61,10 +61,16 @@ def info(message: str, quiet: bool = False) -> None:
 def handle_errors(fn: F) -> F:
     """Turn LsctlError (and any surprise) into one stderr line and an exit code."""
 
+    def _run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_progress()  # before any error line, so it is not drawn over
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            return _run(*args, **kwargs)
         except typer.Exit:
             raise
         except LsctlError as e:
@@ -106,7 +112,14 @@ def show_progress(quiet: bool = False, as_json: bool = False) -> bool:
 
 
 class RichProgress:
-    """The rich implementation of ``lsctl.progress.Progress``."""
+    """The rich implementation of ``lsctl.progress.Progress``: one live display per command.
+
+    The display starts with the first task and stops when the command ends
+    (``close_progress``, called by ``handle_errors``). Restarting it per task
+    re-printed every earlier bar each time and drew over the lines printed
+    between tasks; now a finished task leaves the display, and what a command
+    prints meanwhile (e.g. one line per training epoch) stays above it.
+    """
 
     def __init__(self) -> None:
         from rich.progress import (
@@ -130,14 +143,25 @@ class RichProgress:
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
             console=console,
-            transient=False,
+            transient=True,
         )
+        self._live = False
 
     @contextmanager
     def task(self, description: str, total: float | None = None) -> Iterator[Any]:
-        with self._p:
-            tid = self._p.add_task(description, total=total, status="")
+        if not self._live:
+            self._p.start()
+            self._live = True
+        tid = self._p.add_task(description, total=total, status="")
+        try:
             yield _RichTask(self._p, tid)
+        finally:
+            self._p.remove_task(tid)
+
+    def close(self) -> None:
+        if self._live:
+            self._p.stop()
+            self._live = False
 
 
 class _RichTask:
@@ -197,8 +221,25 @@ def print_table(table: Any, out: Console | None = None) -> None:
         out.print(table.caption, highlight=False)
 
 
+_active: RichProgress | None = None
+
+
 def progress(quiet: bool = False, as_json: bool = False) -> Progress:
-    return RichProgress() if show_progress(quiet, as_json) else NullProgress()
+    """The command's progress display (one per process), or a silent one."""
+    global _active
+    if not show_progress(quiet, as_json):
+        return NullProgress()
+    if _active is None:
+        _active = RichProgress()
+    return _active
+
+
+def close_progress() -> None:
+    """Stop the live display, if any; the command is over."""
+    global _active
+    if _active is not None:
+        _active.close()
+        _active = None
 
 
 def emit_json(obj: Any) -> None:
