@@ -289,3 +289,34 @@ def test_tokenizer_whitespace_keeps_case_and_punctuation(cli, tmp_path):
     assert itos["words"] == {w for t in texts for w in re.findall(r"\w+", t.lower())}
     assert itos["whitespace"] == {w for t in texts for w in t.split(" ")}
     assert "Great," in itos["whitespace"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--grad-clip", "-1"], "--grad-clip"),
+        (["--dev-split", "0"], "--dev-split"),
+        (["--dev-split", "1"], "--dev-split"),
+        (["--vocab-size", "1"], "--vocab-size"),
+        (["--min-count", "0"], "--min-count"),
+        (["--threads", "0"], "--threads"),
+        (["--eval-batch-size", "0"], "--eval-batch-size"),
+        (["--scheduler", "cosine"], "--scheduler"),
+        (["--warmup-ratio", "1"], "--warmup-ratio"),
+    ],
+)
+def test_bad_training_option_values_are_one_usage_error(cli, data, tmp_path, args, needle):
+    r = cli("train", data["train"], "-o", tmp_path / "r", *args)
+    assert r.exit_code == 2, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], r.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_precision_bf16_on_the_cpu_trains_in_fp32_with_a_note(cli, data, tmp_path, built):
+    argv = ["train", data["train"], "-o", tmp_path / "r", "--dev", data["dev"], "--epochs", "1"]
+    argv += ["--embed-dim", "8", "--device", "cpu", "--threads", "1", "--precision", "bf16"]
+    r = cli(*argv)
+    assert r.exit_code == 0, r.stderr
+    assert "--precision bf16 applies on CUDA only" in r.stderr
+    assert all(p.dtype == torch.float32 for p in built[0].parameters())
