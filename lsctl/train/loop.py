@@ -435,12 +435,6 @@ class Trainer:
             "examples_per_s": stats["total"] / seconds if seconds > 0 else 0.0,
         }
         self.history.append(row)
-        # One line per epoch that stays on screen above the progress bar (and in logs).
-        self.notify(
-            f"epoch {epoch}/{c.epochs}{' (CE warm-up)' if warmup else ''}: "
-            f"train loss {row['train_loss']:.4f}, dev accuracy {dev_acc:.4f}, "
-            f"dev NLL {dev_nll:.4f} ({seconds:.1f} s)"
-        )
         # The CE warm-up epochs are never candidates: a warm-up epoch often has
         # the best dev accuracy of a short NLS run, and selecting it would
         # silently turn the run into plain CE. Patience counts from the switch.
