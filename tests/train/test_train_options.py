@@ -320,3 +320,31 @@ def test_precision_bf16_on_the_cpu_trains_in_fp32_with_a_note(cli, data, tmp_pat
     assert r.exit_code == 0, r.stderr
     assert "--precision bf16 applies on CUDA only" in r.stderr
     assert all(p.dtype == torch.float32 for p in built[0].parameters())
+
+
+@pytest.fixture
+def initial_embeddings(monkeypatch):
+    """The embedding matrix of each model ``lsctl train`` builds, as built (before training)."""
+    from lsctl.train import models
+
+    seen: list[torch.Tensor] = []
+    build = models.build_scratch
+
+    def spy(*args, **kwargs):
+        model = build(*args, **kwargs)
+        seen.append(model.embedding.weight.detach().clone())
+        return model
+
+    monkeypatch.setattr(models, "build_scratch", spy)
+    return seen
+
+
+def test_embed_init_draws_the_embeddings_it_names(cli, data, tmp_path, initial_embeddings):
+    for init in ("normal", "uniform"):
+        _train(
+            cli, data, tmp_path / init, "--epochs", "1", "--embed-dim", "50", "--embed-init", init
+        )
+    normal, uniform = (w[1:] for w in initial_embeddings)  # row 0 is the padding vector
+    # U[-0.25, 0.25] stays in its bounds with sd 0.5/√12; N(0, 1) has sd 1.
+    assert uniform.abs().max() <= 0.25 and uniform.std() == pytest.approx(0.5 / 12**0.5, rel=0.1)
+    assert normal.abs().max() > 1 and normal.std() == pytest.approx(1.0, rel=0.1)
