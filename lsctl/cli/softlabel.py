@@ -78,6 +78,13 @@ def command(
             "the authors' 0.4 with --loss soft is their (1−α)·CE + α·CE(teacher)."
         ),
     ] = None,
+    teacher_labels: Annotated[
+        str | None,
+        typer.Option(
+            help="distill: label order A,B,… of the teacher's logits/probs, for a file "
+            "without lsctl metadata (another toolkit's, or rewritten by pandas) and no pred column."
+        ),
+    ] = None,
     show: Annotated[int, typer.Option(help="Print N examples with their soft labels.")] = 0,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
@@ -86,6 +93,7 @@ def command(
 
     Example: lsctl softlabel train.parquet --method kwls -o train.soft.parquet --show 3
     """
+    from lsctl.artifacts import parse_labels
     from lsctl.smoothing.run import softlabel
 
     check_json_vs_stdout(as_json, output)
@@ -106,6 +114,7 @@ def command(
         "teacher": teacher,
         "temperature": temperature,
         "mix": mix,
+        "teacher_labels": parse_labels(teacher_labels, "--teacher-labels"),
     }
     result = softlabel(data, output, method, params, progress=progress(quiet, as_json), show=show)
     for w in result.warnings:

@@ -66,7 +66,7 @@ def training_hashes(run_config: dict[str, Any] | None) -> set[str]:
 class Distill(Method):
     name = "distill"
     help = "softmax(teacher logits / T) from `lsctl eval` predictions matched by id; --teacher, --temperature"
-    param_names = ("teacher", "temperature", "mix")
+    param_names = ("teacher", "temperature", "mix", "teacher_labels")
     # --teacher takes one predictions file, or several comma-separated out-of-fold
     # files covering disjoint ids (docs/eval.md).
 
@@ -130,7 +130,15 @@ class Distill(Method):
         table = reader.read(["id", column, *(["pred"] if "pred" in names else [])])
         from lsctl.artifacts import vector_labels
 
-        teacher_labels = vector_labels(table, meta, path, column, prove_with="pred", option=None)
+        teacher_labels = vector_labels(
+            table,
+            meta,
+            path,
+            column,
+            ctx.params.get("teacher_labels"),
+            prove_with="pred",
+            option="--teacher-labels",
+        )
         if not ctx.labels:
             # Unlabelled DATA: the teacher's label order is the only one there is.
             ctx.labels = list(teacher_labels)

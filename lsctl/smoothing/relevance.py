@@ -311,6 +311,12 @@ def stats_from_keywords(
     """Rebuild (frozen vocabulary, statistics, labels, params) from a keywords artifact."""
     import pyarrow.compute as pc
 
+    if not meta and {"word", "label", "count", "df"} <= set(table.column_names):
+        raise LsctlError(
+            f"{where}: a keywords table without its lsctl metadata (e.g. rewritten by pandas), "
+            "which holds the corpus statistics (documents, tokens per class) it needs; rebuild "
+            "it with `lsctl keywords TRAIN -o KW.parquet`"
+        )
     if not meta or meta.get("kind") != "keywords" or "stats" not in meta:
         raise LsctlError(
             f"{where}: not a keywords artifact; make one with `lsctl keywords TRAIN -o KW.parquet`"

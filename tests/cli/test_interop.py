@@ -212,3 +212,40 @@ def test_compare_without_output_prints_the_table(cli, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert "verdict" in r.stderr and r.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.parquet", "b.parquet"]
+
+
+# -- teachers and keywords from elsewhere ---------------------------------------
+
+
+def test_distill_from_another_toolkits_probs(cli, tmp_path):
+    """A teacher file with id and probs only: --teacher-labels says the order."""
+    data = _dataset(tmp_path / "data.parquet", n=10)
+    rng = np.random.default_rng(4)
+    teacher_order = ["negative", "positive"]  # the teacher's own order, not DATA's
+    probs = rng.dirichlet([1.0, 1.0], 10)
+    teacher = tmp_path / "teacher.parquet"
+    pd.DataFrame({"id": np.arange(10), "probs": list(probs)}).to_parquet(teacher)
+    args = ["softlabel", data, "--method", "distill", "--teacher", teacher, "--temperature", "2"]
+    r = cli(*args, "-o", tmp_path / "x.parquet")
+    assert r.exit_code == 1 and "--teacher-labels" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    out = tmp_path / "soft.parquet"
+    r = cli(*args, "-o", out, "--teacher-labels", ",".join(teacher_order), "-q")
+    assert r.exit_code == 0, r.stderr
+    table, reader = read_artifact(str(out))
+    assert reader.labels == HF_ORDER
+    # softmax(log p / T) = p^(1/T) / sum, by hand, then put in DATA's order.
+    sharpened = probs ** (1 / 2)
+    sharpened /= sharpened.sum(axis=1, keepdims=True)
+    want = sharpened[:, [teacher_order.index(lab) for lab in HF_ORDER]]
+    np.testing.assert_allclose(_soft(table), want, atol=1e-6)
+
+
+def test_keywords_rewritten_by_pandas_get_a_clear_error(cli, tmp_path):
+    data = _dataset(tmp_path / "data.parquet")
+    kw = tmp_path / "kw.parquet"
+    assert cli("keywords", data, "-o", kw, "-q").exit_code == 0
+    rt = _pandas_roundtrip(kw, tmp_path / "kw-rt.parquet")
+    r = cli("softlabel", data, "--keywords", rt, "-o", tmp_path / "s.parquet")
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "without its lsctl metadata" in r.stderr and "lsctl keywords" in r.stderr
