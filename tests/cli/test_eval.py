@@ -145,3 +145,29 @@ def test_eval_bad_inputs(cli, run):
     sub = _dataset(d / "sub.parquet", 10, 4, labels=("food", "tech"))
     r = cli("eval", run["runs"][0], sub, "-o", d / "sub-p.parquet", "-q")
     assert r.exit_code == 0, r.stderr
+
+
+@pytest.mark.slow
+def test_eval_without_output_prints_the_metrics(cli, run, tmp_path):
+    """Issue 13, item 4: printing the metrics does not need an output file."""
+    before = sorted(p.name for p in run["dir"].iterdir())
+    r = cli("eval", run["runs"][0], run["test"], "--json")
+    assert r.exit_code == 0, r.stderr
+    printed = json.loads(r.stdout)
+    assert printed["output"] is None
+    assert sorted(p.name for p in run["dir"].iterdir()) == before
+
+    out = tmp_path / "deep" / "er" / "p.parquet"  # missing folders are made
+    r = cli("eval", run["runs"][0], run["test"], "-o", out, "--json")
+    assert r.exit_code == 0, r.stderr
+    written = json.loads(r.stdout)
+    table, _ = read_artifact(str(out))
+    acc = accuracy_score(table.column("label").to_pylist(), table.column("pred").to_pylist())
+    assert printed["accuracy"] == pytest.approx(acc)
+    assert {k: v for k, v in printed.items() if k != "output"} == {
+        k: v for k, v in written.items() if k != "output"
+    }
+
+    r = cli("eval", run["runs"][0], run["test"])
+    assert r.exit_code == 0, r.stderr
+    assert "accuracy" in r.stderr and "wrote" not in r.stderr and r.stdout == ""
