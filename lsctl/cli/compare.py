@@ -12,6 +12,7 @@ from lsctl.cli.common import (
     check_json_vs_stdout,
     emit_json,
     handle_errors,
+    parse_pairs,
     print_table,
     progress,
     table_console,
@@ -63,6 +64,15 @@ def command(
             "tools, or rewritten by pandas) and without a pred column that proves it.",
         ),
     ] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--name",
+            help="PATTERN=NAME: files matching the glob PATTERN form system NAME, overriding "
+            "their metadata's name (files without seeds are numbered 1, 2, … in order). "
+            "Repeatable.",
+        ),
+    ] = None,
     fail_if_worse: Annotated[
         bool,
         typer.Option("--fail-if-worse", help="Exit 3 when a system is significantly worse."),
@@ -77,7 +87,7 @@ def command(
     rounds in which the system is not better (for nll and ece lower is better).
 
     A file from other code needs columns id, label and probs; its system
-    name is its file name.
+    name is its file name unless --name PATTERN=NAME says otherwise.
 
     Example:
 
@@ -96,6 +106,7 @@ def command(
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
     validate_options(opts)
     given = parse_labels(labels)
+    names_given = parse_pairs(name or [], "--name")
     if output is not None:
         check_output(output, list(preds))
     if plot:
@@ -103,7 +114,7 @@ def command(
 
         check_plot_path(plot)
 
-    test, systems = load_predictions(list(preds), given)
+    test, systems = load_predictions(list(preds), given, names_given)
     rows = compare(test, systems, opts, progress(quiet, as_json))
     inputs = [p.reader.input_record() for s in systems for p in s.seeds]
     params = {

@@ -72,7 +72,9 @@ class TestSet:
 
 
 def load_predictions(
-    paths: list[str], labels_given: list[str] | None = None
+    paths: list[str],
+    labels_given: list[str] | None = None,
+    names_given: dict[str, str] | None = None,
 ) -> tuple[TestSet, list[System]]:
     """Read and cross-check prediction files; group them into systems by ``name``.
 
@@ -80,6 +82,10 @@ def load_predictions(
     rewritten by pandas) have no lsctl metadata: their system name is the file
     name, and the label order of ``probs`` comes from ``labels_given``
     (``--labels``) or is proved by a ``pred`` column (see ``vector_labels``).
+    ``names_given`` maps glob patterns (matched against the path as given or
+    its file name) to system names (``--name PATTERN=NAME``); a file so named
+    without a seed in its metadata gets the next free seed 1, 2, … of its
+    system, in command-line order, so its seeds pair up with another system's.
     """
     if len(paths) < 2:
         raise LsctlError(
@@ -129,8 +135,13 @@ def load_predictions(
                     f"{ref_path} has {labels[ref.y[i]]!r}; the files are on different test sets"
                 )
             probs = probs[order]
-        name = str(meta.get("name") or os.path.splitext(os.path.basename(path))[0])
+        name = _given_name(path, names_given) or str(
+            meta.get("name") or os.path.splitext(os.path.basename(path))[0]
+        )
         seed = meta.get("seed")
+        if seed is None and _given_name(path, names_given):
+            taken = {p.seed for p in systems.get(name, System(name)).seeds}
+            seed = next(s for s in range(1, len(taken) + 2) if s not in taken)
         sys_ = systems.setdefault(name, System(name))
         for other in sys_.seeds:
             if other.seed == seed:
@@ -148,6 +159,16 @@ def load_predictions(
     for s in systems.values():
         s.seeds.sort(key=lambda p: (p.seed is None, p.seed if p.seed is not None else 0))
     return ref, list(systems.values())
+
+
+def _given_name(path: str, names_given: dict[str, str] | None) -> str | None:
+    """The ``--name`` for ``path``: the first pattern that matches it or its file name."""
+    import fnmatch
+
+    for pattern, name in (names_given or {}).items():
+        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
+            return name
+    return None
 
 
 def _align(

@@ -249,3 +249,32 @@ def test_keywords_rewritten_by_pandas_get_a_clear_error(cli, tmp_path):
     r = cli("softlabel", data, "--keywords", rt, "-o", tmp_path / "s.parquet")
     assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
     assert "without its lsctl metadata" in r.stderr and "lsctl keywords" in r.stderr
+
+
+def test_compare_name_groups_foreign_files_into_seeded_systems(cli, tmp_path):
+    labels, gold, _ = _systems(seed=5)
+    rng = np.random.default_rng(6)
+    y = np.array([labels.index(g) for g in gold])
+    files, acc = [], {"a": [], "b": []}
+    for name, p_right in (("a", 0.85), ("b", 0.65)):
+        for seed in (1, 2):
+            top = np.where(rng.random(len(y)) < p_right, y, 1 - y)
+            p = np.full((len(y), 2), 0.3)
+            p[np.arange(len(y)), top] = 0.7
+            acc[name].append(float(np.mean(top == y)))
+            files.append(_foreign_preds(tmp_path / f"{name}-{seed}.parquet", p, gold, labels, True))
+    base = ["compare", *files, "--rounds", "200", "--json"]
+    r = cli(*base)
+    assert r.exit_code == 0, r.stderr
+    assert len(json.loads(r.stdout)["rows"]) == 6  # four one-file systems, every pair
+
+    r = cli(*base, "--name", "a-*.parquet=sysA", "--name", "b-*=sysB", "--baseline", "sysA")
+    assert r.exit_code == 0, r.stderr
+    (row,) = json.loads(r.stdout)["rows"]
+    assert (row["system"], row["baseline"]) == ("sysB", "sysA")
+    assert row["mean"] == pytest.approx(np.mean(acc["b"]))
+    assert row["baseline_mean"] == pytest.approx(np.mean(acc["a"]))
+    assert row["p_ttest"] is not None  # seeds 1, 2 given in order, paired across systems
+
+    r = cli(*base, "--name", "no-equals-sign")
+    assert r.exit_code == 2 and "--name" in r.stderr
