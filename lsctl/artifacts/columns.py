@@ -135,7 +135,7 @@ def vector_labels(
     where: str,
     column: str,
     given: list[str] | None = None,
-    prove_with: str = "label",
+    prove_with: str | tuple[str, ...] = ("soft_argmax", "label"),
     option: str | None = "--labels",
 ) -> list[str]:
     """The label order of a per-label vector column (``soft_label``, ``probs``, ``logits``).
@@ -149,11 +149,12 @@ def vector_labels(
 
     1. ``given`` (the ``--labels`` option), checked against the metadata's order;
     2. the artifact's own ``labels`` metadata;
-    3. the rows themselves: ``prove_with`` names a string column holding the
-       argmax of the vector (``pred`` in predictions; ``label`` in soft labels,
-       where the gold label gets the largest share). The order is proved when
-       every row with a unique maximum agrees on one position per label and
-       every position is some label's.
+    3. the rows themselves: ``prove_with`` names string columns, tried in
+       turn, that name the argmax of the vector (``pred`` in predictions;
+       ``soft_argmax``, which ``lsctl softlabel`` writes, or else ``label`` in
+       soft labels, where the gold label usually gets the largest share). The
+       order is proved when every row with a unique maximum agrees on one
+       position per label and every position is some label's.
 
     Anything else stops with one error that names ``option``.
     """
@@ -170,7 +171,12 @@ def vector_labels(
     elif meta and meta.get("labels"):
         labels = [str(v) for v in meta["labels"]]
     else:
-        labels = _proved_order(table, where, column, width, prove_with)
+        tries = (prove_with,) if isinstance(prove_with, str) else prove_with
+        labels = None
+        for by in tries:
+            labels = _proved_order(table, where, column, width, by)
+            if labels is not None:
+                break
         if labels is None:
             how = (
                 f"pass {option} A,B,… in the order of its positions"

@@ -115,6 +115,7 @@ def softlabel(
     With ``output=None`` nothing is written (inspection: summary and examples).
     """
     from lsctl.artifacts import check_output, make_meta, open_artifact, prob_array, write_batches
+    from lsctl.artifacts.columns import string_array
     from lsctl.smoothing import registry
 
     method = registry.get(method_name)()
@@ -156,11 +157,16 @@ def softlabel(
                 summary.add(d, y)
                 if len(examples) < show:
                     _collect(examples, batch, d, labels, show)
-                keep = [i for i, n in enumerate(batch.schema.names) if n != "soft_label"]
+                own = ("soft_label", "soft_argmax")
+                keep = [i for i, n in enumerate(batch.schema.names) if n not in own]
                 cols = [batch.column(i) for i in keep]
                 names = [batch.schema.names[i] for i in keep]
+                # soft_argmax names each row's largest entry: pandas, polars and duckdb
+                # keep it when they drop the metadata, so the vector's label order can
+                # still be proved from the rows (artifacts.columns.vector_labels).
+                top = string_array([labels[i] for i in d.argmax(axis=1).tolist()])
                 yield pa.RecordBatch.from_arrays(
-                    [*cols, prob_array(d)], names=[*names, "soft_label"]
+                    [*cols, prob_array(d), top], names=[*names, "soft_label", "soft_argmax"]
                 )
                 task.advance(batch.num_rows)
         method.finish(ctx)

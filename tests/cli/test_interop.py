@@ -278,3 +278,27 @@ def test_compare_name_groups_foreign_files_into_seeded_systems(cli, tmp_path):
 
     r = cli(*base, "--name", "no-equals-sign")
     assert r.exit_code == 2 and "--name" in r.stderr
+
+
+def test_roundtrip_kwls_is_proved_by_soft_argmax(cli, tmp_path):
+    """KWLS targets often favour another class than the gold one: `label` proves
+    nothing, the soft_argmax column that softlabel writes does."""
+    data = _dataset(tmp_path / "data.parquet", n=60, seed=3)
+    soft = tmp_path / "kwls.parquet"
+    r = cli("softlabel", data, "-o", soft, "--method", "kwls", "-q")
+    assert r.exit_code == 0, r.stderr
+    original, _ = read_artifact(str(soft))
+    matrix = _soft(original)
+    gold = original.column("label").to_pylist()
+    assert any(HF_ORDER[i] != g for i, g in zip(matrix.argmax(axis=1), gold, strict=True))
+    rt = _pandas_roundtrip(soft, tmp_path / "rt.parquet")
+    loaded = _load(rt, dev_split=0.5)
+    assert loaded.labels == HF_ORDER
+    texts = original.column("text").to_pylist()
+    for text, target in zip(loaded.train.texts, loaded.train.targets, strict=True):
+        np.testing.assert_allclose(target, matrix[texts.index(text)], atol=1e-6)
+
+    # Without soft_argmax (dropped in the user's own code) the order is not proved.
+    pd.read_parquet(rt).drop(columns=["soft_argmax"]).to_parquet(tmp_path / "bare.parquet")
+    r = cli("train", tmp_path / "bare.parquet", "-o", tmp_path / "run", "--loss", "aux", *TINY)
+    assert r.exit_code == 1 and "--labels" in r.stderr

@@ -90,9 +90,13 @@ def test_kwls_output_columns_metadata_and_values(cli, data, tmp_path):
     r = cli("softlabel", data, "-o", out, "--k1", "1.5", "--b", "0.5", "-q")
     assert r.exit_code == 0, r.stderr
     t = pq.read_table(out)
-    assert t.column_names == ["id", "text", "label", "extra", "soft_label"]
+    assert t.column_names == ["id", "text", "label", "extra", "soft_label", "soft_argmax"]
     assert t.schema.field("soft_label").type == pa.list_(pa.float32(), 3)
     meta = _meta(out)
+    # soft_argmax names each row's largest soft_label entry, in the metadata's order.
+    soft = np.array(t.column("soft_label").to_pylist())
+    want = [meta["labels"][i] for i in soft.argmax(axis=1)]
+    assert t.column("soft_argmax").to_pylist() == want
     assert meta["kind"] == "softlabels"
     assert meta["labels"] == LABELS
     p = meta["params"]
