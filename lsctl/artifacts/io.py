@@ -98,31 +98,34 @@ class ArtifactReader:
         self._check_columns(columns)
         try:
             if self.format == "parquet":
-                yield from self._source.iter_batches(batch_size=batch_size, columns=columns)
+                for batch in self._source.iter_batches(batch_size=batch_size, columns=columns):
+                    batch.validate(full=True)
+                    yield batch
                 return
             if self._consumed:
                 raise LsctlError(f"{self.path}: a piped stream can only be read once")
             self._consumed = True
             for batch in self._source:
+                # An Arrow stream is untrusted input: a flipped offset or length
+                # makes compute kernels read out of bounds (a segfault, not an
+                # exception), so every batch is checked in full before use.
+                batch.validate(full=True)
                 yield batch.select(columns) if columns else batch
-        except (pa.ArrowInvalid, OSError) as e:
-            raise LsctlError(
-                f"{self.path}: cannot read, the file is truncated or corrupt ({e})"
-            ) from e
+        except _DECODE_ERRORS as e:
+            raise corrupt(self.path, e) from e
 
     def read(self, columns: list[str] | None = None) -> pa.Table:
         self._check_columns(columns)
         try:
             if self.format == "parquet":
                 table = self._source.read(columns=columns)
+                table.validate(full=True)
             else:
                 table = pa.Table.from_batches(
                     list(self.iter_batches(columns)), schema=_select(self.schema, columns)
                 )
-        except (pa.ArrowInvalid, OSError) as e:
-            raise LsctlError(
-                f"{self.path}: cannot read, the file is truncated or corrupt ({e})"
-            ) from e
+        except _DECODE_ERRORS as e:
+            raise corrupt(self.path, e) from e
         return table.replace_schema_metadata(self.schema.metadata)
 
     def input_record(self) -> dict[str, Any]:
@@ -138,6 +141,20 @@ class ArtifactReader:
             raise LsctlError(
                 f"{self.path}: no column {missing[0]!r} (columns: {', '.join(self.schema.names)})"
             )
+
+
+# Everything a damaged Parquet or Arrow file can raise while being decoded.
+_DECODE_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError, EOFError)
+
+
+def corrupt(path: str, err: BaseException) -> LsctlError:
+    """One line for a file that cannot be decoded: which file, and what was wrong."""
+    where = "stdin" if path == "-" else path
+    detail = " ".join(str(err).split())[:200] or type(err).__name__
+    return LsctlError(
+        f"{where}: cannot read, the data is truncated or corrupt ({detail}); "
+        "re-create it with the lsctl command that wrote it"
+    )
 
 
 def _select(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
@@ -165,8 +182,8 @@ def open_artifact(path: str) -> ArtifactReader:
         hasher = _HashingReader(raw, head)
         try:
             reader = ipc.open_stream(pa.PythonFile(io.BufferedReader(hasher), mode="r"))
-        except (pa.ArrowInvalid, OSError) as e:
-            raise LsctlError(f"stdin: not a readable Arrow stream ({e})") from e
+        except _DECODE_ERRORS as e:
+            raise corrupt("-", e) from e
         return ArtifactReader(
             "-",
             "arrow-stream",
@@ -187,11 +204,14 @@ def open_artifact(path: str) -> ArtifactReader:
         if fmt == "parquet":
             return _open_parquet(path, path, None)
         if fmt == "arrow-file":
-            reader = ipc.open_file(path)
+            # Read into memory, not memory-mapped: a corrupt length in a mapped
+            # file points past its end and the process dies of SIGBUS.
+            reader = ipc.open_file(pa.BufferReader(_read_bytes(path)))
             table = reader.read_all()
+            table.validate(full=True)
             return _table_reader(path, "arrow-file", table)
         if fmt == "arrow-stream":
-            reader = ipc.open_stream(pa.memory_map(path))
+            reader = ipc.open_stream(pa.OSFile(path, "rb"))
             return ArtifactReader(
                 path,
                 "arrow-stream",
@@ -199,20 +219,23 @@ def open_artifact(path: str) -> ArtifactReader:
                 decode_meta(reader.schema.metadata, path),
                 reader,
             )
-    except (pa.ArrowInvalid, OSError) as e:
-        raise LsctlError(f"{path}: cannot read, the file is truncated or corrupt ({e})") from e
+    except _DECODE_ERRORS as e:
+        raise corrupt(path, e) from e
     raise LsctlError(
         f"{path}: not a Parquet or Arrow file; use `lsctl data import {path} -o OUT.parquet` for CSV/JSONL"
     )
 
 
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _open_parquet(source: Any, name: str, sha: str | None) -> ArtifactReader:
     try:
         pf = pq.ParquetFile(source)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise LsctlError(
-            f"{name}: cannot read, the Parquet file is truncated or corrupt ({e})"
-        ) from e
+    except _DECODE_ERRORS as e:
+        raise corrupt(name, e) from e
     schema = pf.schema_arrow
     r = ArtifactReader(
         name,

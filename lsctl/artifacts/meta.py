@@ -68,9 +68,19 @@ def decode_meta(raw: dict[bytes, bytes] | None, where: str) -> dict[str, Any] | 
     if not raw or META_KEY not in raw:
         return None
     try:
-        meta = json.loads(raw[META_KEY])
+        meta = json.loads(raw[META_KEY].decode("utf-8"))
+    except UnicodeDecodeError:
+        raise LsctlError(
+            f"{where}: the 'lsctl' metadata is not UTF-8 text; the file is corrupt or was "
+            "not written by lsctl (drop that schema-metadata key to read it as plain data)"
+        ) from None
     except json.JSONDecodeError as e:
         raise LsctlError(f"{where}: the 'lsctl' metadata is not valid JSON ({e})") from e
+    if not isinstance(meta, dict):
+        raise LsctlError(
+            f"{where}: the 'lsctl' metadata is a JSON {type(meta).__name__}, expected an "
+            "object; the file is corrupt or was not written by lsctl"
+        )
     version = meta.get("schema_version", 1)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise LsctlError(
