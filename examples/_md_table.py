@@ -156,13 +156,14 @@ def convergence_md(runs: list[str], frac: float) -> str:
 def targets_md(pairs: list[str]) -> str:
     import numpy as np
 
-    from lsctl.artifacts import label_indices, prob_matrix, read_artifact
+    from lsctl.artifacts import label_indices, prob_matrix, read_artifact, vector_labels
 
     rows = []
     for pair in pairs:
         name, _, path = pair.rpartition("=")
         table, reader = read_artifact(path)
-        labels = reader.labels or sorted(set(table.column("label").to_pylist()))
+        # Never the sorted names: they would flip the targets of an unsorted order.
+        labels = vector_labels(table, reader.meta, path, "soft_label")
         d = prob_matrix(table.column("soft_label"), len(labels), path, "soft_label")
         arg = d.argmax(axis=1)
         y = label_indices(table, labels, path)

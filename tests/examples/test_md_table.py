@@ -89,3 +89,43 @@ def test_convergence_table_groups_seeds(md, tmp_path):
     assert rows["ce"]["epochs to 95% of best dev acc"] == f"2.0 ± {np.sqrt(2):.1f}"
     assert rows["ce"]["best dev acc %"] == f"95.00 ± {np.std([100, 90], ddof=1):.2f}"
     assert rows["ls0.1"]["epochs to 95% of best dev acc"] == "3.0"
+
+
+def test_targets_table_never_guesses_the_label_order(md, tmp_path):
+    """Issue 13, item 2: a soft-label file without metadata gets its order from the rows."""
+    import pandas as pd
+
+    from lsctl.artifacts import make_meta, write_artifact
+    from lsctl.errors import LsctlError
+
+    order = ["positive", "negative"]  # not sorted
+    gold = ["positive", "negative", "negative", "positive", "negative"]
+    eps = 0.2
+    soft = np.full((5, 2), eps / 2)
+    soft[np.arange(5), [order.index(g) for g in gold]] += 1 - eps
+    table = pa.table(
+        {
+            "text": list("abcde"),
+            "label": gold,
+            "soft_label": pa.FixedSizeListArray.from_arrays(
+                pa.array(soft.astype(np.float32).ravel()), 2
+            ),
+        }
+    )
+    path = tmp_path / "u.parquet"
+    write_artifact(table, str(path), make_meta("softlabels", order))
+    plain = tmp_path / "plain.parquet"
+    pd.read_parquet(path).to_parquet(plain)  # the metadata is gone
+    (row,) = parse_md(md.targets_md([f"u={plain}"]))
+    values = list(row.values())
+    assert values[2] == "100.0" and values[3] == f"{1 - eps + eps / 2:.3f}"
+
+    soft[0] = [0.4, 0.6]  # a positive row leaning negative: the rows prove nothing now
+    table = table.set_column(
+        2,
+        "soft_label",
+        pa.FixedSizeListArray.from_arrays(pa.array(soft.astype(np.float32).ravel()), 2),
+    )
+    pq.write_table(table, tmp_path / "bad.parquet")
+    with pytest.raises(LsctlError, match="label order"):
+        md.targets_md([f"b={tmp_path / 'bad.parquet'}"])
