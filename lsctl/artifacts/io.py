@@ -163,8 +163,43 @@ def _select(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
     return pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
 
 
+# The real paths of every input the running command names or opens. Writing
+# over one of them, or over a file inside an input directory (a run), is
+# refused wherever the write happens: one check for every input of every
+# command (--keywords, --teacher, --dev, --matrix, runs, predictions), not a
+# list each command has to keep. The CLI resets it per command.
+_inputs: set[str] = set()
+
+
+def note_inputs(*paths: str | None) -> None:
+    """Record ``paths`` (those that exist; '-' is stdin) as inputs of this command."""
+    for p in paths:
+        if p and p != "-" and os.path.exists(p):
+            _inputs.add(os.path.realpath(p))
+
+
+def clear_inputs() -> None:
+    """Forget the inputs noted so far (a new command starts)."""
+    _inputs.clear()
+
+
+def refuse_input(path: str, inputs: Iterable[str] = ()) -> None:
+    """Raise if writing ``path`` would replace an input (noted, or given in ``inputs``)."""
+    target = os.path.realpath(path)
+    if not os.path.exists(target):
+        return
+    sources = set(_inputs)
+    sources.update(os.path.realpath(s) for s in inputs if s and s != "-" and os.path.exists(s))
+    for src in sorted(sources):
+        inside = os.path.isdir(src) and target.startswith(src.rstrip(os.sep) + os.sep)
+        if inside or os.path.samefile(src, target):
+            what = f"a file of the input directory {src}" if inside else "an input"
+            raise LsctlError(f"{path}: refusing to overwrite {what}; choose another output")
+
+
 def open_artifact(path: str) -> ArtifactReader:
     """Open a Parquet file, an Arrow file or stream, or '-' (stdin)."""
+    note_inputs(path)
     if path == "-":
         raw = sys.stdin.buffer
         head = raw.read(8)
@@ -392,6 +427,7 @@ def atomic_path(path: str, suffix: str = ".tmp") -> Iterator[str]:
     was created for it.
     """
     target = os.path.abspath(path)
+    refuse_input(target)
     created = ensure_dir(os.path.dirname(target))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=suffix, dir=os.path.dirname(target))
@@ -424,10 +460,7 @@ def check_output(path: str, inputs: list[str] = ()) -> str:  # type: ignore[assi
         return "arrow-stream"
     fmt = output_format(path)
     target = os.path.abspath(path)
-    if os.path.exists(target):
-        for src in inputs:
-            if src != "-" and os.path.exists(src) and os.path.samefile(src, target):
-                raise LsctlError(f"{path}: refusing to overwrite an input; choose another -o")
+    refuse_input(path, inputs)
     # A missing directory is created when the file is written (like `data split`).
     missing_dirs(os.path.dirname(target))
     return fmt

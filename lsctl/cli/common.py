@@ -58,13 +58,40 @@ def info(message: str, quiet: bool = False) -> None:
         console.print(message, soft_wrap=True, highlight=False)
 
 
+# Parameters (any command) that name a file or directory the command reads:
+# no output of the command may replace one of them (lsctl.artifacts.io.refuse_input).
+INPUT_PARAMS = frozenset(
+    {
+        "src",
+        "file",
+        "data",
+        "train",
+        "dev",
+        "run",
+        "preds",
+        "keywords",
+        "teacher",
+        "matrix",
+        "stopwords",
+        "embeddings",
+    }
+)
+
+
 def handle_errors(fn: F) -> F:
     """Turn LsctlError (and any surprise) into one stderr line and an exit code."""
 
     def _run(*args: Any, **kwargs: Any) -> Any:
+        from lsctl.artifacts.io import clear_inputs, note_inputs
+
+        clear_inputs()
+        for name in INPUT_PARAMS.intersection(kwargs):
+            value = kwargs[name]
+            note_inputs(*(value if isinstance(value, list | tuple) else [value]))
         try:
             return fn(*args, **kwargs)
         finally:
+            clear_inputs()
             close_progress()  # before any error line, so it is not drawn over
 
     @functools.wraps(fn)
