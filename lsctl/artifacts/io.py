@@ -174,7 +174,8 @@ _inputs: set[str] = set()
 def note_inputs(*paths: str | None) -> None:
     """Record ``paths`` (those that exist; '-' is stdin) as inputs of this command."""
     for p in paths:
-        if p and p != "-" and os.path.exists(p):
+        # Only paths: `data split --dev 0.1` shares a parameter name with `train --dev FILE`.
+        if isinstance(p, str) and p and p != "-" and os.path.exists(p):
             _inputs.add(os.path.realpath(p))
 
 
