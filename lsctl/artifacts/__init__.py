@@ -1,6 +1,7 @@
 """All artifact I/O goes through here."""
 
 from lsctl.artifacts.columns import (
+    check_distributions,
     ensure_id,
     label_indices,
     parse_labels,
@@ -25,6 +26,7 @@ from lsctl.artifacts.meta import SCHEMA_VERSION, file_sha256, make_meta
 __all__ = [
     "SCHEMA_VERSION",
     "ArtifactReader",
+    "check_distributions",
     "check_output",
     "ensure_id",
     "file_sha256",

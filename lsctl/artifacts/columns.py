@@ -315,3 +315,45 @@ def texts(table: pa.Table, where: str, drop_empty: bool = False) -> pa.Table:
     if n_blank:
         table = table.filter(pc.invert(blank))
     return table
+
+
+def check_distributions(
+    values: np.ndarray,
+    where: str,
+    name: str,
+    ids: list[Any] | None = None,
+    negative_ok: bool = False,
+    tol: float = 1e-4,
+) -> None:
+    """Refuse rows of ``values`` that are not distributions over the labels.
+
+    Every row must be finite and sum to 1 (within ``tol``); entries must be
+    non-negative unless ``negative_ok`` (NLS targets sum to 1 with negative
+    entries). A row summing to 2 or 3 trains or scores on a different scale
+    without any other sign, so it is an error, not a warning.
+    """
+    if values.size == 0:
+        return
+
+    def at(i: int) -> str:
+        return f"id {ids[i]!r}" if ids is not None else f"row {i}"
+
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        raise LsctlError(f"{where}: {at(int(np.argmax(bad)))} has NaN or infinite {name}")
+    if not negative_ok:
+        neg = (values < -tol).any(axis=1)
+        if neg.any():
+            i = int(np.argmax(neg))
+            raise LsctlError(
+                f"{where}: {at(i)} has a negative {name} ({values[i].min():.4g}); "
+                f"{name} must be probabilities in [0, 1]"
+            )
+    sums = values.sum(axis=1)
+    off = np.abs(sums - 1.0) > tol
+    if off.any():
+        i = int(np.argmax(off))
+        raise LsctlError(
+            f"{where}: {int(off.sum()):,} rows have a {name} that does not sum to 1 "
+            f"({at(i)} sums to {sums[i]:.6g}); each row must be a distribution over the labels"
+        )

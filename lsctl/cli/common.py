@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -78,12 +79,31 @@ INPUT_PARAMS = frozenset(
 )
 
 
+def option_name(param: str) -> str:
+    """``--weight-decay`` for the parameter ``weight_decay`` (lsctl names them alike)."""
+    return "--" + param.replace("_", "-")
+
+
+def check_finite(kwargs: dict[str, Any]) -> None:
+    """Refuse NaN and ±inf for every float option of every command (a usage error).
+
+    They pass range checks written as ``not (x < 0)`` and then poison every
+    number downstream (``--k1 inf`` gave NaN statistics for every word).
+    """
+    for name, value in kwargs.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise UsageError(f"{option_name(name)}: {v} is not a finite number")
+
+
 def handle_errors(fn: F) -> F:
     """Turn LsctlError (and any surprise) into one stderr line and an exit code."""
 
     def _run(*args: Any, **kwargs: Any) -> Any:
         from lsctl.artifacts.io import clear_inputs, note_inputs
 
+        check_finite(kwargs)
         clear_inputs()
         for name in INPUT_PARAMS.intersection(kwargs):
             value = kwargs[name]
@@ -299,4 +319,6 @@ def parse_pairs(values: list[str], option: str, cast: Callable[[str], Any] = str
             out[key] = cast(val)
         except ValueError:
             raise UsageError(f"{option} {item!r}: {val!r} is not a valid value") from None
+        if isinstance(out[key], float) and not math.isfinite(out[key]):
+            raise UsageError(f"{option} {item!r}: {val!r} is not a finite number")
     return out

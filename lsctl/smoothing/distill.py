@@ -147,10 +147,11 @@ class Distill(Method):
                 f"{path}: teacher labels {teacher_labels} differ from DATA's labels {ctx.labels}; "
                 "the teacher must be trained on the same label set"
             )
-        from lsctl.artifacts import prob_matrix
+        from lsctl.artifacts import check_distributions, prob_matrix
 
         z = prob_matrix(table.column(column), len(teacher_labels), path, column)
         if column == "probs":
+            check_distributions(z, path, column)
             # softmax(log p / T) ∝ p^(1/T): the same targets when only probabilities are stored.
             z = np.log(np.maximum(z, np.finfo(np.float64).tiny))
         if not np.isfinite(z).all():

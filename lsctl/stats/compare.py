@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from lsctl.artifacts import (
     ArtifactReader,
+    check_distributions,
     label_indices,
     prob_matrix,
     read_artifact,
@@ -112,10 +113,7 @@ def load_predictions(
         ids = table.column("id").to_pylist()
         y = label_indices(table, labels, where)
         probs = prob_matrix(table.column("probs"), len(labels), where, "probs")
-        bad = ~np.isfinite(probs).all(axis=1)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise LsctlError(f"{where}: id {ids[i]!r} has NaN or infinite probabilities")
+        check_distributions(probs, where, "probs", ids=ids)
         if ref is None:
             if len(set(ids)) != len(ids):
                 raise LsctlError(f"{where}: duplicate ids; each test instance needs its own id")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from lsctl.artifacts import (
+    check_distributions,
     label_indices,
     prob_matrix,
     read_artifact,
@@ -100,8 +101,8 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
                 "--label-smoothing E"
             )
         targets = prob_matrix(table.column("soft_label"), len(labels), where, "soft_label")
-        if not np.isfinite(targets).all():
-            raise LsctlError(f"{where}: soft_label contains NaN or infinite values")
+        # Targets sum to 1; NLS targets may have negative entries, so those pass.
+        check_distributions(targets, where, "soft_label", negative_ok=True)
         source = "soft_label"
 
     if source == "soft_label":
