@@ -2,7 +2,8 @@
 
 The CLI turns it into a single ``Error: …`` line and an exit code; the core
 never prints. ``exit_code`` follows DESIGN.md: 1 data/runtime, 2 usage,
-3 regression found by ``compare --fail-if-worse``, 130 interrupted.
+3 regression found by ``compare --fail-if-worse``, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ class LsctlError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, batch schedulers): handled like Ctrl-C, exit 143."""
 
 
 class UsageError(LsctlError):

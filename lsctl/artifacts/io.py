@@ -12,6 +12,7 @@ import io
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -417,6 +418,71 @@ def remove_empty_dirs(dirs: list[str]) -> None:
             return  # not empty (or gone): its parents are not empty either
 
 
+# A day: temporaries from before the writer's pid was in their name are
+# removed only when no live writer can plausibly still own them.
+_LEGACY_TMP_AGE_S = 86_400
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds), None if it is not running.
+
+    Linux reads /proc; elsewhere a live pid counts as started at the epoch, so
+    its files are kept.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except (PermissionError, OSError):
+        pass  # alive, owned by someone else
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as f:
+            btime = next(int(ln.split()[1]) for ln in f if ln.startswith(b"btime"))
+        return btime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return 0.0
+
+
+def remove_stale_temporaries(directory: str) -> list[str]:
+    """Remove ``.lsctl-PID-*`` files left in ``directory`` by a killed writer.
+
+    A temporary is stale when its writer (the PID in its name) is gone, or
+    when the file is older than the process now holding that PID (PID reuse).
+    SIGKILL leaves them behind (nothing can run then); the next write to the
+    same directory cleans up. Returns the names removed.
+    """
+    removed = []
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(".lsctl-")]
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            continue
+        pid_part = name[len(".lsctl-") :].split("-", 1)[0]
+        if pid_part.isdigit() and "-" in name[len(".lsctl-") :]:
+            pid = int(pid_part)
+            if pid == os.getpid():
+                continue
+            start = _process_start(pid)
+            stale = start is None or mtime < start
+        else:
+            stale = now - mtime > _LEGACY_TMP_AGE_S
+        if stale and os.path.isfile(path):
+            try:
+                os.unlink(path)
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
 @contextmanager
 def atomic_path(path: str, suffix: str = ".tmp") -> Iterator[str]:
     """Yield a temporary name next to ``path``; on success it is renamed to ``path``.
@@ -430,8 +496,11 @@ def atomic_path(path: str, suffix: str = ".tmp") -> Iterator[str]:
     target = os.path.abspath(path)
     refuse_input(target)
     created = ensure_dir(os.path.dirname(target))
+    remove_stale_temporaries(os.path.dirname(target))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".lsctl-", suffix=suffix, dir=os.path.dirname(target))
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".lsctl-{os.getpid()}-", suffix=suffix, dir=os.path.dirname(target)
+        )
     except OSError as e:
         remove_empty_dirs(created)
         raise LsctlError(f"{path}: cannot write here ({e.strerror})") from None

@@ -11,7 +11,9 @@ import functools
 import json
 import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -20,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError, Terminated, UsageError
 from lsctl.progress import NullProgress, Progress
 
 console = Console(stderr=True)
@@ -97,6 +99,24 @@ def check_finite(kwargs: dict[str, Any]) -> None:
                 raise UsageError(f"{option_name(name)}: {v} is not a finite number")
 
 
+def _on_sigterm() -> Any:
+    """Make SIGTERM (kill, timeout, schedulers) act like Ctrl-C; returns the old handler.
+
+    Raising in the handler unwinds through the atomic writers, which remove
+    their temporary files, and through training, which saves its checkpoint.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
+
+
 def handle_errors(fn: F) -> F:
     """Turn LsctlError (and any surprise) into one stderr line and an exit code."""
 
@@ -108,9 +128,12 @@ def handle_errors(fn: F) -> F:
         for name in INPUT_PARAMS.intersection(kwargs):
             value = kwargs[name]
             note_inputs(*(value if isinstance(value, list | tuple) else [value]))
+        previous = _on_sigterm()
         try:
             return fn(*args, **kwargs)
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             clear_inputs()
             close_progress()  # before any error line, so it is not drawn over
 
@@ -125,9 +148,12 @@ def handle_errors(fn: F) -> F:
                 raise
             error(str(e))
             raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             if debug():
                 raise
+            if isinstance(e, Terminated):
+                error("terminated (SIGTERM); temporary files removed")
+                raise typer.Exit(143) from None
             error("interrupted")
             raise typer.Exit(130) from None
         except BrokenPipeError:

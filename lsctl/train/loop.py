@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError, Terminated, UsageError
 from lsctl.progress import Progress, ensure
 from lsctl.train import checkpoint, dist, losses
 from lsctl.train import run_dir as rd
@@ -105,6 +105,11 @@ class Trainer:
         self.data = data
         self.progress = ensure(progress)
         self.notify = notify or (lambda msg: None)
+        if resume and not os.path.exists(checkpoint.path(c.output)):
+            # Killed before its first checkpoint: there is nothing to continue, and
+            # the directory holds only the start of this run, so start it over in place.
+            self.notify(f"{c.output}: no checkpoint yet (stopped in epoch 1); starting from scratch")
+            resume = False
         self.resume = resume
         self.rank, self.world = dist.rank(), dist.world()
         # Only rank 0 touches the run directory.
@@ -148,6 +153,7 @@ class Trainer:
         self.sync_every = 1 if (device.type == "cpu" and self.world == 1) else SYNC_EVERY
         self._stop_requested = False
         self._hard_stop = False
+        self._terminated = False
 
     # -- construction -------------------------------------------------------
 
@@ -384,7 +390,7 @@ class Trainer:
                     },
                 }
                 if stop_now:
-                    raise KeyboardInterrupt
+                    raise self._interrupt()
                 task.advance(len(gidx))
                 if step % 10 == 0 or last:
                     elapsed = time.perf_counter() - t0
@@ -508,25 +514,31 @@ class Trainer:
         )
 
     def _install_sigint(self) -> Any:
+        """Ctrl-C and SIGTERM stop after the current step and save the checkpoint."""
         if threading.current_thread() is not threading.main_thread():
             return None
 
         def handler(signum: int, frame: Any) -> None:
-            # A second Ctrl-C stops at once, possibly mid-step, so nothing is saved
+            # A second signal stops at once, possibly mid-step, so nothing is saved
             # then and the last consistent checkpoint stays.
+            self._terminated = self._terminated or signum == signal.SIGTERM
             if self._stop_requested:
                 self._hard_stop = True
-                raise KeyboardInterrupt
+                raise self._interrupt()
             self._stop_requested = True
 
         try:
-            return signal.signal(signal.SIGINT, handler)
+            return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         except ValueError:
             return None
 
+    def _interrupt(self) -> KeyboardInterrupt:
+        # The CLI exits 143 for SIGTERM (kill, timeout, schedulers), 130 for Ctrl-C.
+        return Terminated() if self._terminated else KeyboardInterrupt()
+
     def _restore_sigint(self, previous: Any) -> None:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for s, h in (previous or {}).items():
+            signal.signal(s, h)
 
     def _save_on_interrupt(self) -> None:
         if not self.write or self._hard_stop or not hasattr(self, "_pos"):
