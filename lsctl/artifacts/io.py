@@ -199,6 +199,14 @@ def refuse_input(path: str, inputs: Iterable[str] = ()) -> None:
             raise LsctlError(f"{path}: refusing to overwrite {what}; choose another output")
 
 
+def refuse_directory(path: str) -> None:
+    """An output path that names an existing directory is an error, not a rename over it."""
+    if os.path.isdir(path):
+        raise LsctlError(
+            f"{path}: is a directory; give a file name, e.g. {os.path.join(path, 'out.parquet')}"
+        )
+
+
 def open_artifact(path: str) -> ArtifactReader:
     """Open a Parquet file, an Arrow file or stream, or '-' (stdin)."""
     note_inputs(path)
@@ -495,6 +503,7 @@ def atomic_path(path: str, suffix: str = ".tmp") -> Iterator[str]:
     """
     target = os.path.abspath(path)
     refuse_input(target)
+    refuse_directory(path)
     created = ensure_dir(os.path.dirname(target))
     remove_stale_temporaries(os.path.dirname(target))
     try:
@@ -531,6 +540,7 @@ def check_output(path: str, inputs: list[str] = ()) -> str:  # type: ignore[assi
     fmt = output_format(path)
     target = os.path.abspath(path)
     refuse_input(path, inputs)
+    refuse_directory(path)
     # A missing directory is created when the file is written (like `data split`).
     missing_dirs(os.path.dirname(target))
     return fmt

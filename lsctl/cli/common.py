@@ -48,12 +48,27 @@ def debug() -> bool:
     return os.environ.get("LSCTL_DEBUG", "") not in ("", "0")
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: newlines folded, control characters shown escaped.
+
+    Messages quote user data (a CSV parser's view of a broken row, a file
+    name); a newline or an escape sequence there must not break the
+    one-line-per-error rule or drive the terminal.
+    """
+    message = " ".join(message.splitlines())
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+
+
 def error(message: str) -> None:
-    console.print(f"[bold red]Error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False)
+    console.print(
+        f"[bold red]Error:[/bold red] {escape(one_line(message))}", soft_wrap=True, highlight=False
+    )
 
 
 def warn(message: str) -> None:
-    console.print(f"[yellow]Warning:[/yellow] {escape(message)}", soft_wrap=True, highlight=False)
+    console.print(
+        f"[yellow]Warning:[/yellow] {escape(one_line(message))}", soft_wrap=True, highlight=False
+    )
 
 
 def info(message: str, quiet: bool = False) -> None:

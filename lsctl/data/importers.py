@@ -62,6 +62,14 @@ def import_dataset(
     """Read ``src`` and normalise it; raises LsctlError with a fix for bad input."""
     strings = {"text", "label", text_col or "text", label_col or "label"}
     raw = _read(src, split, encoding, ensure(progress), strings)
+    if raw.table.num_rows == 0:
+        # Drop the table before raising: an empty CSV table that outlives the
+        # command (held by the traceback) aborted the interpreter at exit.
+        where = raw.where
+        del raw
+        raise LsctlError(
+            f"{where}: no data rows (only a header or an empty table); nothing to import"
+        )
     if split is not None and raw.source.get("type") not in ("hf", "hf-disk"):
         raise LsctlError(
             f"--split only applies to hf:NAME and saved HF dataset directories, not {raw.where}"
@@ -258,19 +266,36 @@ def _read_csv(
     types = {n: pa.string() for n in names if n in strings}
     convert = pcsv.ConvertOptions(column_types=types, strings_can_be_null=False)
     parse = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    read = pcsv.ReadOptions(encoding="utf8" if _is_utf8(encoding) else encoding)
     size = os.path.getsize(path)
-    try:
+    # Threaded parsing only pays off on big files; on a small one that ends the
+    # command at once (no data rows) the reader's threads outlived the
+    # interpreter and aborted it at exit ("terminate called…", exit 134).
+    read = pcsv.ReadOptions(
+        encoding="utf8" if _is_utf8(encoding) else encoding, use_threads=size > 16 << 20
+    )
+
+    def parse_all() -> pa.Table:
         with (
             progress.task(f"reading {os.path.basename(path)}", total=size) as task,
             open(path, "rb") as f,
         ):
-            table = pcsv.read_csv(
+            return pcsv.read_csv(
                 _CountingReader(f, task),
                 read_options=read,
                 parse_options=parse,
                 convert_options=convert,
             )
+
+    try:
+        try:
+            table = parse_all()
+        except pa.ArrowInvalid as e:
+            if "straddl" not in str(e):
+                raise
+            # A field (a long quoted text) is larger than Arrow's 1 MB parse block:
+            # parse the file as one block instead of asking for an option.
+            read.block_size = max(size + 1, read.block_size)
+            table = parse_all()
     except pa.ArrowInvalid as e:
         if "UTF8" in str(e) or "utf8" in str(e).lower():
             with open(path, "rb") as f:

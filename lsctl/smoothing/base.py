@@ -154,6 +154,8 @@ class Method:
     # ctx.params keys this method reads, recorded in the output metadata.
     param_names: ClassVar[tuple[str, ...]] = ()
     needs_labels: ClassVar[bool] = True
+    # Methods that read the texts (word statistics) need a text column.
+    needs_text: ClassVar[bool] = False
 
     def validate(self, params: dict[str, Any]) -> None:
         """Check option ranges; raise LsctlError. Runs before any data is read."""

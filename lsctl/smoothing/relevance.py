@@ -356,10 +356,17 @@ def fold_assignment(n: int, folds: int, seed: int) -> np.ndarray:
     return out
 
 
+def check_min_count(min_count: int | None) -> None:
+    """The one --min-count rule of `keywords` and `softlabel`: at least 1 (1 keeps every word)."""
+    if min_count is not None and min_count < 1:
+        raise UsageError(f"--min-count {min_count}: must be at least 1 (1 keeps every word)")
+
+
 class RelevanceMethod(Method):
     """Soft labels softmax(ILR / X_avg); subclasses set ``name`` and ``variant``."""
 
     variant: ClassVar[str] = "kwls"
+    needs_text: ClassVar[bool] = True
     param_names: ClassVar[tuple[str, ...]] = (
         "k1",
         "b",
@@ -376,6 +383,7 @@ class RelevanceMethod(Method):
         b = params.get("b")
         k2 = params.get("k2")
         check_params(2.0 if k1 is None else k1, 0.75 if b is None else b, 2.0 if k2 is None else k2)
+        check_min_count(params.get("min_count"))
         folds = params.get("cross_fit") or 0
         if folds and folds < 2:
             raise UsageError(f"--cross-fit {folds}: use at least 2 folds (e.g. --cross-fit 5)")

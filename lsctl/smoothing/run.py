@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context
 
@@ -122,6 +122,12 @@ def softlabel(
     params = {**params, "method": method_name}
     method.validate(params)
     reader = open_artifact(data)
+    if method.needs_text and "text" not in reader.schema.names:
+        raise LsctlError(
+            f"{data}: no column 'text'; --method {method_name} computes word statistics from "
+            f"it (columns: {', '.join(reader.schema.names)}); import the data with "
+            "`lsctl data import … --text-col COLUMN`"
+        )
     if output is not None:
         check_output(output, [data])
     source, num_rows = _batch_source(reader)
@@ -228,6 +234,7 @@ def keywords(
     """Fit word×label statistics on an opened DATA artifact (one streaming pass)."""
     from lsctl.artifacts import require_columns
     from lsctl.smoothing.relevance import (
+        check_min_count,
         check_params,
         count_pass,
         keywords_table,
@@ -235,8 +242,7 @@ def keywords(
     )
 
     check_params(k1, b, 2.0)
-    if min_count < 1:
-        raise UsageError("--min-count must be at least 1")
+    check_min_count(min_count)
     require_columns(reader.schema, ["text", "label"], reader.path)
     source, num_rows = _batch_source(reader)
     labels = _data_labels(reader, source, reader.path)

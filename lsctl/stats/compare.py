@@ -210,6 +210,8 @@ def validate_options(opts: CompareOptions) -> None:
         raise UsageError("--seed must be a non-negative integer")
     if opts.rounds < 1:
         raise UsageError("--rounds must be at least 1")
+    if opts.bins < 1:
+        raise UsageError("--bins must be at least 1")
     if not 0 < opts.ci < 1:
         raise UsageError("--ci must be between 0 and 1, e.g. 0.95")
     if not 0 < opts.alpha < 1:

@@ -74,6 +74,8 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
         labels = vector_labels(table, reader.meta, where, "soft_label", config.labels)
     else:
         labels = resolve_labels(table, reader.meta, where, config.labels)
+    if table.num_rows == 0:
+        raise LsctlError(f"{where}: no rows to train on")
     if len(labels) < 2:
         raise LsctlError(f"{where}: only one label ({labels[0]!r}); training needs at least 2")
     y = label_indices(table, labels, where)

@@ -96,7 +96,13 @@ def load_weights(run: str) -> dict[str, Any]:
     target = os.path.join(run, WEIGHTS)
     if not os.path.exists(target):
         raise LsctlError(f"{run}: no {WEIGHTS}; the run has not finished an epoch yet")
-    return load_file(target)
+    try:
+        return load_file(target)
+    except Exception as e:  # safetensors raises its own SafetensorError, not OSError
+        raise LsctlError(
+            f"{target}: cannot read the weights, the file is truncated or corrupt "
+            f"({' '.join(str(e).split())[:120]}); retrain, or restore it from a copy"
+        ) from e
 
 
 def save_hf(
