@@ -365,8 +365,13 @@ def _write(path: str, inputs: list[str], schema: pa.Schema, body: Any) -> str:
             with ipc.new_stream(out, schema) as w:
                 body(w)
             out.flush()
-        except BrokenPipeError:
-            pass
+        except OSError as e:
+            # The reader went away (`| head -c 100`): not every row was written,
+            # so this is a failure (exit 1, no success line), whatever pyarrow
+            # wrapped the EPIPE in.
+            if isinstance(e, BrokenPipeError) or "Broken pipe" in str(e):
+                raise BrokenPipeError(32, "Broken pipe") from None
+            raise
         return "arrow-stream"
 
     fmt = check_output(path, inputs)

@@ -287,15 +287,27 @@ def split(
     y = label_indices(table, labels, where)
     parts = stratified_split(y, labels, dev, test, seed)
 
-    os.makedirs(output_dir, exist_ok=True)
+    from contextlib import ExitStack
+
+    from lsctl.artifacts.io import atomic_path, ensure_dir, remove_empty_dirs
+
+    created = ensure_dir(output_dir)
     inputs = [reader.input_record()]
     rows = {}
-    for s, idx in parts.items():
-        params = {"split": s, "dev": dev, "test": test, "seed": seed, "stratified": True}
-        write_artifact(
-            table.take(idx), paths[s], make_meta("dataset", labels, params, inputs), [file]
-        )
-        rows[s] = int(idx.size)
+    try:
+        # All splits are written to temporary files first and renamed together at
+        # the end, so an interrupted split never leaves train without test.
+        with ExitStack() as stack:
+            tmps = {s: stack.enter_context(atomic_path(paths[s], suffix=f".{ext}")) for s in parts}
+            for s, idx in parts.items():
+                params = {"split": s, "dev": dev, "test": test, "seed": seed, "stratified": True}
+                write_artifact(
+                    table.take(idx), tmps[s], make_meta("dataset", labels, params, inputs), [file]
+                )
+                rows[s] = int(idx.size)
+    except BaseException:
+        remove_empty_dirs(created)
+        raise
 
     if as_json:
         emit_json({"outputs": paths, "rows": rows, "labels": labels, "seed": seed})

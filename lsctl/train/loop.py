@@ -45,6 +45,11 @@ from lsctl.train.predict import autocast, compute_logits, resolve_device
 SYNC_EVERY = 20
 
 
+# The divergence guard stops a loss that grows this many times over its
+# first-epoch value (the first step's, within the first epoch).
+GROWTH_LIMIT = 100.0
+
+
 class Diverged(LsctlError):
     pass
 
@@ -108,7 +113,9 @@ class Trainer:
         if resume and not os.path.exists(checkpoint.path(c.output)):
             # Killed before its first checkpoint: there is nothing to continue, and
             # the directory holds only the start of this run, so start it over in place.
-            self.notify(f"{c.output}: no checkpoint yet (stopped in epoch 1); starting from scratch")
+            self.notify(
+                f"{c.output}: no checkpoint yet (stopped in epoch 1); starting from scratch"
+            )
             resume = False
         self.resume = resume
         self.rank, self.world = dist.rank(), dist.world()
@@ -347,6 +354,11 @@ class Trainer:
         seen = carry["seen"]
         bad = torch.zeros((), dtype=torch.bool, device=dev)
         floor = None if self.in_warmup(epoch) else self.floor
+        # Runaway growth: a loss GROWTH_LIMIT× its first-epoch mean (the first
+        # step's loss during that first epoch) is divergence even while finite.
+        phase = "warmup" if self.in_warmup(epoch) else "main"
+        first = [r["train_loss"] for r in self.history if r.get("phase", "main") == phase]
+        self._growth_ref = first[0] if first else None
         self._pos = {"epoch": epoch - 1, "step": start_step, "carry": dict(carry)}
         seconds0 = carry["seconds"]
         t0 = time.perf_counter()
@@ -359,6 +371,10 @@ class Trainer:
                 bad |= ~torch.isfinite(loss)
                 if floor is not None:
                     bad |= loss < floor
+                if self._growth_ref is None:
+                    self._growth_ref = float(loss.detach())
+                if self._growth_ref > 0:
+                    bad |= loss > GROWTH_LIMIT * self._growth_ref
                 if self.sync_every == 1 and bad.item():
                     self._diverged(epoch, step, loss)
                 scale = len(idx) * self.world / len(gidx) if self.world > 1 else 1.0
@@ -485,6 +501,11 @@ class Trainer:
             v = float(loss.detach())
             if not math.isfinite(v):
                 what = f"the loss became {v}"
+            elif self.floor is None or v >= self.floor:
+                what = (
+                    f"the loss grew to {v:.4g}, over {GROWTH_LIMIT:g}× its first-epoch value "
+                    f"{self._growth_ref:.4g}"
+                )
             else:
                 what = (
                     f"the loss ran away to {v:.4g} (below the floor {self.floor:.4g}: "
