@@ -75,6 +75,39 @@ def _batch_source(reader: Any) -> tuple[Any, int | None]:
     return (lambda: reader.iter_batches(batch_size=BATCH_ROWS)), reader.num_rows
 
 
+def _nonblank_texts(source: Any, where: str) -> Any:
+    """Wrap a batch source so a null or blank text is an error, as in import/train/eval.
+
+    One rule across commands: word statistics from an empty text are not
+    "no evidence" but a data error (a lost column value, a bad export), so
+    keywords and softlabel refuse it like every other command that reads
+    texts, checked batch by batch as the rows stream past.
+    """
+    import pyarrow.compute as pc
+
+    where = "stdin" if where == "-" else where
+
+    def checked() -> Any:
+        offset = 0
+        for batch in source():
+            col = batch.column(batch.schema.get_field_index("text"))
+            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                raise LsctlError(f"{where}: column 'text' is {col.type}, expected strings")
+            blank = pc.fill_null(
+                pc.or_kleene(pc.is_null(col), pc.equal(pc.utf8_trim_whitespace(col), "")), True
+            )
+            if pc.any(blank).as_py():
+                first = offset + blank.to_pylist().index(True)
+                raise LsctlError(
+                    f"{where}: null or empty text (first at row {first}); drop those rows with "
+                    "`lsctl data import FILE -o OUT.parquet --drop-empty`"
+                )
+            offset += batch.num_rows
+            yield batch
+
+    return checked
+
+
 def _data_labels(reader: Any, source: Any, where: str) -> list[str] | None:
     """DATA's label order: its stamped list, else its sorted distinct labels."""
     if "label" not in reader.schema.names:
@@ -131,6 +164,8 @@ def softlabel(
     if output is not None:
         check_output(output, [data])
     source, num_rows = _batch_source(reader)
+    if method.needs_text:
+        source = _nonblank_texts(source, data)
     ctx = Context(
         labels=_data_labels(reader, source, data),
         params=params,
@@ -245,6 +280,7 @@ def keywords(
     check_min_count(min_count)
     require_columns(reader.schema, ["text", "label"], reader.path)
     source, num_rows = _batch_source(reader)
+    source = _nonblank_texts(source, reader.path)
     labels = _data_labels(reader, source, reader.path)
     ctx = Context(labels, {}, source, num_rows, where=reader.path, meta=reader.meta)
     result = count_pass(

@@ -166,9 +166,13 @@ def test_show_prints_examples_on_stderr(cli, data):
     assert "Terrible plot" in r.stderr and "fun: the best" not in r.stderr
 
 
-def test_empty_document_warns_with_count(cli, tmp_path):
+def test_document_without_tokens_warns_with_count(cli, tmp_path):
+    # Texts with no word tokens get the uniform vector with a warning; a null
+    # or blank text is an error, as in every command (tests/robustness).
     path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({"text": ["good fun", "", "bad", "  "], "label": list("pnnp")}), path)
+    pq.write_table(
+        pa.table({"text": ["good fun", "!!", "bad", "- -"], "label": list("pnnp")}), path
+    )
     out = tmp_path / "o.parquet"
     r = cli("softlabel", path, "-o", out)
     assert r.exit_code == 0, r.stderr

@@ -134,3 +134,36 @@ def test_a_field_over_one_megabyte_imports(cli, tmp_path):
     assert r.exit_code == 0, r.stderr
     t = pq.read_table(tmp_path / "big.parquet")
     assert t.column("text").to_pylist() == [long_text, "short"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["keywords"],
+        ["softlabel", "-m", "kwls"],
+        ["softlabel", "-m", "tfidf"],
+        ["data", "import"],
+        ["train"],
+    ],
+    ids=["keywords", "softlabel-kwls", "softlabel-tfidf", "import", "train"],
+)
+@pytest.mark.parametrize("blank", ["", None, "   "])
+def test_null_or_empty_text_is_one_rule_across_commands(cli, tmp_path, args, blank):
+    path = tmp_path / "blank.parquet"
+    pq.write_table(
+        pa.table({"text": ["good film", blank, "bad one", "fine"], "label": ["p", "n", "p", "n"]}),
+        path,
+    )
+    out = tmp_path / ("run" if args == ["train"] else "out.parquet")
+    line = one_error(cli(*args, path, "-o", out), 1, "null or empty text", "row 1")
+    assert "--drop-empty" in line
+    assert _files(tmp_path) == ["blank.parquet"]
+
+
+def test_a_text_without_word_tokens_is_a_warning_not_an_error(cli, tmp_path):
+    # "!!!" is a text (no \w tokens): it gets the uniform vector with a warning.
+    path = tmp_path / "punct.parquet"
+    pq.write_table(pa.table({"text": ["good film", "!!!", "bad"], "label": ["p", "n", "p"]}), path)
+    r = cli("softlabel", path, "-m", "kwls", "-o", tmp_path / "s.parquet")
+    assert r.exit_code == 0, r.stderr
+    assert "no tokens" in r.stderr
