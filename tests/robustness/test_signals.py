@@ -124,3 +124,23 @@ def test_stale_temporaries_of_dead_writers_are_removed_by_the_next_write(tmp_pat
     # A file older than the process now holding its pid is stale (pid reuse).
     os.utime(alive, (1, 1))
     assert remove_stale_temporaries(str(tmp_path)) == [alive.name]
+
+
+def test_sigterm_while_writing_removes_the_temporary_file_and_exits_143(cli, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+    from robustkit import write_dataset as small
+
+    from lsctl.errors import Terminated
+
+    data = small(str(tmp_path / "d.parquet"))
+
+    def terminated(self, *args, **kwargs):
+        # What the SIGTERM handler raises, at the worst moment: mid-write.
+        raise Terminated()
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", terminated)
+    r = cli("data", "sample", data, "-o", tmp_path / "out" / "s.parquet", "--cap", "neg=3")
+    assert r.exit_code == 143, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and "SIGTERM" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.parquet"]
