@@ -26,7 +26,7 @@ from lsctl.cli.app import app
 
 RUNNER = CliRunner()
 SETTINGS = settings(
-    max_examples=int(os.environ.get("LSCTL_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("LSCTL_FUZZ_EXAMPLES", "100")),
     deadline=None,
     derandomize=os.environ.get("LSCTL_FUZZ_EXAMPLES") is None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
