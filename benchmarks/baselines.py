@@ -167,14 +167,14 @@ def table(rows: list[dict]) -> str:
     for (d, m, n), rs in sorted(groups.items()):
         acc = [100 * r["test_accuracy"] for r in rs]
         dev = [100 * r["best_dev_accuracy"] for r in rs]
-        sd = statistics.stdev(acc) if len(acc) > 1 else float("nan")
+        sd = f"± {statistics.stdev(acc):.2f}" if len(acc) > 1 else "(one seed)"
         pub = PUBLISHED.get((d, m))
         pub_s = f"{pub[0]:.2f}" if pub else "–"
         src = f"{pub[1]} ({pub[2]})" if pub else "no cited number"
         gap = f"{statistics.mean(acc) - pub[0]:+.2f}" if pub else "–"
         lines.append(
             f"| {d} | {m} | {n} ({rs[0]['train_rows_full']}) | {len(rs)} | "
-            f"{statistics.mean(acc):.2f} ± {sd:.2f} | {statistics.mean(dev):.2f} | "
+            f"{statistics.mean(acc):.2f} {sd} | {statistics.mean(dev):.2f} | "
             f"{statistics.mean(r['seconds'] for r in rs):.0f} | {pub_s} | {src} | {gap} |"
         )
     return "\n".join(lines)
