@@ -166,10 +166,11 @@ def handle_errors(fn: F) -> F:
         except KeyboardInterrupt as e:
             if debug():
                 raise
+            note = f"; {e}" if str(e) else ""
             if isinstance(e, Terminated):
-                error("terminated (SIGTERM); temporary files removed")
+                error(f"terminated (SIGTERM); temporary files removed{note}")
                 raise typer.Exit(143) from None
-            error("interrupted")
+            error(f"interrupted{note}")
             raise typer.Exit(130) from None
         except BrokenPipeError:
             # The reader went away (`| head`); nothing useful left to say.

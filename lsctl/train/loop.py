@@ -329,8 +329,11 @@ class Trainer:
                 if self._end_epoch(epoch):
                     stopped = "early-stopped"
                     break
-        except KeyboardInterrupt:
-            self._save_on_interrupt()
+        except KeyboardInterrupt as e:
+            # The note rides on the exception so the CLI prints one line, not two.
+            note = self._save_on_interrupt()
+            if note:
+                e.args = (note,)
             raise
         except Diverged:
             if self.write:
@@ -561,15 +564,17 @@ class Trainer:
         for s, h in (previous or {}).items():
             signal.signal(s, h)
 
-    def _save_on_interrupt(self) -> None:
+    def _save_on_interrupt(self) -> str | None:
+        """Save a checkpoint if the weights are sound; returns what to tell the user."""
         if not self.write or self._hard_stop or not hasattr(self, "_pos"):
-            return
+            return None
         if all(torch.isfinite(p).all() for p in self.module.parameters()):
             self._save_checkpoint()
-            self.notify(
-                f"interrupted; checkpoint saved in {os.path.join(self.config.output, 'checkpoint')}; "
+            return (
+                f"checkpoint saved in {os.path.join(self.config.output, 'checkpoint')}; "
                 "rerun the same command with --resume to continue"
             )
+        return None
 
     def _save_checkpoint(self, stopped: str | None = None) -> None:
         pos = self._pos
