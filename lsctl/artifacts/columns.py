@@ -91,12 +91,7 @@ def resolve_labels(
         raise LsctlError(f"{where}: {col.null_count} rows have no label; drop or fill them first")
     present = [str(v) for v in pc.unique(col.cast(pa.string())).to_pylist()]
     if given is not None:
-        stamped = [str(v) for v in meta["labels"]] if meta and meta.get("labels") else None
-        if stamped is not None and stamped != list(given):
-            raise LsctlError(
-                f"{where}: --labels {','.join(given)} contradicts the file's own label order "
-                f"{','.join(stamped)}; drop --labels"
-            )
+        _check_given(given, meta, where, "--labels")
         unknown = sorted(set(present) - set(given))
         if unknown:
             raise LsctlError(f"{where}: label {unknown[0]!r} is not in --labels {','.join(given)}")
@@ -161,12 +156,7 @@ def vector_labels(
     require_columns(table, [column], where)
     width = _vector_width(table.column(column), where, column)
     if given is not None:
-        stamped = [str(v) for v in meta["labels"]] if meta and meta.get("labels") else None
-        if stamped is not None and stamped != list(given):
-            raise LsctlError(
-                f"{where}: {option} {','.join(given)} contradicts the file's own label order "
-                f"{','.join(stamped)}; drop {option}"
-            )
+        _check_given(given, meta, where, option)
         labels = list(given)
     elif meta and meta.get("labels"):
         labels = [str(v) for v in meta["labels"]]
@@ -356,4 +346,14 @@ def check_distributions(
         raise LsctlError(
             f"{where}: {int(off.sum()):,} rows have a {name} that does not sum to 1 "
             f"({at(i)} sums to {sums[i]:.6g}); each row must be a distribution over the labels"
+        )
+
+
+def _check_given(given: Any, meta: dict | None, where: str, option: str) -> None:
+    """A label order given on the command line must not contradict the file's stamp."""
+    stamped = [str(v) for v in meta["labels"]] if meta and meta.get("labels") else None
+    if stamped is not None and stamped != list(given):
+        raise LsctlError(
+            f"{where}: {option} {','.join(given)} contradicts the file's own label order "
+            f"{','.join(stamped)}; drop {option}"
         )

@@ -8,32 +8,15 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
-from trainkit import LABELS, WORDS, tiny_config, write_dataset
+from trainkit import LABELS, tiny_bert_dir, tiny_config, write_dataset
 
 from lsctl.train.loop import train
 
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    d = tmp_path_factory.mktemp("tiny-bert")
-    words = sorted(w for ws in WORDS.values() for w in ws)
-    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
-    tok = BertTokenizerFast(vocab_file=str(d / "vocab.txt"), do_lower_case=True)
-    tok.save_pretrained(d)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(words) + 5,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=2,  # deliberately not 3: training must replace the head
-    )
-    BertForSequenceClassification(config).save_pretrained(d)
-    return d
+    # Two labels, deliberately not 3: training must replace the head.
+    return tiny_bert_dir(tmp_path_factory.mktemp("tiny-bert"), num_labels=2)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from trainkit import WORDS, tiny_config, write_dataset
+from trainkit import tiny_bert_dir, tiny_config, write_dataset
 
 from lsctl.train.loop import train
 
@@ -22,26 +22,7 @@ pytestmark = pytest.mark.slow  # fine-tunes a (tiny) transformer once for the mo
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
     """A random-weight BERT whose tokenizer has no model_max_length (1e30), as many do."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    d = tmp_path_factory.mktemp("tiny-bert")
-    words = sorted(w for ws in WORDS.values() for w in ws)
-    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
-    tok = BertTokenizerFast(vocab_file=str(d / "vocab.txt"), do_lower_case=True)
-    assert tok.model_max_length > 1e20
-    tok.save_pretrained(d)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(words) + 5,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=3,
-    )
-    BertForSequenceClassification(config).save_pretrained(d)
-    return d
+    return tiny_bert_dir(tmp_path_factory.mktemp("tiny-bert"), num_labels=3)
 
 
 @pytest.fixture(scope="module")

@@ -72,3 +72,31 @@ def tiny_config(train, output, **kw):
     )
     base.update(kw)
     return TrainConfig(**base)
+
+
+def tiny_bert_dir(d, num_labels: int):
+    """Save a random-weight 2-layer BERT and its word-level tokenizer under ``d``.
+
+    The tokenizer keeps transformers' default ``model_max_length`` (1e30), as
+    many hub tokenizers do; the vocabulary is the synthetic dataset's words.
+    """
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    words = sorted(w for ws in WORDS.values() for w in ws)
+    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
+    tok = BertTokenizerFast(vocab_file=str(d / "vocab.txt"), do_lower_case=True)
+    assert tok.model_max_length > 1e20  # the export test relies on this default
+    tok.save_pretrained(d)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(words) + 5,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=num_labels,
+    )
+    BertForSequenceClassification(config).save_pretrained(d)
+    return d
