@@ -23,6 +23,13 @@ def shared_dataset(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _own_tensor_cache(tmp_path_factory, monkeypatch):
+    """Each test gets an empty tokenized-data cache: no hit from another test, and
+    nothing written to the user's ~/.cache (subprocesses inherit the variable)."""
+    monkeypatch.setenv("LSCTL_CACHE_DIR", str(tmp_path_factory.mktemp("lsctl-cache")))
+
+
 @pytest.fixture
 def runner():
     from typer.testing import CliRunner

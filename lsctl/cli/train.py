@@ -201,6 +201,15 @@ def command(
             help="Drop TRAIN/DEV rows with null or blank text (with a warning).",
         ),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Neither read nor write the tokenized-data cache (TextCNN/LSTM; "
+            "$LSCTL_CACHE_DIR, default ~/.cache/lsctl, bounded by $LSCTL_CACHE_MAX_MB).",
+            rich_help_panel=_R,
+        ),
+    ] = False,
     labels: Annotated[
         str | None,
         typer.Option(
@@ -261,6 +270,7 @@ def command(
         dropout=dropout,
         threads=threads,
         drop_empty=drop_empty,
+        cache=not no_cache,
         max_norm=max_norm,
         embed_init=embed_init,
         conv_padding=conv_padding,

@@ -19,7 +19,7 @@ SOFT_LOSSES = ("soft", "aux", "aux-head")
 
 # Options that may change between the first run and ``--resume`` without
 # changing what is computed (or that the user may legitimately extend).
-RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size")
+RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "cache")
 
 OPTIMIZERS = ("adamw", "sgd", "adadelta")
 
@@ -87,6 +87,7 @@ class TrainConfig:
     preset: str | None = None
     threads: int | None = None
     drop_empty: bool = False
+    cache: bool = True
     labels: list[str] | None = None  # label order of TRAIN's soft_label when metadata is gone
 
     @property

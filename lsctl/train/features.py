@@ -41,6 +41,10 @@ class WordEncoder:
             seqs = self.vocab.encode(self.vocab.tokenize(texts))
         return pad(seqs, self.pad_id, self.max_length, self.min_length)
 
+    def from_tokens(self, tokens: list[list[str]]):
+        """The same as calling it on the texts these tokens came from."""
+        return pad(self.vocab.encode(tokens), self.pad_id, self.max_length, self.min_length)
+
 
 class HFEncoder:
     """The transformers model's own tokenizer."""

@@ -140,9 +140,24 @@ class Trainer:
             )
 
         _seed_all(c.seed)
-        self._build_model(k)
-        self.train_ids, self.train_len = self.encoder(data.train.texts, self.progress)
-        self.dev_ids, self.dev_len = self.encoder(data.dev.texts, self.progress)
+        cache_key, cached = self._cached_tensors()
+        self._train_tokens: list[list[str]] | None = None
+        self._build_model(k, cached)
+        if cached is not None:
+            # Neither tokenizing nor the vocabulary draws random numbers, so a
+            # hit leaves the RNG (and so the whole run) exactly as a miss would.
+            self.train_ids, self.train_len = cached["train_ids"], cached["train_len"]
+            self.dev_ids, self.dev_len = cached["dev_ids"], cached["dev_len"]
+        else:
+            if self._train_tokens is not None:  # tokenized once, for the vocabulary
+                self.train_ids, self.train_len = self.encoder.from_tokens(self._train_tokens)
+            else:
+                self.train_ids, self.train_len = self.encoder(data.train.texts, self.progress)
+            self.dev_ids, self.dev_len = self.encoder(data.dev.texts, self.progress)
+            if cache_key is not None:
+                self._store_tensors(cache_key)
+        self._train_tokens = None
+        self.tensor_cache = "off" if cache_key is None else ("hit" if cached else "miss")
         self.train_y = torch.as_tensor(data.train.y, dtype=torch.long)
         self.dev_y = torch.as_tensor(data.dev.y, dtype=torch.long)
         t = data.train.targets
@@ -164,7 +179,42 @@ class Trainer:
 
     # -- construction -------------------------------------------------------
 
-    def _build_model(self, k: int) -> None:
+    def _cached_tensors(self) -> tuple[str | None, dict[str, Any] | None]:
+        """(key, entry) of the tokenized-data cache; (None, None) where it does not apply."""
+        c = self.config
+        resumed_vocab = self.resume and os.path.exists(os.path.join(c.output, rd.VOCAB))
+        if c.is_hf or not c.cache or resumed_vocab:
+            return None, None
+        from lsctl.text.tokenize import TokenizerSpec
+        from lsctl.train import tensor_cache
+        from lsctl.train.features import MIN_LENGTH
+
+        options = {
+            "tokenizer": TokenizerSpec(name=c.tokenizer).to_dict(),
+            "vocab_size": c.vocab_size,
+            "min_count": c.min_count,
+            "max_length": c.max_length,
+            "min_length": MIN_LENGTH,
+        }
+        k = tensor_cache.key(self.data.train.texts, self.data.dev.texts, options)
+        return k, tensor_cache.load(k)
+
+    def _store_tensors(self, cache_key: str) -> None:
+        from lsctl.train import tensor_cache
+
+        tensor_cache.store(
+            cache_key,
+            {
+                "itos": list(self.vocab.itos),
+                "tokenizer": dict(self.vocab.tokenizer),
+                "train_ids": self.train_ids,
+                "train_len": self.train_len,
+                "dev_ids": self.dev_ids,
+                "dev_len": self.dev_len,
+            },
+        )
+
+    def _build_model(self, k: int, cached: dict[str, Any] | None = None) -> None:
         from lsctl.train.features import HFEncoder, WordEncoder
         from lsctl.train.models import build_scratch, load_hf
 
@@ -183,11 +233,14 @@ class Trainer:
             vocab_path = os.path.join(c.output, rd.VOCAB)
             if self.resume and os.path.exists(vocab_path):
                 self.vocab = Vocab.load(vocab_path)
+            elif cached is not None:
+                self.vocab = Vocab(list(cached["itos"]), dict(cached["tokenizer"]))
             else:
                 spec = TokenizerSpec(name=c.tokenizer)
                 with self.progress.task("building vocabulary", total=None):
                     tokens = tokenize(self.data.train.texts, spec)
                     self.vocab = build_vocab(tokens, spec, c.vocab_size, c.min_count)
+                self._train_tokens = tokens
             self.model = build_scratch(
                 c.model,
                 len(self.vocab),
