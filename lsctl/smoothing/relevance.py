@@ -14,6 +14,8 @@ the soft label is softmax(ILR / X_avg) computed with max-subtraction in float64.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -173,6 +175,25 @@ def _row_sums(dt: DocTerm, weights: np.ndarray, table: np.ndarray) -> np.ndarray
 # Passes over data
 
 
+class Spilled:
+    """A batch's doc×word counts in a temporary file, read back once by the second pass."""
+
+    def __init__(self, folder: str, start: int, dt: DocTerm) -> None:
+        self.path = os.path.join(folder, f"{start}.npy")
+        self.n_words = dt.n_words
+        with open(self.path, "wb") as f:
+            for a in (dt.indptr, dt.indices, dt.data, dt.lengths):
+                np.save(f, a)
+
+    def load(self) -> DocTerm:
+        # Read into memory and delete, not mmap: mapped pages would count
+        # towards the process's memory for the rest of the run.
+        with open(self.path, "rb") as f:
+            indptr, indices, data, lengths = (np.load(f) for _ in range(4))
+        os.remove(self.path)
+        return DocTerm(indptr, indices, data, lengths, self.n_words)
+
+
 @dataclass
 class Pass:
     """The result of a counting pass: vocabulary, total and per-fold statistics."""
@@ -180,12 +201,15 @@ class Pass:
     vocab: Vocabulary
     total: Stats
     folds: list[Stats] = field(default_factory=list)
-    cache: list[tuple[int, DocTerm]] | None = None  # (start, counts), within the budget
+    # (start, counts): in memory within the budget, spilled to ``spill`` past it.
+    cache: list[tuple[int, DocTerm | Spilled]] | None = None
+    spill: tempfile.TemporaryDirectory | None = None
 
 
-# Doc×word matrices of the first batches (8 bytes per nonzero) are kept up to
-# this size so the second pass need not tokenize them again; later batches of
-# a large input are tokenized again instead.
+# Doc×word matrices of the first batches (8 bytes per nonzero) are kept in
+# memory up to this size; later batches of a large input go to a temporary
+# folder. Reading them back costs a fraction of tokenizing again, so the time
+# per row stays the same however large the input, and memory stays flat.
 CACHE_BYTES = 64 << 20
 
 
@@ -205,7 +229,8 @@ def count_pass(
     vocab = Vocabulary(spec)
     total = Stats.zeros(0, k)
     folds = [Stats.zeros(0, k) for _ in range(n_folds)]
-    kept: list[tuple[int, DocTerm]] | None = [] if cache else None
+    kept: list[tuple[int, DocTerm | Spilled]] | None = [] if cache else None
+    spill: tempfile.TemporaryDirectory | None = None
     used = 0
     with ensure(progress).task("counting words", total=total_rows) as task:
         for start, batch in batches:
@@ -217,15 +242,20 @@ def count_pass(
                 for j in range(n_folds):
                     rows = np.flatnonzero(fb == j)
                     folds[j].add(dt.take(rows), y[rows])
-            if kept is not None and used + dt.nnz * 8 <= CACHE_BYTES:
-                used += dt.nnz * 8
-                kept.append((start, dt))
+            if kept is not None:
+                if used + dt.nnz * 8 <= CACHE_BYTES:
+                    used += dt.nnz * 8
+                    kept.append((start, dt))
+                else:
+                    if spill is None:
+                        spill = tempfile.TemporaryDirectory(prefix="lsctl-counts-")
+                    kept.append((start, Spilled(spill.name, start, dt)))
             task.advance(batch.num_rows)
     v = len(vocab)
     total.grow(v)
     for s in folds:
         s.grow(v)
-    return Pass(vocab, total, folds, kept)
+    return Pass(vocab, total, folds, kept, spill)
 
 
 def ilr_from_texts(
@@ -497,6 +527,7 @@ class RelevanceMethod(Method):
         self.cache = {}
         if result.cache is not None:
             self.cache = dict(result.cache)
+        self.spill = result.spill  # removed in finish(), or when collected
         total = result.total
         if total.n_tokens == 0:
             raise LsctlError(f"{ctx.where}: no tokens in any text; nothing to fit")
@@ -519,7 +550,9 @@ class RelevanceMethod(Method):
 
     def targets(self, ctx: Context, batch: pa.RecordBatch, start: int) -> np.ndarray:
         dt = self.cache.pop(start, None)
-        if dt is None:
+        if isinstance(dt, Spilled):
+            dt = dt.load()
+        elif dt is None:
             dt = count_batch(batch.column("text"), self.vocab)
         if self.fold_of is None:
             ilr = self.fitted[0].ilr(dt)
@@ -539,6 +572,9 @@ class RelevanceMethod(Method):
         return out
 
     def finish(self, ctx: Context) -> None:
+        if getattr(self, "spill", None) is not None:
+            self.spill.cleanup()
+            self.spill = None
         if self.empty:
             ctx.warn(f"{self.empty} documents have no tokens; they get the uniform vector")
         if self.no_overlap:

@@ -158,3 +158,31 @@ def test_large_relevance_does_not_overflow():
     assert np.isfinite(d.astype(np.float32)).all()
     np.testing.assert_allclose(d[0], [0.0, 1.0], atol=1e-12)
     np.testing.assert_allclose(d.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("cross_fit", [None, 3])
+def test_counts_past_the_memory_budget_spill_to_disk_and_match(monkeypatch, tmp_path, cross_fit):
+    # With no memory budget every batch's counts go to a temporary folder and
+    # are read back by the second pass; the targets must equal the reference
+    # and the folder must be gone afterwards.
+    import tempfile
+
+    from lsctl.smoothing import relevance
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    params = {"tokenizer": "words", "_batch": 3}
+    if cross_fit:
+        params["cross_fit"] = cross_fit
+    want, _ = _run("kwls", CORPUS, CORPUS_GOLD, dict(params))
+    loads = []
+    real_load = relevance.Spilled.load
+    monkeypatch.setattr(relevance.Spilled, "load", lambda s: loads.append(1) or real_load(s))
+    monkeypatch.setattr(relevance, "CACHE_BYTES", 0)
+    got, _ = _run("kwls", CORPUS, CORPUS_GOLD, dict(params))
+    assert len(loads) == -(-len(CORPUS) // 3)  # every batch came back from disk
+    np.testing.assert_array_equal(got, want)
+    if not cross_fit:
+        spec = TokenizerSpec("words")
+        ref = soft_labels(tokenize(CORPUS, spec), CORPUS_GOLD, ["neg", "neu", "pos"])
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-15)
+    assert not list(tmp_path.glob("lsctl-counts-*"))
