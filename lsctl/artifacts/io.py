@@ -278,7 +278,8 @@ def _read_bytes(path: str) -> bytes:
 
 def _open_parquet(source: Any, name: str, sha: str | None) -> ArtifactReader:
     try:
-        pf = pq.ParquetFile(source)
+        # pre_buffer reads ahead every row group at once: +160 MB at IMDb×10 and no faster.
+        pf = pq.ParquetFile(source, pre_buffer=False)
     except _DECODE_ERRORS as e:
         raise corrupt(name, e) from e
     schema = pf.schema_arrow
