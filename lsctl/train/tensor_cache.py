@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -99,24 +98,22 @@ def load(k: str) -> dict[str, Any] | None:
 
 
 def store(k: str, entry: dict[str, Any]) -> None:
-    """Write ``entry`` atomically, then evict the oldest entries over the size bound.
+    """Write ``entry`` through lsctl's atomic writer, then evict the oldest entries over
+    the size bound.
 
     A cache that cannot be written (read-only home, full disk) is skipped
     silently: it only ever saves time.
     """
-    folder = cache_dir()
+    from lsctl.artifacts.io import atomic_path
+    from lsctl.errors import LsctlError
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save({**entry, "format": FORMAT}, f)
-            os.replace(tmp, _path(k))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(str(_path(k)), suffix=".pt") as tmp, open(tmp, "wb") as f:
+            # A file object, not the path: torch names the archive's records after
+            # the file, and the temporary name would make every entry differ.
+            torch.save({**entry, "format": FORMAT}, f)
         evict(max_bytes())
-    except OSError:
+    except (OSError, LsctlError):
         return
 
 
@@ -124,6 +121,8 @@ def evict(limit: int) -> list[Path]:
     """Remove least recently used entries until the folder holds at most ``limit`` bytes."""
     entries = []
     for p in cache_dir().glob("*.pt"):
+        if p.name.startswith("."):
+            continue  # another process's entry being written (atomic_path's temporary)
         try:
             st = p.stat()
         except OSError:
