@@ -141,22 +141,21 @@ class Trainer:
 
         _seed_all(c.seed)
         cache_key, cached = self._cached_tensors()
-        self._train_tokens: list[list[str]] | None = None
-        self._build_model(k, cached)
+        train_tokens = self._build_model(k, cached)
         if cached is not None:
             # Neither tokenizing nor the vocabulary draws random numbers, so a
             # hit leaves the RNG (and so the whole run) exactly as a miss would.
             self.train_ids, self.train_len = cached["train_ids"], cached["train_len"]
             self.dev_ids, self.dev_len = cached["dev_ids"], cached["dev_len"]
         else:
-            if self._train_tokens is not None:  # tokenized once, for the vocabulary
-                self.train_ids, self.train_len = self.encoder.from_tokens(self._train_tokens)
+            if train_tokens is not None:  # tokenized once, for the vocabulary
+                self.train_ids, self.train_len = self.encoder.from_tokens(train_tokens)
             else:
                 self.train_ids, self.train_len = self.encoder(data.train.texts, self.progress)
+            del train_tokens
             self.dev_ids, self.dev_len = self.encoder(data.dev.texts, self.progress)
             if cache_key is not None:
                 self._store_tensors(cache_key)
-        self._train_tokens = None
         self.tensor_cache = "off" if cache_key is None else ("hit" if cached else "miss")
         self.train_y = torch.as_tensor(data.train.y, dtype=torch.long)
         self.dev_y = torch.as_tensor(data.dev.y, dtype=torch.long)
@@ -214,10 +213,12 @@ class Trainer:
             },
         )
 
-    def _build_model(self, k: int, cached: dict[str, Any] | None = None) -> None:
+    def _build_model(self, k: int, cached: dict[str, Any] | None = None) -> list[list[str]] | None:
+        """Build the model (and vocabulary); returns the training tokens if it tokenized them."""
         from lsctl.train.features import HFEncoder, WordEncoder
         from lsctl.train.models import build_scratch, load_hf
 
+        tokens: list[list[str]] | None = None
         c = self.config
         aux_head = c.loss == "aux-head"
         if c.is_hf:
@@ -240,7 +241,6 @@ class Trainer:
                 with self.progress.task("building vocabulary", total=None):
                     tokens = tokenize(self.data.train.texts, spec)
                     self.vocab = build_vocab(tokens, spec, c.vocab_size, c.min_count)
-                self._train_tokens = tokens
             self.model = build_scratch(
                 c.model,
                 len(self.vocab),
@@ -276,6 +276,7 @@ class Trainer:
                 device_ids=ids,
                 find_unused_parameters=aux_head and c.warmup_epochs > 0,
             )
+        return tokens
 
     def _load_embeddings(self) -> None:
         """Copy ``--embeddings`` vectors into the embedding (a resumed run has them already)."""
