@@ -83,21 +83,16 @@ def _nonblank_texts(source: Any, where: str) -> Any:
     keywords and softlabel refuse it like every other command that reads
     texts, checked batch by batch as the rows stream past.
     """
-    import pyarrow.compute as pc
+    from lsctl.artifacts.columns import blank_texts
 
     where = "stdin" if where == "-" else where
 
     def checked() -> Any:
         offset = 0
         for batch in source():
-            col = batch.column(batch.schema.get_field_index("text"))
-            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-                raise LsctlError(f"{where}: column 'text' is {col.type}, expected strings")
-            # No Python scalars in these kernels: converting one makes pyarrow
-            # import pandas (0.2 s of a short run).
-            lengths = pc.utf8_length(pc.utf8_trim_whitespace(col))
-            if col.null_count or pc.min(lengths).as_py() == 0:
-                first = offset + next(i for i, n in enumerate(lengths.to_pylist()) if not n)
+            blank = blank_texts(batch.column(batch.schema.get_field_index("text")), where)
+            if blank.any():
+                first = offset + int(np.argmax(blank))
                 raise LsctlError(
                     f"{where}: null or empty text (first at row {first}); drop those rows with "
                     "`lsctl data import FILE -o OUT.parquet --drop-empty`"
