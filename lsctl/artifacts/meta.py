@@ -13,7 +13,7 @@ from lsctl.errors import LsctlError
 
 META_KEY = b"lsctl"
 SCHEMA_VERSION = 1
-KINDS = ("dataset", "keywords", "softlabels", "predictions", "comparison", "run")
+KINDS = ("dataset", "keywords", "softlabels", "predictions", "comparison", "run", "ranked")
 
 
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
