@@ -321,6 +321,15 @@ def _table_reader(path: str, fmt: str, table: pa.Table) -> ArtifactReader:
     )
 
 
+def table_reader(table: pa.Table, where: str = "data") -> ArtifactReader:
+    """An in-memory table opened like an artifact (the Python API's input).
+
+    Its format is ``table``: it can be read any number of times, and it has
+    no file, so derived artifacts record no input hash for it.
+    """
+    return _table_reader(where, "table", table)
+
+
 def read_artifact(path: str, columns: list[str] | None = None) -> tuple[pa.Table, ArtifactReader]:
     """Read a whole artifact; returns the table and its reader (for meta and hashes)."""
     reader = open_artifact(path)

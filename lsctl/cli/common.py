@@ -101,6 +101,33 @@ def option_name(param: str) -> str:
     return "--" + param.replace("_", "-")
 
 
+# Python parameters of the core whose flag is not ``--`` plus the dashed name.
+FLAG_NAMES = {"pairs": "--pair", "label_order": "--labels"}
+
+
+def flag_name(param: str) -> str:
+    """The command-line spelling of a core parameter (``k1`` → ``--k1``, ``pairs`` → ``--pair``)."""
+    return FLAG_NAMES.get(param) or option_name(param)
+
+
+def _flag_spelling(param: str, value: Any) -> str:
+    value = getattr(value, "value", value)  # Enum members read as their value
+    return flag_name(param) if value is None else f"{flag_name(param)} {value}"
+
+
+def cli_message(err: LsctlError) -> str:
+    """``err``'s message, with a core parameter error re-spelled in flags.
+
+    The core and the Python API name parameters as Python does (``rate=1.5``);
+    on the command line the same rule reads ``--rate 1.5``.
+    """
+    from lsctl.validation import ParameterError
+
+    if isinstance(err, ParameterError):
+        return err.render(_flag_spelling, flag_name)
+    return str(err)
+
+
 def check_finite(kwargs: dict[str, Any]) -> None:
     """Refuse NaN and ±inf for every float option of every command (a usage error).
 
@@ -161,7 +188,7 @@ def handle_errors(fn: F) -> F:
         except LsctlError as e:
             if debug():
                 raise
-            error(str(e))
+            error(cli_message(e))
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt as e:
             if debug():

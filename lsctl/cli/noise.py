@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -12,6 +12,7 @@ from lsctl.cli.common import (
     QuietOpt,
     SeedOpt,
     check_json_vs_stdout,
+    cli_message,
     emit_json,
     handle_errors,
     info,
@@ -19,25 +20,12 @@ from lsctl.cli.common import (
     progress,
     warn,
 )
-from lsctl.errors import LsctlError, UsageError
+from lsctl.noise.run import CONVENTIONS, KINDS, STOCHASTIC
 
-
-class Kind(str, Enum):
-    symmetric = "symmetric"
-    pairflip = "pairflip"
-    asymmetric = "asymmetric"
-    matrix = "matrix"
-    instance = "instance"
-
-
-class Convention(str, Enum):
-    off_diagonal = "off-diagonal"
-    uniform = "uniform"
-
-
-class Stochastic(str, Enum):
-    rows = "rows"
-    columns = "columns"
+# The choices come from the core's lists, so --help and completion follow them.
+Kind = Enum("Kind", {k: k for k in KINDS}, type=str)  # type: ignore[misc]
+Convention = Enum("Convention", {c: c for c in CONVENTIONS}, type=str)  # type: ignore[misc]
+Stochastic = Enum("Stochastic", {s: s for s in STOCHASTIC}, type=str)  # type: ignore[misc]
 
 
 @handle_errors
@@ -83,7 +71,7 @@ def command(
             help="matrix only: which sums to 1. rows: T(clean, noisy) (ours); "
             "columns: cleanlab's noise_matrix(noisy, clean).",
         ),
-    ] = Stochastic.rows,
+    ] = Stochastic("rows"),
     temperature: Annotated[
         float | None,
         typer.Option(
@@ -139,129 +127,30 @@ def command(
       lsctl noise train.parquet -o - --kind pairflip -r 0.2 | lsctl data info -
       lsctl noise train.parquet -o n.parquet --kind matrix --matrix T.csv --stochastic columns
     """
-    import numpy as np
-
-    from lsctl.artifacts import (
-        check_output,
-        label_indices,
-        make_meta,
-        read_artifact,
-        resolve_labels,
-        texts,
-        write_artifact,
-    )
-    from lsctl.noise import inject as inj
-    from lsctl.noise import transition as tr
+    from lsctl.noise.run import noise
 
     check_json_vs_stdout(as_json, output)
-    _check_option_kinds(kind, rate, convention, pair, matrix, stochastic, temperature)
-    if kind is Kind.matrix:
-        rate = None  # T alone defines the noise; the realized rate is what gets reported
-    else:
-        tr.check_rate(rate)  # type: ignore[arg-type]
-    check_output(output, [data])
-
-    table, reader = read_artifact(data)
-    where = data if data != "-" else "stdin"
-    labels = resolve_labels(table, reader.meta, where)
-    k = len(labels)
-    y = label_indices(table, labels, where)
-    present = [labels[i] for i in np.unique(y)]
-    if len(present) < 2:
-        raise LsctlError(
-            f"{where}: only {len(present)} class present ({', '.join(present) or 'no rows'}); "
-            "label noise needs at least 2 classes"
-        )
-    stacked = "clean_label" in table.column_names
-    if stacked and not stack:
-        raise LsctlError(
-            f"{where}: already has a clean_label column (it is noisy already); pass --stack to "
-            "add more noise and keep the original clean_label"
-        )
-    clean = label_indices(table, labels, where, column="clean_label") if stacked else y
-
-    conv = (convention or Convention.off_diagonal).value
-    detail = None
-    if kind is Kind.instance:
-        from lsctl.noise.instance import DEFAULT_TEMPERATURE, instance_noise, keyword_relevance
-
-        table = texts(table, where)
-        ilr = keyword_relevance(table.column("text"), y, k, progress(quiet, as_json))
-        tau = DEFAULT_TEMPERATURE if temperature is None else temperature
-        result, detail = instance_noise(ilr, y, rate, seed, tau, exact)  # type: ignore[arg-type]
-    else:
-        if kind is Kind.symmetric:
-            t = tr.symmetric(k, rate, conv)  # type: ignore[arg-type]
-        elif kind is Kind.pairflip:
-            t = tr.pairflip(k, rate)  # type: ignore[arg-type]
-        elif kind is Kind.asymmetric:
-            t = tr.asymmetric(k, rate, tr.parse_pairs(pair or [], labels))  # type: ignore[arg-type]
-        else:
-            t = tr.validate(tr.load_matrix(matrix, labels), labels, stochastic.value)  # type: ignore[arg-type]
-        result = inj.inject(y, t, seed, exact)
-
-    out = inj.noisy_table(table, labels, result.noisy, clean, stacked)
-    vs_clean = float((result.noisy != clean).mean())
-    noise_meta: dict[str, Any] = {
-        "kind": kind.value,
-        "rate": rate,
-        "seed": seed,
-        "convention": conv if kind is Kind.symmetric else None,
-        "exact": exact,
-        "intended_T": result.intended.tolist(),
-        "realized_T": result.realized.tolist(),
-        "realized_rate": result.realized_rate,
-        "intended_rate": result.intended_rate,
-        "counts": result.counts.tolist(),
-        "n": int(y.size),
-        "n_flipped": int((result.noisy != y).sum()),
-        "noise_rate_vs_clean": vs_clean,
-        "stacked": stacked,
-    }
-    if detail is not None:
-        noise_meta["temperature"] = tau
-        noise_meta["offset"] = detail.offset
-    if stacked and reader.meta and reader.meta.get("noise"):
-        noise_meta["previous"] = reader.meta["noise"]
-    params = {
-        "kind": kind.value,
-        "rate": rate,
-        "seed": seed,
-        "convention": noise_meta["convention"],
-        "pairs": list(pair or []),
-        "matrix": matrix,
-        "stochastic": stochastic.value if kind is Kind.matrix else None,
-        "temperature": noise_meta.get("temperature"),
-        "exact": exact,
-        "stack": stack,
-    }
-    meta = make_meta("dataset", labels, params, [reader.input_record()], noise=noise_meta)
-    write_artifact(out, output, meta, [data])
-
+    run = noise(
+        data,
+        output,
+        kind=kind.value,
+        rate=rate,
+        seed=seed,
+        convention=convention.value if convention is not None else None,
+        pairs=pair,
+        matrix=matrix,
+        stochastic=stochastic.value,
+        temperature=temperature,
+        exact=exact,
+        stack=stack,
+        progress=progress(quiet, as_json),
+    )
+    for w in run.warnings:
+        warn(cli_message(w))
     if as_json:
-        emit_json({"output": output, "labels": labels, **noise_meta})
+        emit_json({"output": output, "labels": run.labels, **run.noise_meta})
     elif not quiet:
-        _report(labels, result, vs_clean if stacked else None)
-
-
-def _check_option_kinds(kind, rate, convention, pair, matrix, stochastic, temperature) -> None:
-    """Options that belong to another kind are usage errors, not silently ignored."""
-    if kind is Kind.matrix:
-        if matrix is None:
-            raise UsageError("--kind matrix needs --matrix FILE (CSV or JSON)")
-        if rate is not None:
-            warn("--rate is not used by --kind matrix; the realized rate is reported")
-    elif rate is None:
-        raise UsageError(f"--kind {kind.value} needs --rate R (a noise rate in [0, 1))")
-    for name, given, owner in (
-        ("--convention", convention is not None, Kind.symmetric),
-        ("--pair", bool(pair), Kind.asymmetric),
-        ("--matrix", matrix is not None, Kind.matrix),
-        ("--stochastic", stochastic is not Stochastic.rows, Kind.matrix),
-        ("--temperature", temperature is not None, Kind.instance),
-    ):
-        if given and kind is not owner:
-            raise UsageError(f"{name} only applies to --kind {owner.value}")
+        _report(run.labels, run.result, run.noise_rate_vs_clean if run.stacked else None)
 
 
 def _report(labels, result, vs_clean: float | None) -> None:

@@ -10,12 +10,13 @@ SPLITS = ("train", "dev", "test")
 
 
 def check_fractions(dev: float, test: float) -> None:
-    for name, f in (("--dev", dev), ("--test", test)):
-        if not np.isfinite(f) or not 0.0 <= f < 1.0:
-            raise LsctlError(f"{name} {f} is outside [0, 1); give a fraction such as 0.1")
+    from lsctl.validation import ParameterError, check_range
+
+    for name, f in (("dev", dev), ("test", test)):
+        check_range(name, f, low=0, high=1, high_open=True, hint=f"(e.g. {{{name}:v=0.1}})")
     if dev + test >= 1.0:
-        raise LsctlError(
-            f"--dev {dev} + --test {test} leave nothing for training; make them sum below 1"
+        raise ParameterError(
+            "{dev} + {test} leave nothing for training; make them sum below 1", dev=dev, test=test
         )
 
 

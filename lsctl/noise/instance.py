@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.errors import LsctlError
 from lsctl.noise.inject import NoiseResult, round_half_up, summarize
 from lsctl.noise.transition import check_rate
 from lsctl.progress import Progress, ensure
@@ -65,8 +64,9 @@ def flip_probabilities(
 ) -> tuple[np.ndarray, float]:
     """p_i = σ(a + s_i/τ) with a chosen so that mean(p) = ``rate``; returns (p, a)."""
     check_rate(rate)
-    if temperature <= 0 or not np.isfinite(temperature):
-        raise LsctlError(f"--temperature {temperature} must be a positive number such as 0.2")
+    from lsctl.validation import check_range
+
+    check_range("temperature", temperature, low=0, low_open=True, hint="(e.g. {temperature:v=0.2})")
     n = margin.shape[0]
     if rate == 0.0 or n == 0:
         return np.zeros(n), -np.inf

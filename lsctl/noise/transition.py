@@ -13,15 +13,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError
 
 TOL = 1e-6
 CONVENTIONS = ("off-diagonal", "uniform")
 
 
 def check_rate(rate: float) -> float:
-    if not np.isfinite(rate) or not 0.0 <= rate < 1.0:
-        raise UsageError(f"--rate {rate} is outside [0, 1); give a noise rate such as 0.2")
+    from lsctl.validation import check_range
+
+    check_range("rate", rate, low=0, high=1, high_open=True, hint="(e.g. {rate:v=0.2})")
     return float(rate)
 
 
@@ -40,9 +41,9 @@ def symmetric(k: int, rate: float, convention: str = "off-diagonal") -> np.ndarr
         t = np.full((k, k), rate / k)
         np.fill_diagonal(t, 1.0 - rate + rate / k)
     else:
-        raise UsageError(
-            f"unknown --convention {convention!r}; use one of {', '.join(CONVENTIONS)}"
-        )
+        from lsctl.validation import check_choice
+
+        check_choice("convention", convention, CONVENTIONS)
     return t
 
 

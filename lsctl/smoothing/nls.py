@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.errors import UsageError
 from lsctl.smoothing.base import Context, Method
 from lsctl.smoothing.uniform import uniform_targets
+from lsctl.validation import ParameterError, check_range
 
 
 class NLS(Method):
@@ -23,9 +23,14 @@ class NLS(Method):
     def validate(self, params: dict[str, Any]) -> None:
         rate = params.get("rate")
         if rate is None:
-            raise UsageError("--method nls needs --rate R (R < 1; negative for NLS, e.g. -0.2)")
-        if not (rate < 1.0 and rate > float("-inf")):
-            raise UsageError(f"--rate {rate} must be below 1 (e.g. --rate -0.2 or --rate 0.4)")
+            raise ParameterError(
+                "{method} needs {rate:n} (below 1; negative for NLS, e.g. {rate:v=-0.2})",
+                method="nls",
+                rate=None,
+            )
+        check_range(
+            "rate", rate, high=1, high_open=True, hint="(e.g. {rate:v=-0.2} or {rate:v=0.4})"
+        )
 
     def targets(self, ctx: Context, batch: Any, start: int) -> np.ndarray:
         return uniform_targets(ctx.label_indices(batch), len(ctx.labels), ctx.params["rate"], "k")

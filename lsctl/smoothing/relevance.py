@@ -23,22 +23,20 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context, Method
 from lsctl.text.counts import DocTerm, Vocabulary, count_batch
 from lsctl.text.tokenize import TokenizerSpec
+from lsctl.validation import ParameterError, check_range
 
 VARIANTS = ("kwls", "tfidf")
 
 
 def check_params(k1: float, b: float, k2: float) -> None:
-    if not k1 > 0:
-        raise UsageError(f"--k1 {k1} must be > 0 (the authors use 2.0)")
-    if not 0.0 <= b <= 1.0:
-        raise UsageError(f"--b {b} must be in [0, 1] (the authors use 0.75)")
-    if not k2 > 0:
-        raise UsageError(f"--k2 {k2} must be > 0 (the authors use 2.0)")
+    check_range("k1", k1, low=0, low_open=True, hint="(the authors use 2.0)")
+    check_range("b", b, low=0, high=1, hint="(the authors use 0.75)")
+    check_range("k2", k2, low=0, low_open=True, hint="(the authors use 2.0)")
 
 
 @dataclass
@@ -388,8 +386,8 @@ def fold_assignment(n: int, folds: int, seed: int) -> np.ndarray:
 
 def check_min_count(min_count: int | None) -> None:
     """The one --min-count rule of `keywords` and `softlabel`: at least 1 (1 keeps every word)."""
-    if min_count is not None and min_count < 1:
-        raise UsageError(f"--min-count {min_count}: must be at least 1 (1 keeps every word)")
+    if min_count is not None:
+        check_range("min_count", min_count, low=1, hint="(1 keeps every word)")
 
 
 class RelevanceMethod(Method):
@@ -415,14 +413,15 @@ class RelevanceMethod(Method):
         check_params(2.0 if k1 is None else k1, 0.75 if b is None else b, 2.0 if k2 is None else k2)
         check_min_count(params.get("min_count"))
         folds = params.get("cross_fit") or 0
-        if folds and folds < 2:
-            raise UsageError(f"--cross-fit {folds}: use at least 2 folds (e.g. --cross-fit 5)")
+        if folds:
+            check_range("cross_fit", folds, low=2, hint="folds (e.g. {cross_fit:v=5})")
         if folds and params.get("keywords"):
-            raise UsageError(
-                "--cross-fit and --keywords exclude each other: cross-fitting fits on DATA itself"
+            raise ParameterError(
+                "{cross_fit:n} and {keywords:n} exclude each other: cross-fitting fits on "
+                "the data itself",
+                cross_fit=folds,
+                keywords=params.get("keywords"),
             )
-        if (params.get("min_count") or 1) < 1:
-            raise UsageError("--min-count must be at least 1")
 
     # -- fitting -----------------------------------------------------------
 

@@ -65,11 +65,14 @@ class SoftlabelResult:
     warnings: list[str]
     info: dict[str, Any]
     examples: list[dict[str, Any]] = field(default_factory=list)
+    # DATA's rows plus soft_label and soft_argmax, with the metadata an output
+    # file would carry; only when asked for (``collect=True``).
+    table: pa.Table | None = None
 
 
 def _batch_source(reader: Any) -> tuple[Any, int | None]:
     """A re-iterable batch source: Parquet and Arrow files re-read; a stream is held."""
-    if reader.format == "arrow-stream":
+    if reader.format in ("arrow-stream", "table"):
         table = reader.read()
         return (lambda: iter(table.to_batches(max_chunksize=BATCH_ROWS))), table.num_rows
     return (lambda: reader.iter_batches(batch_size=BATCH_ROWS)), reader.num_rows
@@ -103,8 +106,10 @@ def _nonblank_texts(source: Any, where: str) -> Any:
     return checked
 
 
-def _data_labels(reader: Any, source: Any, where: str) -> list[str] | None:
-    """DATA's label order: its stamped list, else its sorted distinct labels."""
+def _data_labels(
+    reader: Any, source: Any, where: str, given: list[str] | None = None
+) -> list[str] | None:
+    """DATA's label order: ``given``, else its stamped list, else its sorted distinct labels."""
     if "label" not in reader.schema.names:
         return None
     import pyarrow.compute as pc
@@ -127,29 +132,37 @@ def _data_labels(reader: Any, source: Any, where: str) -> list[str] | None:
     if nulls:
         raise LsctlError(f"{where}: {nulls} rows have no label; drop or fill them first")
     table = pa.table({"label": string_array(sorted(uniq))})
-    return resolve_labels(table, reader.meta, where)
+    return resolve_labels(table, reader.meta, where, given)
 
 
 def softlabel(
-    data: str,
+    data: str | pa.Table,
     output: str | None,
     method_name: str,
     params: dict[str, Any],
     progress: Progress | None = None,
     show: int = 0,
+    labels: list[str] | None = None,
+    collect: bool = False,
 ) -> SoftlabelResult:
     """Write DATA's rows plus ``soft_label`` to ``output``; returns the run summary.
 
-    With ``output=None`` nothing is written (inspection: summary and examples).
+    ``data`` is an artifact path or an in-memory table. With ``output=None``
+    nothing is written (inspection: summary and examples); ``collect=True``
+    also returns the rows with their soft labels (``result.table``).
+    ``labels`` fixes the label order of the vectors (else DATA's own).
     """
     from lsctl.artifacts import check_output, make_meta, open_artifact, prob_array, write_batches
     from lsctl.artifacts.columns import string_array
+    from lsctl.artifacts.io import table_reader
     from lsctl.smoothing import registry
 
     method = registry.get(method_name)()
     params = {**params, "method": method_name}
     method.validate(params)
-    reader = open_artifact(data)
+    in_memory = not isinstance(data, str)
+    reader = table_reader(data) if in_memory else open_artifact(data)
+    data = reader.path
     if method.needs_text and "text" not in reader.schema.names:
         raise LsctlError(
             f"{data}: no column 'text'; --method {method_name} computes word statistics from "
@@ -162,7 +175,7 @@ def softlabel(
     if method.needs_text:
         source = _nonblank_texts(source, data)
     ctx = Context(
-        labels=_data_labels(reader, source, data),
+        labels=_data_labels(reader, source, data, labels),
         params=params,
         batch_source=source,
         num_rows=num_rows,
@@ -208,19 +221,40 @@ def softlabel(
         method.finish(ctx)
 
     recorded = {name: params.get(name) for name in method.param_names if name in params}
-    meta = make_meta(
-        "softlabels",
-        labels,
-        params={"method": method_name, **recorded, **ctx.info},
-        inputs=[reader.input_record(), *ctx.inputs],
-    )
+
+    def meta() -> dict[str, Any]:
+        # Built after the rows: a stream's hash is known only once it is read.
+        own = [] if in_memory else [reader.input_record()]
+        return make_meta(
+            "softlabels",
+            labels,
+            params={"method": method_name, **recorded, **ctx.info},
+            inputs=[*own, *ctx.inputs],
+        )
+
+    table = None
     if output is None:
-        for _ in batches():
-            pass
+        kept = []
+        for batch in batches():
+            if collect:
+                kept.append(batch)
+        if collect:
+            from lsctl.artifacts.meta import META_KEY, encode_meta
+
+            table = pa.Table.from_batches(kept).replace_schema_metadata(
+                {META_KEY: encode_meta(meta())}
+            )
     else:
-        write_batches(batches(), output, meta, inputs=[data])
+        write_batches(batches(), output, meta(), inputs=[data])
     return SoftlabelResult(
-        output, method_name, labels, summary.result(), list(ctx.warnings), dict(ctx.info), examples
+        output,
+        method_name,
+        labels,
+        summary.result(),
+        list(ctx.warnings),
+        dict(ctx.info),
+        examples,
+        table,
     )
 
 

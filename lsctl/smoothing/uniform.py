@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError
 from lsctl.smoothing.base import Context, Method
+from lsctl.validation import check_choice, check_range
 
 CONVENTIONS = ("k", "k-1", "per-class")
 
@@ -35,9 +36,7 @@ def uniform_targets(y: np.ndarray, k: int, epsilon: float, convention: str = "k"
     elif convention == "per-class":
         off, on = epsilon, 1.0 - (k - 1) * epsilon
     else:
-        raise UsageError(
-            f"unknown --convention {convention!r}; choose one of {', '.join(CONVENTIONS)}"
-        )
+        check_choice("convention", convention, CONVENTIONS)
     out = np.full((len(y), k), off, dtype=np.float64)
     out[np.arange(len(y)), y] = on
     return out
@@ -49,14 +48,15 @@ class Uniform(Method):
     param_names = ("epsilon", "convention")
 
     def validate(self, params: dict[str, Any]) -> None:
-        eps = params.get("epsilon", 0.1)
-        conv = params.get("convention", "k")
-        if conv not in CONVENTIONS:
-            raise UsageError(
-                f"unknown --convention {conv!r}; choose one of {', '.join(CONVENTIONS)}"
-            )
-        if not 0.0 <= eps < 1.0:
-            raise UsageError(f"--epsilon {eps} is outside [0, 1); use e.g. --epsilon 0.1")
+        check_choice("convention", params.get("convention", "k"), CONVENTIONS)
+        check_range(
+            "epsilon",
+            params.get("epsilon", 0.1),
+            low=0,
+            high=1,
+            high_open=True,
+            hint="(e.g. {epsilon:v=0.1})",
+        )
 
     def prepare(self, ctx: Context) -> None:
         conv = ctx.params.get("convention", "k")

@@ -145,7 +145,8 @@ def test_class_with_one_row_is_an_error():
     ],
 )
 def test_bad_fractions(data, tmp_path, cli, dev, test, needle):
-    _err(cli("data", "split", data, "-o", tmp_path / "sp", "--dev", dev, "--test", test), 1, needle)
+    # Out-of-range options are usage errors (exit 2), as for every other command.
+    _err(cli("data", "split", data, "-o", tmp_path / "sp", "--dev", dev, "--test", test), 2, needle)
 
 
 def test_output_is_a_file(data, tmp_path, cli):

@@ -98,5 +98,5 @@ def test_instance_exact_flips_round_rate_n_weighted_by_p():
 def test_bad_temperature():
     from lsctl.errors import LsctlError
 
-    with pytest.raises(LsctlError, match="--temperature"):
+    with pytest.raises(LsctlError, match=r"temperature=0\.0 must be > 0"):
         ins.flip_probabilities(np.zeros(3), 0.2, 0.0)

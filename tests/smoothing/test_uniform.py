@@ -73,7 +73,7 @@ def test_methods_through_the_registry():
         ("uniform", {"epsilon": float("nan")}, "outside"),
         ("uniform", {"epsilon": 0.1, "convention": "k+1"}, "convention"),
         ("nls", {"rate": 1.0}, "below 1"),
-        ("nls", {}, "needs --rate"),
+        ("nls", {}, "needs rate "),
     ],
 )
 def test_range_errors(name, params, match):

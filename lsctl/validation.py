@@ -1,0 +1,141 @@
+"""The one parameter validator of the core and the Python API.
+
+A bad parameter value raises :class:`ParameterError`, whose message names the
+parameter the way the caller spelled it: ``rate=1.5 must be below 1`` from
+Python, ``--rate 1.5 must be below 1`` from the command line. The core writes
+one template per rule; the CLI re-renders it with its flag names
+(:func:`lsctl.cli.common.cli_message`), so the two never drift apart.
+
+Templates are :meth:`str.format` strings over the parameters involved:
+
+- ``{rate}``: the parameter with its value (``rate=1.5`` / ``--rate 1.5``);
+- ``{rate:n}``: its name alone (``rate`` / ``--rate``);
+- ``{rate:v=-0.2}``: the parameter with another value, for examples
+  (``rate=-0.2`` / ``--rate -0.2``).
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from typing import Any
+
+from lsctl.errors import UsageError
+
+# A name and value -> how the caller writes them (``rate=1.5`` or ``--rate 1.5``).
+Spelling = Callable[[str, Any], str]
+# A name -> how the caller writes the bare name (``rate`` or ``--rate``).
+Naming = Callable[[str], str]
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def python_spelling(name: str, value: Any) -> str:
+    """``rate=1.5``; strings quoted as Python writes them (``kind='pairflip'``)."""
+    return f"{name}={_plain(value)!r}"
+
+
+def python_naming(name: str) -> str:
+    return name
+
+
+class _Formatter(string.Formatter):
+    def __init__(self, params: Mapping[str, Any], spell: Spelling, name: Naming) -> None:
+        self.params, self.spell, self.name = params, spell, name
+
+    def get_value(self, key: Any, args: Any, kwargs: Any) -> Any:
+        return key
+
+    def format_field(self, key: Any, spec: str) -> str:
+        if spec == "n":
+            return self.name(key)
+        if spec.startswith("v="):
+            # An example value is text the template wrote, shown as typed.
+            return self.spell(key, _Literal(spec[2:]))
+        return self.spell(key, self.params[key])
+
+
+class _Literal(str):
+    """An example value from a template: shown as written, not quoted by ``repr``."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class ParameterError(UsageError):
+    """A parameter value out of its range, or parameters that contradict each other.
+
+    ``template`` says what is wrong in terms of ``params`` (name → value); see
+    the module docstring. ``str(err)`` spells the parameters as Python does;
+    :meth:`render` spells them as another interface does.
+    """
+
+    def __init__(self, template: str, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(self.render(python_spelling, python_naming))
+
+    @property
+    def param(self) -> str:
+        """The first parameter the message is about."""
+        return next(iter(self.params))
+
+    def render(self, spell: Spelling, name: Naming) -> str:
+        return _Formatter(self.params, spell, name).format(self.template)
+
+
+def check_finite(name: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterError(f"{{{name}}} is not a finite number", **{name: value})
+
+
+def check_range(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str = "",
+) -> Any:
+    """Refuse ``value`` outside the interval (and NaN or ±inf); return it unchanged.
+
+    ``hint`` is appended to the message (a template too, e.g. ``"(e.g. {rate:v=0.2})"``).
+    """
+    if value is None:
+        raise ParameterError(f"{{{name}:n}} is required {hint}".rstrip(), **{name: value})
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if ok:
+        return value
+    if low is not None and high is not None:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        rule = f"is outside {lo}{_num(low)}, {_num(high)}{hi}"
+    elif low is not None:
+        rule = f"must be {'>' if low_open else '>='} {_num(low)}"
+    else:
+        rule = f"must be {'below' if high_open else 'at most'} {_num(high)}"
+    raise ParameterError(f"{{{name}}} {rule}{(' ' + hint) if hint else ''}", **{name: value})
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+    """``value`` (a string or an Enum member) if it is one of ``choices``; else a clear error."""
+    choices = list(choices)
+    plain = _plain(value)
+    if plain not in choices:
+        raise ParameterError(
+            f"unknown {{{name}}}; choose one of {', '.join(choices)}", **{name: plain}
+        )
+    return plain
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
