@@ -36,7 +36,20 @@ def command(
             "--name", help="System name for `lsctl compare`; default the run folder's name."
         ),
     ] = None,
-    bins: Annotated[int, typer.Option("--bins", help="Equal-width bins for ECE.")] = 15,
+    bins: Annotated[
+        int,
+        typer.Option(
+            "--bins", help="Bins for ECE (equal-width), adaptive ECE (equal-mass), classwise ECE."
+        ),
+    ] = 15,
+    calibrate: Annotated[
+        str | None,
+        typer.Option(
+            "--calibrate",
+            help="Fit a temperature on DEV (a labelled dev set or this run's eval predictions on "
+            "it) and write the temperature-scaled predictions.",
+        ),
+    ] = None,
     plot: Annotated[
         str | None,
         typer.Option(
@@ -50,12 +63,19 @@ def command(
 ) -> None:
     """Predict DATA with RUN; write id, label, pred, probs and logits; print the metrics.
 
-    Metrics: accuracy, macro-F1, per-class precision/recall/F1, NLL, Brier and
-    ECE (equal-width bins, L1, top-label confidence).
+    Metrics: accuracy, macro-F1, per-class precision/recall/F1, NLL, Brier,
+    ECE (equal-width bins, L1, top-label confidence), adaptive ECE (equal-mass
+    bins) and classwise ECE (Kull et al. 2019).
+
+    With --calibrate DEV, one temperature T is fitted on DEV by minimising the
+    NLL (Guo et al. 2017); every metric is shown before and after, and -o
+    writes the calibrated predictions (system name NAME-ts unless --name).
 
     Example:
 
         lsctl eval runs/trec-cnn-s1 trec/test.parquet -o preds/cnn-s1.parquet --name cnn --plot rel.png
+
+        lsctl eval runs/trec-cnn-s1 trec/test.parquet --calibrate trec/dev.parquet -o preds/cnn-ts-s1.parquet
     """
     from lsctl.artifacts import check_output, write_artifact
     from lsctl.errors import UsageError
@@ -67,8 +87,11 @@ def command(
         raise UsageError("--batch-size must be at least 1")
     if device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise UsageError(f"--device {device!r}: choose auto, cpu or cuda")
+    if calibrate is not None and calibrate == data == "-":
+        raise UsageError("--calibrate -: DATA already reads stdin; give DEV as a file")
+    inputs = [data] if calibrate is None else [data, calibrate]
     if output is not None:
-        check_output(output, [data])
+        check_output(output, inputs)
     if plot:
         from lsctl.evaluate.plots import check_plot_path
 
@@ -76,15 +99,27 @@ def command(
 
     from lsctl.evaluate.run import evaluate
 
-    ev = evaluate(run, data, name, bins, batch_size, device, progress(quiet, as_json))
+    ev = evaluate(
+        run, data, name, bins, batch_size, device, progress(quiet, as_json), calibrate=calibrate
+    )
+    # With --calibrate the written (and plotted) system is the calibrated one.
+    cal = ev.calibrated
+    table, meta, probs = (
+        (ev.table, ev.meta, ev.probs) if cal is None else (cal.table, cal.meta, cal.probs)
+    )
     if output is not None:
-        write_artifact(ev.table, output, ev.meta, [data])
+        write_artifact(table, output, meta, inputs)
     if plot:
         from lsctl.evaluate.metrics import reliability
         from lsctl.evaluate.plots import reliability_diagram
 
-        reliability_diagram(reliability(ev.probs, ev.y, bins), plot, ev.meta["name"])
+        title = (
+            meta["name"] if cal is None else f"{meta['name']} (T={cal.summary['temperature']:.3f})"
+        )
+        reliability_diagram(reliability(probs, ev.y, bins), plot, title)
     summary = {"name": ev.meta["name"], "seed": ev.meta["seed"], "output": output, **ev.summary}
+    if cal is not None:
+        summary["calibrated"] = {"name": meta["name"], **cal.summary}
     if as_json:
         emit_json(summary)
     elif not quiet:
@@ -94,11 +129,40 @@ def command(
 def _render(s: dict[str, Any]) -> None:
     from rich.table import Table
 
-    head = Table(title=f"{s['name']} on {s['n']} instances", title_justify="left")
-    for col in ("accuracy", "macro-F1", "NLL", "Brier", f"ECE ({s['bins']} bins)"):
+    bins = s["bins"]
+    cols = (
+        "accuracy",
+        "macro-F1",
+        "NLL",
+        "Brier",
+        f"ECE ({bins} bins)",
+        f"adaptive ECE ({bins} equal-mass bins)",
+        f"classwise ECE ({bins} bins)",
+    )
+    keys = ("accuracy", "macro_f1", "nll", "brier", "ece", "ece_adaptive", "ece_classwise")
+    cal = s.get("calibrated")
+    head = Table(
+        title=f"{s['name']} on {s['n']} instances",
+        title_justify="left",
+        caption="ECE and classwise ECE: equal-width bins; adaptive ECE: equal-mass bins",
+        caption_justify="left",
+    )
+    if cal is not None:
+        head.add_column("", justify="left")
+    for col in cols:
         head.add_column(col, justify="right")
-    head.add_row(*(f"{s[k]:.4f}" for k in ("accuracy", "macro_f1", "nll", "brier", "ece")))
+    if cal is None:
+        head.add_row(*(f"{s[k]:.4f}" for k in keys))
+    else:
+        head.add_row("before", *(f"{s[k]:.4f}" for k in keys))
+        head.add_row(f"after (T={cal['temperature']:.4f})", *(f"{cal[k]:.4f}" for k in keys))
     print_table(head)
+    if cal is not None:
+        info(
+            f"temperature T={cal['temperature']:.4f} fitted on {cal['dev_n']} dev examples "
+            f"({cal['dev']['path']}): dev NLL {cal['dev_nll_before']:.4f} -> "
+            f"{cal['dev_nll_after']:.4f}; written as system {cal['name']!r}"
+        )
     per = Table(title="per class", title_justify="left")
     for col in ("label", "precision", "recall", "F1", "support"):
         per.add_column(col, justify="left" if col == "label" else "right")

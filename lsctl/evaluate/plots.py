@@ -82,7 +82,9 @@ def reliability_diagram(rel: Reliability, path: str, title: str = "") -> None:
         top.set_ylim(0, 1)
         top.legend(loc="upper left", fontsize=8)
         n, bins = int(np.sum(rel.count)), len(rel.count)
-        top.set_title(f"{title}  n={n:,}, {bins} bins, ECE={rel.ece:.4f}".strip())
+        # Two lines: a long system name would push the numbers out of the figure.
+        stats = f"n={n:,}, {bins} bins ({rel.scheme}), ECE={rel.ece:.4f}"
+        top.set_title(f"{title}\n{stats}" if title else stats, fontsize=10)
         bottom.bar(lo, rel.count, width=width, align="edge", edgecolor="black", color="gray")
         bottom.set_xlabel("confidence (top-label probability)")
         bottom.set_ylabel("count")

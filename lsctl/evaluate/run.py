@@ -31,6 +31,17 @@ class Evaluation:
     summary: dict[str, Any]
     probs: np.ndarray
     y: np.ndarray
+    calibrated: Calibrated | None = None
+
+
+@dataclass
+class Calibrated:
+    """Temperature-scaled predictions of the same data (``eval --calibrate``)."""
+
+    table: pa.Table
+    meta: dict[str, Any]
+    summary: dict[str, Any]  # every metric after scaling, plus temperature and dev
+    probs: np.ndarray
 
 
 def run_seed(config: dict[str, Any]) -> int | None:
@@ -68,7 +79,13 @@ def evaluate(
     batch_size: int = 256,
     device: str = "auto",
     progress: Progress | None = None,
+    calibrate: str | None = None,
 ) -> Evaluation:
+    """Predict DATA with a run, score it, and (with ``calibrate``) temperature-scale it.
+
+    ``calibrate`` is a dev set: a labelled dataset (predicted with the same
+    run) or a predictions artifact of that run written by ``lsctl eval``.
+    """
     from lsctl.train.predict import load_predictor
 
     if bins < 1:
@@ -80,6 +97,11 @@ def evaluate(
     where = data_path
     table = ensure_id(texts(table, where))
     data_labels = resolve_labels(table, reader.meta, where)
+    given_name = name
+    if calibrate is not None and calibrate == data_path == "-":
+        raise LsctlError("--calibrate -: DATA already reads stdin; give DEV as a file")
+    data_record = reader.input_record()
+    dev_input = _read_dev(calibrate, data_record) if calibrate is not None else None
     predictor = load_predictor(run_dir, device)
     run_labels = list(predictor.labels)
     extra = [lab for lab in data_labels if lab not in run_labels]
@@ -92,7 +114,6 @@ def evaluate(
     logits = predictor.logits(table.column("text").to_pylist(), batch_size, progress)
     out, probs = predictions_table(table.column("id"), run_labels, y, logits)
     summary = metrics.summary(probs, y, run_labels, bins)
-    data_record = reader.input_record()
     config = predictor.config
     name = name or os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
     meta = make_meta(
@@ -106,4 +127,114 @@ def evaluate(
         run_config=config,
         metrics={k: v for k, v in summary.items() if k != "per_class"},
     )
-    return Evaluation(out, meta, summary, probs, y)
+    ev = Evaluation(out, meta, summary, probs, y)
+    if dev_input is not None:
+        dev_logits, dev_y = _dev_logits(dev_input, predictor, run_labels, batch_size, progress)
+        ev.calibrated = _calibrated(ev, logits, dev_logits, dev_y, dev_input, bins, given_name)
+    return ev
+
+
+@dataclass
+class _DevInput:
+    path: str
+    record: dict[str, Any]  # {"path", "sha256"} of the DEV file
+    table: pa.Table
+    meta: dict[str, Any] | None
+    is_predictions: bool
+
+
+def _read_dev(path: str, data_record: dict[str, Any]) -> _DevInput:
+    """Read DEV and refuse it when it is the test data (same content hash)."""
+    table, reader = read_artifact(path)
+    meta = reader.meta or {}
+    is_preds = meta.get("kind") == "predictions" or (
+        "probs" in table.column_names and "text" not in table.column_names
+    )
+    record = reader.input_record()
+    test_sha = data_record.get("sha256")
+    # A predictions file stands for the dataset it predicted.
+    dev_sha = meta.get("dataset_sha256") if is_preds else record.get("sha256")
+    if test_sha and (dev_sha == test_sha or record.get("sha256") == test_sha):
+        raise LsctlError(
+            f"--calibrate {path}: DEV has the same content as the test data (sha256 "
+            f"{test_sha[:12]}…); fit the temperature on a held-out dev set"
+        )
+    return _DevInput(path, record, table, reader.meta, is_preds)
+
+
+def _dev_logits(
+    dev: _DevInput,
+    predictor: Any,
+    run_labels: list[str],
+    batch_size: int,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dev logits in the run's label order, and dev gold indices."""
+    where = f"--calibrate {dev.path}"
+    if not dev.is_predictions:
+        table = texts(dev.table, where)
+        labels = resolve_labels(table, dev.meta, where)
+        extra = [lab for lab in labels if lab not in run_labels]
+        if extra:
+            raise LsctlError(f"{where}: label {extra[0]!r} is not one of the run's labels")
+        y = label_indices(table, run_labels, where)
+        z = predictor.logits(table.column("text").to_pylist(), batch_size, progress)
+        return np.asarray(z, dtype=np.float64), y
+    from lsctl.artifacts import prob_matrix, vector_labels
+
+    labels = vector_labels(dev.table, dev.meta, where, "probs", prove_with=("pred",), option=None)
+    if sorted(labels) != sorted(run_labels):
+        raise LsctlError(
+            f"{where}: its labels {labels} are not the run's labels {run_labels}; "
+            "give predictions of this run"
+        )
+    order = [labels.index(lab) for lab in run_labels]
+    k = len(labels)
+    if "logits" in dev.table.column_names:
+        z = prob_matrix(dev.table.column("logits"), k, where, "logits")
+    else:
+        from lsctl.evaluate.calibrate import logits_from_probs
+
+        z = logits_from_probs(prob_matrix(dev.table.column("probs"), k, where, "probs"))
+    y = label_indices(dev.table, run_labels, where)
+    return np.asarray(z, dtype=np.float64)[:, order], y
+
+
+def _calibrated(
+    ev: Evaluation,
+    logits: np.ndarray,
+    dev_logits: np.ndarray,
+    dev_y: np.ndarray,
+    dev: _DevInput,
+    bins: int,
+    name: str | None,
+) -> Calibrated:
+    from lsctl.evaluate import calibrate as ts
+
+    if not np.isfinite(dev_logits).all():
+        raise LsctlError(f"--calibrate {dev.path}: non-finite logits or probabilities")
+    t = ts.fit_temperature(dev_logits, dev_y)
+    z, probs = ts.scale(logits, t)
+    labels = ev.meta["labels"]
+    table, probs = predictions_table(ev.table.column("id"), labels, ev.y, z)
+    summary = metrics.summary(probs, ev.y, labels, bins)
+    record = {
+        "method": "temperature",
+        "temperature": t,
+        "dev": dev.record,
+        "dev_n": len(dev_y),
+        "dev_nll_before": ts.temperature_nll(dev_logits, dev_y, 1.0),
+        "dev_nll_after": ts.temperature_nll(dev_logits, dev_y, t),
+        "dev_source": "predictions" if dev.is_predictions else "dataset",
+    }
+    meta = {
+        **ev.meta,
+        # A calibrated system is another system for `compare`: its own name.
+        "name": name if name is not None else f"{ev.meta['name']}-ts",
+        "inputs": [*ev.meta["inputs"], dev.record],
+        "calibration": record,
+        "metrics": {k: v for k, v in summary.items() if k != "per_class"},
+        "uncalibrated_metrics": ev.meta["metrics"],
+    }
+    meta["params"] = {**ev.meta["params"], "calibrate": dev.record["path"]}
+    return Calibrated(table, meta, {**summary, **record}, probs)
