@@ -53,7 +53,18 @@ def _root(
 def _register() -> None:
     # Each subcommand module exposes either `app` (a command group) or `command`.
     # Pipeline order, which is the order `lsctl --help` lists them in.
-    from lsctl.cli import compare, data, eval, keywords, noise, retrieve, softlabel, train
+    from lsctl.cli import (
+        compare,
+        data,
+        eval,
+        keywords,
+        noise,
+        plot,
+        rank,
+        retrieve,
+        softlabel,
+        train,
+    )
 
     app.add_typer(data.app, name="data")
     app.command(name="keywords")(keywords.command)
@@ -62,6 +73,8 @@ def _register() -> None:
     app.command(name="train")(train.command)
     app.command(name="eval")(eval.command)
     app.command(name="compare")(compare.command)
+    app.command(name="rank")(rank.command)
+    app.add_typer(plot.app, name="plot")
     app.add_typer(retrieve.app, name="retrieve")
 
 
