@@ -44,7 +44,10 @@ def command(
     loss: Annotated[
         str,
         typer.Option(
-            "--loss", "-l", help="ce, soft, aux (KWLS eq. 9) or aux-head.", rich_help_panel=_L
+            "--loss",
+            "-l",
+            help="ce, soft, aux (KWLS eq. 9), aux-head or ols (Online Label Smoothing).",
+            rich_help_panel=_L,
         ),
     ] = "ce",
     dev: Annotated[
@@ -111,9 +114,14 @@ def command(
         int | None, typer.Option("--threads", help="torch CPU threads.", rich_help_panel=_T)
     ] = None,
     alpha: Annotated[
-        float,
-        typer.Option("--alpha", help="Weight of the aux/aux-head MSE term.", rich_help_panel=_L),
-    ] = 1.0,
+        float | None,
+        typer.Option(
+            "--alpha",
+            help="aux/aux-head: weight of the MSE term (default 1). ols: weight of the hard-label "
+            "CE, in [0, 1] (default 0.5).",
+            rich_help_panel=_L,
+        ),
+    ] = None,
     warmup_epochs: Annotated[
         int,
         typer.Option(
@@ -126,7 +134,8 @@ def command(
         float | None,
         typer.Option(
             "--label-smoothing",
-            help="Uniform targets ε made in-process (k convention); negative = NLS.",
+            help="Uniform targets ε made in-process (k convention); negative = NLS. "
+            "ols: the rate of S_0 (default 0.1).",
             rich_help_panel=_L,
         ),
     ] = None,

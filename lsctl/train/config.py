@@ -14,8 +14,18 @@ from typing import Any
 from lsctl.errors import UsageError
 
 MODELS = ("textcnn", "lstm")
-LOSSES = ("ce", "soft", "aux", "aux-head")
+LOSSES = ("ce", "soft", "aux", "aux-head", "ols")
 SOFT_LOSSES = ("soft", "aux", "aux-head")
+
+# Online Label Smoothing (--loss ols): S_0 is uniform LS at this rate unless
+# --label-smoothing gives one (0.1, the usual LS rate and the default of the
+# widely used PyTorch port of the paper's method), and α = 0.5 weighs the hard
+# CE against CE(S[y]) as in Zhang et al. 2021.
+OLS_EPSILON = 0.1
+# --alpha's default per loss: KWLS's MSE weight for aux/aux-head (their code's
+# value), OLS's hard-label weight for ols.
+ALPHA_DEFAULTS = {"ols": 0.5}
+ALPHA_DEFAULT = 1.0
 
 # Options that may change between the first run and ``--resume`` without
 # changing what is computed (or that the user may legitimately extend).
@@ -70,7 +80,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     patience: int = 0
-    alpha: float = 1.0
+    alpha: float | None = None  # default per loss: ALPHA_DEFAULTS, else ALPHA_DEFAULT
     warmup_epochs: int = 0
     label_smoothing: float | None = None
     vocab_size: int = 50_000
@@ -97,6 +107,11 @@ class TrainConfig:
     @property
     def needs_targets(self) -> bool:
         return self.loss in SOFT_LOSSES
+
+    @property
+    def ols_epsilon(self) -> float:
+        """S_0's smoothing rate for ``--loss ols``."""
+        return OLS_EPSILON if self.label_smoothing is None else self.label_smoothing
 
     def with_preset(
         self, name: str | None, keep: frozenset[str] | set[str] = frozenset()
@@ -126,6 +141,8 @@ class TrainConfig:
             )
         if c.loss not in LOSSES:
             raise UsageError(f"--loss {c.loss!r}: choose one of {', '.join(LOSSES)}")
+        if c.alpha is None:
+            c.alpha = ALPHA_DEFAULTS.get(c.loss, ALPHA_DEFAULT)
         if c.lr is None:
             # Adadelta's step is lr x a self-scaled update; 1.0 is Zeiler's and Kim's.
             c.lr = 1.0 if c.optimizer == "adadelta" else 2e-5 if c.is_hf else 1e-3
@@ -150,6 +167,14 @@ class TrainConfig:
             (c.precision in ("fp32", "bf16"), "--precision: choose fp32 or bf16"),
             (c.patience >= 0, "--patience must be >= 0 (0 turns early stopping off)"),
             (c.alpha >= 0, "--alpha must be >= 0"),
+            (
+                c.loss != "ols" or c.alpha <= 1,
+                "--alpha must be in [0, 1] for --loss ols (the weight of the hard-label CE)",
+            ),
+            (
+                c.loss != "ols" or c.label_smoothing is None or c.label_smoothing >= 0,
+                "--label-smoothing is S_0's rate for --loss ols and must be >= 0",
+            ),
             (c.warmup_epochs >= 0, "--warmup-epochs must be >= 0"),
             (
                 c.warmup_epochs < c.epochs,

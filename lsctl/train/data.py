@@ -37,7 +37,7 @@ class TrainData:
     train: Split
     dev: Split
     inputs: list[dict[str, Any]]
-    targets_source: str  # "soft_label", "label-smoothing" or "none"
+    targets_source: str  # "soft_label", "label-smoothing", "ols" or "none"
     dev_source: str  # path of DEV, or "split"
     dropped_empty: dict[str, int] = field(default_factory=dict)  # rows per input
     targets_detail: str = ""  # where the soft targets came from, for the model card
@@ -85,7 +85,10 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
     targets: np.ndarray | None = None
     source = "none"
     has_soft = "soft_label" in table.column_names
-    if config.label_smoothing is not None:
+    if config.loss == "ols":
+        # OLS makes its own targets in the loop; --label-smoothing is S_0's rate.
+        source = "ols"
+    elif config.label_smoothing is not None:
         if has_soft and config.needs_targets:
             raise UsageError(
                 f"{where} already has soft_label targets; drop --label-smoothing or train "
@@ -116,6 +119,11 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
         )
     elif source == "label-smoothing":
         detail = f"uniform targets made in training, --label-smoothing {config.label_smoothing}"
+    elif source == "ols":
+        detail = (
+            "online label smoothing: a K×K matrix updated after every epoch, from uniform "
+            f"label smoothing ε = {config.ols_epsilon}"
+        )
     else:
         detail = "none: hard labels only"
     train = Split(train_texts, y, targets)

@@ -162,6 +162,11 @@ class Trainer:
         t = data.train.targets
         self.targets = torch.as_tensor(t, dtype=torch.float32) if t is not None else None
         self.floor = losses.runaway_floor(t)
+        self.ols = None
+        if c.loss == "ols":
+            from lsctl.train.ols import OnlineLabelSmoothing
+
+            self.ols = OnlineLabelSmoothing(k, c.ols_epsilon, device)
 
         n = len(self.train_y)
         self.steps_per_epoch = math.ceil(n / c.batch_size)
@@ -342,10 +347,15 @@ class Trainer:
         d = None
         if self.targets is not None and not self.in_warmup(epoch):
             d = self.targets[idx].to(dev, non_blocking=True)
+        if name == "ols":
+            d = self.ols.targets(y)
         with autocast(dev, self.precision):
             logits, aux = self.model(
                 ids.to(dev, non_blocking=True), mask.to(dev, non_blocking=True)
             )
+        if self.ols is not None and self.model.training:
+            # CE warm-up epochs update S too: S is a statistic of the model, not of the loss.
+            self.ols.observe(logits, y)
         return losses.compute(name, logits, aux, y, d, self.config.alpha)
 
     def global_batches(self, epoch: int) -> list[torch.Tensor]:
@@ -497,6 +507,11 @@ class Trainer:
         )
         if not torch.isfinite(dev_logits).all():
             self._diverged(epoch, self.steps_per_epoch - 1, None, "the dev logits became NaN/inf")
+        if self.ols is not None:
+            # Every rank all-reduces; only rank 0 writes.
+            self.ols.end_epoch()
+            if self.write:
+                self.ols.save(c.output)
         logp = torch.log_softmax(dev_logits.double(), dim=1)
         dev_nll = float(-logp[torch.arange(len(self.dev_y)), self.dev_y].mean())
         dev_acc = float((dev_logits.argmax(1) == self.dev_y).double().mean())
@@ -647,6 +662,7 @@ class Trainer:
                 "bad_epochs": self.bad_epochs,
                 "stopped": stopped,
                 "config": self.config.to_dict(),
+                **({"ols": self.ols.state_dict()} if self.ols is not None else {}),
             },
         )
 
@@ -674,6 +690,8 @@ class Trainer:
         ]
         self.best = state["best"]
         self.bad_epochs = state["bad_epochs"]
+        if self.ols is not None:
+            self.ols.load_state_dict(state["ols"])
         if self.best and self.in_warmup(self.best["epoch"]):
             # A checkpoint from before warm-up epochs were excluded from selection.
             self.best, self.bad_epochs = None, 0
@@ -715,6 +733,8 @@ class Trainer:
             "aux": f"cross-entropy on the hard labels + {c.alpha} x MSE to the soft targets "
             "(KWLS eq. 9)",
             "aux-head": f"cross-entropy + {c.alpha} x MSE of an auxiliary head to the soft targets",
+            "ols": f"{c.alpha} x cross-entropy + {1 - c.alpha:g} x cross-entropy to the online "
+            f"label-smoothing targets S[y] (S_0 uniform, ε = {c.ols_epsilon})",
         }[c.loss]
         if c.warmup_epochs:
             loss += f", after {c.warmup_epochs} cross-entropy warm-up epochs"

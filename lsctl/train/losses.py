@@ -34,6 +34,21 @@ def aux_head(
     return (ce(logits, y) + alpha * mse) / (1.0 + alpha) ** 2
 
 
+def ols(logits: torch.Tensor, y: torch.Tensor, s_rows: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Online Label Smoothing: α·CE(y, p) + (1−α)·CE(S[y], p), with ``s_rows`` = S[y].
+
+    Parameters
+    ----------
+    logits : Tensor, shape (B, K)
+    y : Tensor of int, shape (B,)
+    s_rows : Tensor, shape (B, K)
+        The batch's rows of the OLS matrix (``lsctl.train.ols``).
+    alpha : float
+        Weight of the hard-label cross-entropy, in [0, 1].
+    """
+    return alpha * ce(logits, y) + (1.0 - alpha) * soft(logits, s_rows)
+
+
 def compute(
     name: str,
     logits: torch.Tensor,
@@ -52,6 +67,8 @@ def compute(
         return aux(logits, y, d, alpha)
     if name == "aux-head":
         return aux_head(logits, aux_logits.float(), y, d, alpha)
+    if name == "ols":
+        return ols(logits, y, d, alpha)
     raise ValueError(f"unknown loss {name!r}")
 
 
