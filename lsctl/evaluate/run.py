@@ -102,6 +102,16 @@ def evaluate(
         raise LsctlError("--calibrate -: DATA already reads stdin; give DEV as a file")
     data_record = reader.input_record()
     dev_input = _read_dev(calibrate, data_record) if calibrate is not None else None
+    if dev_input is not None and dev_input.is_predictions:
+        # A temperature fitted on another model's predictions would scale this
+        # one's logits by a number that means nothing for them.
+        made_by = ((dev_input.meta or {}).get("params") or {}).get("run")
+        if made_by and os.path.abspath(made_by) != os.path.abspath(run_dir):
+            raise LsctlError(
+                f"--calibrate {calibrate}: these predictions were made by the run {made_by}, "
+                f"not {os.path.abspath(run_dir)}; give predictions of this run on the dev set "
+                "(lsctl eval RUN DEV -o devpreds.parquet) or the dev dataset itself"
+            )
     predictor = load_predictor(run_dir, device)
     run_labels = list(predictor.labels)
     extra = [lab for lab in data_labels if lab not in run_labels]

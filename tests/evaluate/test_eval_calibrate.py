@@ -175,3 +175,12 @@ def test_table_shows_before_and_after(setup):
     err = " ".join(r.stderr.split())
     assert "before" in err and "after (T=" in err
     assert "adaptive ECE (7 equal-mass bins)" in err or "adaptive ECE (7 equal-mass" in err
+
+
+def test_dev_predictions_of_another_run_are_refused(setup, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(setup["run"], other)
+    r = _run("eval", other, setup["test"], "--calibrate", setup["devp"])
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "were made by the run" in lines[0]
