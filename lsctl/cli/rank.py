@@ -129,6 +129,8 @@ def command(
 def _fmt_p(p: float | None) -> str:
     if p is None:
         return "—"
+    if p == 0:
+        return "0"
     return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
 
 
@@ -155,12 +157,19 @@ def _render(doc: dict[str, Any]) -> None:
     scores.add_row("average rank", *(f"{r:.3f}" for r in doc["average_ranks"]), style="bold")
     print_table(scores, out)
     f = doc["friedman"]
-    f_text = "∞" if f["f"] is None else f"{f['f']:.3f}"
+    # F is infinite when every dataset ranks the systems alike (χ² at its maximum).
+    f_text = "∞ (every dataset ranks alike)" if f["f"] is None else f"{f['f']:.3f}"
     out.print(
         f"Friedman χ²={f['chi2']:.3f} (df {f['df1']}), p={_fmt_p(f['p_chi2'])}; "
         f"Iman–Davenport F={f_text} (df {f['df1']}, {f['df2']}), p={_fmt_p(f['p_f'])}",
         highlight=False,
     )
+    if f["p_f"] >= doc["alpha"]:
+        out.print(
+            f"The Friedman test finds no difference at α={doc['alpha']:g}: the post-hoc tests "
+            "below are not warranted (Demšar 2006).",
+            highlight=False,
+        )
     groups = "; ".join(", ".join(g) for g in doc["groups"]) or "none"
     out.print(
         f"Nemenyi CD={doc['cd']:.3f} (q={doc['q_alpha']}, α={doc['alpha']:g}); "

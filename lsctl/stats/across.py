@@ -138,7 +138,8 @@ def load_across(
         if missing:
             raise LsctlError(
                 f"dataset {g.name}: no predictions of system {missing[0]!r}; every system "
-                "must be evaluated on every dataset (or leave it out)"
+                "must be evaluated on every dataset (or leave it out; files of one test set "
+                "that `lsctl eval` saw under different hashes join with --dataset PATTERN=NAME)"
             )
     return groups
 

@@ -214,3 +214,26 @@ def test_rank_errors(cli, grid, tmp_path):
     for r in (cli("rank", *files, "--metric", "f2"), cli("rank", *files, "--bins", "0")):
         assert r.exit_code == 2
         assert "Traceback" not in r.stderr
+
+
+def test_rank_friedman_edge_cases(cli, grid, tmp_path):
+    # The planted grid ranks good > base > weak on every dataset: χ² is at its
+    # maximum N(k−1), so the Iman–Davenport F is infinite (null in JSON), p 0.
+    r = cli("rank", *grid.values(), "--json")
+    f = json.loads(r.stdout)["friedman"]
+    assert f["chi2"] == pytest.approx(3 * (3 - 1)) and f["f"] is None and f["p_f"] == 0
+    # Two systems that swap places on two datasets: χ² = 0, p = 1, and the table
+    # says the post-hoc tests are not warranted.
+    rng = np.random.default_rng(9)
+    files = []
+    for ds, (acc_a, acc_b) in (("d1", (0.9, 0.6)), ("d2", (0.6, 0.9))):
+        y = rng.integers(0, 2, 200)
+        for name, acc in (("a", acc_a), ("b", acc_b)):
+            p = tmp_path / f"{ds}-{name}.parquet"
+            _write(p, ["n", "p"], y, acc, rng, _meta(ds, name, 1))
+            files.append(p)
+    r = cli("rank", *files, "--json")
+    f = json.loads(r.stdout)["friedman"]
+    assert (f["chi2"], f["p_chi2"], f["f"], f["p_f"]) == (0.0, 1.0, 0.0, 1.0)
+    r = cli("rank", *files)
+    assert r.exit_code == 0 and "not warranted" in r.stderr
