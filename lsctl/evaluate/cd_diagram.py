@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
-from lsctl.evaluate.plots import _pyplot, _save
+from lsctl.evaluate.plots import _pyplot, _save, plot_format
 
 WIDTH_IN = 7.0
 DPI = 120  # lsctl.evaluate.plots._save's
@@ -39,6 +40,23 @@ def cd_diagram(
     path: str,
     title: str = "",
 ) -> None:
+    """Write the diagram of ``draw_cd_diagram`` to ``path`` (.png, .pdf or .svg)."""
+    plot_format(path)
+    plt = _pyplot()
+    fig = draw_cd_diagram(avg_ranks, systems, cd, groups, title)
+    try:
+        _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def draw_cd_diagram(
+    avg_ranks: Sequence[float],
+    systems: Sequence[str],
+    cd: float,
+    groups: Sequence[Sequence[str]],
+    title: str = "",
+) -> Any:
     """Draw the average ranks on an axis, the CD, and bars over non-different groups.
 
     Parameters
@@ -51,10 +69,16 @@ def cd_diagram(
     groups : sequence of sequence of str
         Systems not significantly different (``lsctl.stats.rank.cd_groups``);
         each becomes a thick bar joining them.
-    path : str
-        Output file; .png, .pdf or .svg.
     title : str
         Drawn above the axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes in data coordinates: x is the average rank, y grows downwards.
+        The lines have ids (``gid``, kept as ``id`` in SVG): ``cd`` the scale bar,
+        ``system-I`` the leader line of system I (from its rank on the axis),
+        ``group-G`` the bar of ``groups[G]``. The caller closes the figure.
     """
     plt = _pyplot()
     k = len(systems)
@@ -78,7 +102,7 @@ def cd_diagram(
             ax.plot([t + 0.5, t + 0.5], [axis_y, axis_y - 0.06], color="black", linewidth=0.8)
         # The CD as a scale bar above the axis, from rank 1.
         cd_y = 0.65
-        ax.plot([lo, lo + cd], [cd_y, cd_y], color="black", linewidth=1.5)
+        ax.plot([lo, lo + cd], [cd_y, cd_y], color="black", linewidth=1.5, gid="cd")
         for x in (lo, lo + cd):
             ax.plot([x, x], [cd_y - 0.06, cd_y + 0.06], color="black", linewidth=1.5)
         ax.text(lo + cd / 2, cd_y - 0.08, f"CD = {cd:.3f}", ha="center", va="bottom", fontsize=9)
@@ -93,7 +117,9 @@ def cd_diagram(
                 r = float(avg_ranks[i])
                 y = _label_start(len(groups)) + ROW * (row + 0.5)
                 x_end = lo - margin * 0.15 if side == "left" else hi + margin * 0.15
-                ax.plot([r, r, x_end], [axis_y, y, y], color="black", linewidth=1)
+                ax.plot(
+                    [r, r, x_end], [axis_y, y, y], color="black", linewidth=1, gid=f"system-{i}"
+                )
                 ax.text(
                     x_end + (-0.05 if side == "left" else 0.05),
                     y,
@@ -113,7 +139,9 @@ def cd_diagram(
                 color="black",
                 linewidth=3.5,
                 solid_capstyle="butt",
+                gid=f"group-{g}",
             )
-        _save(fig, path)
-    finally:
+    except BaseException:
         plt.close(fig)
+        raise
+    return fig
