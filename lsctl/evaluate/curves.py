@@ -202,6 +202,18 @@ def draw_curves(systems: Sequence[SystemCurves], how: str = "minmax", title: str
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.6))
+    try:
+        _draw(fig, axes, systems, how, title)
+    except BaseException:
+        plt.close(fig)
+        raise
+    return fig
+
+
+def _draw(fig: Any, axes: Any, systems: Sequence[SystemCurves], how: str, title: str) -> None:
+    from lsctl.evaluate.plots import _pyplot
+
+    plt = _pyplot()
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     warmups = sorted({r.warmup_epochs for s in systems for r in s.runs if r.warmup_epochs > 0})
     for ax, (column, label) in zip(axes, PANELS, strict=True):
@@ -263,7 +275,6 @@ def draw_curves(systems: Sequence[SystemCurves], how: str = "minmax", title: str
     band_text = "min–max over seeds" if how == "minmax" else "mean ± sd over seeds"
     fig.suptitle((f"{title} — " if title else "") + f"band: {band_text}", fontsize=10)
     fig.tight_layout()
-    return fig
 
 
 def save_curves(
