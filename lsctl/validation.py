@@ -54,8 +54,14 @@ class _Formatter(string.Formatter):
         if spec == "n":
             return self.name(key)
         if spec.startswith("v="):
-            # An example value is text the template wrote, shown as typed.
-            return self.spell(key, _Literal(spec[2:]))
+            # An example value from the template: a number is shown as typed,
+            # a word as the string it is (``kind='pairflip'``).
+            text = spec[2:]
+            try:
+                float(text)
+            except ValueError:
+                return self.spell(key, text)
+            return self.spell(key, _Literal(text))
         return self.spell(key, self.params[key])
 
 

@@ -185,6 +185,18 @@ def clear_inputs() -> None:
     _inputs.clear()
 
 
+@contextmanager
+def input_scope() -> Iterator[None]:
+    """One command's inputs: noted inside, forgotten after (one Python API call is one command)."""
+    saved = set(_inputs)
+    _inputs.clear()
+    try:
+        yield
+    finally:
+        _inputs.clear()
+        _inputs.update(saved)
+
+
 def refuse_input(path: str, inputs: Iterable[str] = ()) -> None:
     """Raise if writing ``path`` would replace an input (noted, or given in ``inputs``)."""
     target = os.path.realpath(path)
@@ -193,6 +205,8 @@ def refuse_input(path: str, inputs: Iterable[str] = ()) -> None:
     sources = set(_inputs)
     sources.update(os.path.realpath(s) for s in inputs if s and s != "-" and os.path.exists(s))
     for src in sorted(sources):
+        if not os.path.exists(src):
+            continue  # gone since it was read (a removed temporary): nothing to overwrite
         inside = os.path.isdir(src) and target.startswith(src.rstrip(os.sep) + os.sep)
         if inside or os.path.samefile(src, target):
             what = f"a file of the input directory {src}" if inside else "an input"

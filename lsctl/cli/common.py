@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -111,7 +112,8 @@ def flag_name(param: str) -> str:
 
 
 def _flag_spelling(param: str, value: Any) -> str:
-    value = getattr(value, "value", value)  # Enum members read as their value
+    if isinstance(value, Enum):  # a choice reads as its value
+        value = value.value
     return flag_name(param) if value is None else f"{flag_name(param)} {value}"
 
 

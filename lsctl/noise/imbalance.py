@@ -10,18 +10,33 @@ from __future__ import annotations
 import numpy as np
 
 from lsctl.errors import LsctlError
+from lsctl.validation import ParameterError
+
+
+class _Item:
+    """One ``LABEL=VALUE`` entry: ``pos=0.5`` on the command line, ``{'pos': 0.5}`` in Python."""
+
+    def __init__(self, label: str, value: float) -> None:
+        self.label, self.value = label, value
+
+    def __str__(self) -> str:
+        return f"{self.label}={self.value}"
+
+    def __repr__(self) -> str:
+        return repr({self.label: self.value})
 
 
 def check_ratio(label: str, ratio: float) -> None:
     if not np.isfinite(ratio) or not 0.0 < ratio <= 1.0:
-        raise LsctlError(
-            f"--ratio {label}={ratio}: the ratio must be in (0, 1], e.g. {label}=0.01 keeps 1%"
+        raise ParameterError(
+            f"{{ratio}}: the ratio must be in (0, 1], e.g. {label}=0.01 keeps 1%",
+            ratio=_Item(label, ratio),
         )
 
 
 def check_cap(label: str, cap: int) -> None:
     if cap < 1:
-        raise LsctlError(f"--cap {label}={cap}: the cap must be at least 1 row")
+        raise ParameterError("{cap}: the cap must be at least 1 row", cap=_Item(label, cap))
 
 
 def kept_count(n: int, ratio: float | None, cap: int | None) -> int:

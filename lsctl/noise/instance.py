@@ -140,6 +140,6 @@ def keyword_relevance(
 
     with ensure(progress).task("keyword relevance (KWLS ILR)", total=None):
         return np.asarray(
-            instance_label_relevance(texts, y, k, spec=TokenizerSpec(), k1=2.0, b=0.75, k2=2.0),
+            instance_label_relevance(texts, y, k, spec=TokenizerSpec()),
             dtype=np.float64,
         )

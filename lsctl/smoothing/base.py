@@ -153,6 +153,9 @@ class Method:
     help: ClassVar[str] = ""
     # ctx.params keys this method reads, recorded in the output metadata.
     param_names: ClassVar[tuple[str, ...]] = ()
+    # Further ctx.params keys it reads but records in another form (e.g. in
+    # its tokenizer's description); the Python API accepts these too.
+    extra_params: ClassVar[tuple[str, ...]] = ()
     needs_labels: ClassVar[bool] = True
     # Methods that read the texts (word statistics) need a text column.
     needs_text: ClassVar[bool] = False

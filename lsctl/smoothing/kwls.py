@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.smoothing.relevance import RelevanceMethod
+from lsctl.smoothing.relevance import K1, K2, B, RelevanceMethod
 from lsctl.text.tokenize import TokenizerSpec
 
 
@@ -21,9 +21,9 @@ def instance_label_relevance(
     k: int,
     *,
     spec: TokenizerSpec = TokenizerSpec(),
-    k1: float = 2.0,
-    b: float = 0.75,
-    k2: float = 2.0,
+    k1: float = K1,
+    b: float = B,
+    k2: float = K2,
 ) -> np.ndarray:
     """N×K ILR(i, m) = Σ_w WLR(w, m)·WIR(w, i), statistics fitted on the same texts.
 

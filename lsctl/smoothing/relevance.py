@@ -31,12 +31,14 @@ from lsctl.text.tokenize import TokenizerSpec
 from lsctl.validation import ParameterError, check_range
 
 VARIANTS = ("kwls", "tfidf")
+# The KWLS authors' k1, b and k2: the one place these defaults are written.
+K1, B, K2 = 2.0, 0.75, 2.0
 
 
 def check_params(k1: float, b: float, k2: float) -> None:
-    check_range("k1", k1, low=0, low_open=True, hint="(the authors use 2.0)")
-    check_range("b", b, low=0, high=1, hint="(the authors use 0.75)")
-    check_range("k2", k2, low=0, low_open=True, hint="(the authors use 2.0)")
+    check_range("k1", k1, low=0, low_open=True, hint=f"(the authors use {K1})")
+    check_range("b", b, low=0, high=1, hint=f"(the authors use {B})")
+    check_range("k2", k2, low=0, low_open=True, hint=f"(the authors use {K2})")
 
 
 @dataclass
@@ -405,12 +407,13 @@ class RelevanceMethod(Method):
         "cross_fit",
         "seed",
     )
+    extra_params: ClassVar[tuple[str, ...]] = ("lowercase", "stopwords")
 
     def validate(self, params: dict[str, Any]) -> None:
         k1 = params.get("k1")
         b = params.get("b")
         k2 = params.get("k2")
-        check_params(2.0 if k1 is None else k1, 0.75 if b is None else b, 2.0 if k2 is None else k2)
+        check_params(K1 if k1 is None else k1, B if b is None else b, K2 if k2 is None else k2)
         check_min_count(params.get("min_count"))
         folds = params.get("cross_fit") or 0
         if folds:
@@ -427,7 +430,7 @@ class RelevanceMethod(Method):
 
     def prepare(self, ctx: Context) -> None:
         p = ctx.params
-        self.k2 = 2.0 if p.get("k2") is None else float(p["k2"])
+        self.k2 = K2 if p.get("k2") is None else float(p["k2"])
         self.min_count = int(p.get("min_count") or 1)
         self.empty = 0
         self.no_overlap = 0
@@ -466,8 +469,8 @@ class RelevanceMethod(Method):
                     f"--{opt} {given!r} differs from the keywords artifact's ({have!r}); "
                     "drop the option or rebuild the keywords with it"
                 )
-        self.k1 = float(p["k1"] if p.get("k1") is not None else kw_params.get("k1", 2.0))
-        self.b = float(p["b"] if p.get("b") is not None else kw_params.get("b", 0.75))
+        self.k1 = float(p["k1"] if p.get("k1") is not None else kw_params.get("k1", K1))
+        self.b = float(p["b"] if p.get("b") is not None else kw_params.get("b", B))
         self.min_count = max(self.min_count, int(kw_params.get("min_count") or 1))
         self.vocab = vocab
         self.fitted = [self._fit(stats)]
@@ -500,8 +503,8 @@ class RelevanceMethod(Method):
                 "labelled data (or pass --keywords KW from labelled data)"
             )
         self.spec = self._spec_from_params(p)
-        self.k1 = 2.0 if p.get("k1") is None else float(p["k1"])
-        self.b = 0.75 if p.get("b") is None else float(p["b"])
+        self.k1 = K1 if p.get("k1") is None else float(p["k1"])
+        self.b = B if p.get("b") is None else float(p["b"])
         folds = int(p.get("cross_fit") or 0)
         self.fold_of = None
         if folds:

@@ -294,10 +294,15 @@ def keywords(
     b: float,
     min_count: int = 1,
     progress: Progress | None = None,
+    labels: list[str] | None = None,
 ) -> KeywordsResult:
-    """Fit word×label statistics on an opened DATA artifact (one streaming pass)."""
+    """Fit word×label statistics on an opened DATA artifact (one streaming pass).
+
+    ``labels`` fixes the label order (else DATA's own).
+    """
     from lsctl.artifacts import require_columns
     from lsctl.smoothing.relevance import (
+        K2,
         check_min_count,
         check_params,
         count_pass,
@@ -305,12 +310,12 @@ def keywords(
         stats_meta,
     )
 
-    check_params(k1, b, 2.0)
+    check_params(k1, b, K2)
     check_min_count(min_count)
     require_columns(reader.schema, ["text", "label"], reader.path)
     source, num_rows = _batch_source(reader)
     source = _nonblank_texts(source, reader.path)
-    labels = _data_labels(reader, source, reader.path)
+    labels = _data_labels(reader, source, reader.path, labels)
     ctx = Context(labels, {}, source, num_rows, where=reader.path, meta=reader.meta)
     result = count_pass(
         ctx.batches(),

@@ -95,3 +95,20 @@ def test_python_m_lsctl_version():
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"lsctl {__version__}"
+
+
+def test_import_lsctl_and_its_api_names_import_no_heavy_library():
+    """``import lsctl`` and looking up the API functions stay light; torch loads on use."""
+    code = (
+        "import sys, json, lsctl\n"
+        "names = [n for n in lsctl.__all__ if n != 'losses']\n"
+        "objs = [getattr(lsctl, n) for n in names]\n"
+        "assert callable(lsctl.train) and callable(lsctl.evaluate)\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == []

@@ -110,8 +110,8 @@ def test_sample_cli(data, tmp_path, cli):
 def test_ratio_outside_range_cli(data, tmp_path, cli, value):
     _err(
         cli("data", "sample", data, "-o", tmp_path / "s.parquet", "--ratio", f"neg={value}"),
-        1,
-        "(0, 1]",
+        2,  # out of range: a usage error
+        f"--ratio neg={float(value)}: the ratio must be in (0, 1]",
     )
     assert not (tmp_path / "s.parquet").exists()
 
@@ -137,6 +137,9 @@ def test_sample_usage_errors(data, tmp_path, cli):
         2,
         "not a valid value",
     )
+    # An out-of-range value is a usage error (exit 2), as for every other option.
     _err(
-        cli("data", "sample", data, "-o", tmp_path / "s.parquet", "--cap", "pos=0"), 1, "at least 1"
+        cli("data", "sample", data, "-o", tmp_path / "s.parquet", "--cap", "pos=0"),
+        2,
+        "--cap pos=0: the cap must be at least 1",
     )

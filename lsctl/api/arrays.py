@@ -1,0 +1,407 @@
+"""Soft labels, keyword statistics, noise and sampling on plain sequences and arrays.
+
+Each function takes ``labels`` as any sequence of hashable values (strings,
+integers, a NumPy array, a pandas Series) and returns results in a fixed
+label order: ``label_order`` when given, else the sorted distinct labels.
+They run the same core as the commands, so ``kwls(texts, labels)`` equals
+``lsctl softlabel --method kwls`` on the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from lsctl.api import one_command
+from lsctl.smoothing.relevance import K1, K2, B
+from lsctl.validation import ParameterError
+
+
+def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, list[Any]]:
+    """(int64 indices into the order, the order) for ``labels``."""
+    values = list(labels)
+    if label_order is None:
+        try:
+            order = sorted(set(values))
+        except TypeError:
+            raise ParameterError(
+                "{labels:n} mixes types that do not sort; give {label_order:n}",
+                labels=None,
+                label_order=None,
+            ) from None
+    else:
+        order = list(label_order)
+        if len({str(v) for v in order}) != len(order):
+            raise ParameterError("{label_order} repeats a label", label_order=order)
+    index = {v: i for i, v in enumerate(order)}
+    try:
+        y = np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
+    except KeyError as e:
+        raise ParameterError(
+            f"{{labels:n}} holds {e.args[0]!r}, which is not in {{label_order}}",
+            labels=None,
+            label_order=order,
+        ) from None
+    return y, order
+
+
+def _table(texts: Any, y: np.ndarray, order: list[Any]) -> tuple[pa.Table, list[str]]:
+    names = [str(v) for v in order]
+    cols: dict[str, Any] = {"label": pa.array(np.asarray(names, dtype=object)[y], pa.string())}
+    if texts is not None:
+        arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
+        if len(arr) != len(y):
+            raise ParameterError(
+                f"{{texts:n}} has {len(arr)} items but {{labels:n}} has {len(y)}",
+                texts=None,
+                labels=None,
+            )
+        cols = {
+            "text": arr
+            if isinstance(arr, (pa.Array, pa.ChunkedArray))
+            else pa.array(arr, pa.string()),
+            **cols,
+        }
+    return pa.table(cols), names
+
+
+def _probs(method: str, texts: Any, labels: Any, label_order: Any, params: dict[str, Any]):
+    from lsctl.smoothing.run import softlabel
+
+    y, order = _codes(labels, label_order)
+    table, names = _table(texts, y, order)
+    result = softlabel(table, None, method, params, labels=names, collect=True)
+    col = result.table.column("soft_label").combine_chunks()
+    probs = col.flatten().to_numpy().reshape(len(col), len(names))
+    return np.ascontiguousarray(probs, dtype=np.float32), order
+
+
+@one_command
+def kwls(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    k1: float = K1,
+    b: float = B,
+    k2: float = K2,
+    tokenizer: str = "words",
+    lowercase: bool | None = None,
+    stopwords: str | None = None,
+    min_count: int = 1,
+    cross_fit: int | None = None,
+    seed: int = 0,
+    label_order: Sequence[Any] | None = None,
+) -> tuple[np.ndarray, list[Any]]:
+    """Keyword-based soft labels (Liu et al., COLING 2022), fitted on these texts.
+
+    Parameters
+    ----------
+    texts : sequence of str, length N
+    labels : sequence, length N
+        Each text's gold label.
+    k1, b, k2 : float
+        BM25-style saturation of the word–label (k1, b) and word–instance (k2)
+        counts; the authors' 2.0, 0.75, 2.0 by default.
+    tokenizer : {"words", "whitespace"}
+        ``words``: lowercased Unicode ``\\w+``; ``whitespace``: the authors'
+        ``text.split(' ')``.
+    lowercase : bool, optional
+        Default: yes for ``words``, no for ``whitespace``.
+    stopwords : str, optional
+        ``english``, ``none`` or a file with one word per line.
+    min_count : int
+        Drop words seen fewer times overall.
+    cross_fit : int, optional
+        Out-of-fold statistics over this many folds (no leakage of a text's
+        own words into its class counts); ``seed`` assigns the folds.
+    label_order : sequence, optional
+        The order of the K columns; default: sorted distinct labels.
+
+    Returns
+    -------
+    probs : ndarray, shape (N, K), float32
+        Rows sum to 1.
+    labels : list, length K
+        The label of each column.
+    """
+    params = {
+        "k1": k1,
+        "b": b,
+        "k2": k2,
+        "tokenizer": tokenizer,
+        "lowercase": lowercase,
+        "stopwords": stopwords,
+        "min_count": min_count,
+        "cross_fit": cross_fit or 0,
+        "seed": seed,
+    }
+    return _probs("kwls", texts, labels, label_order, params)
+
+
+@one_command
+def tfidf(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    tokenizer: str = "words",
+    lowercase: bool | None = None,
+    stopwords: str | None = None,
+    min_count: int = 1,
+    cross_fit: int | None = None,
+    seed: int = 0,
+    label_order: Sequence[Any] | None = None,
+) -> tuple[np.ndarray, list[Any]]:
+    """LS-TFIDF soft labels: KWLS without BM25 saturation. Parameters and returns as :func:`kwls`."""
+    params = {
+        "tokenizer": tokenizer,
+        "lowercase": lowercase,
+        "stopwords": stopwords,
+        "min_count": min_count,
+        "cross_fit": cross_fit or 0,
+        "seed": seed,
+    }
+    return _probs("tfidf", texts, labels, label_order, params)
+
+
+@one_command
+def uniform(
+    labels: Sequence[Any],
+    *,
+    epsilon: float = 0.1,
+    convention: str = "k",
+    label_order: Sequence[Any] | None = None,
+) -> tuple[np.ndarray, list[Any]]:
+    """Uniform label smoothing of hard labels.
+
+    Parameters
+    ----------
+    labels : sequence, length N
+    epsilon : float in [0, 1)
+    convention : {"k", "k-1", "per-class"}
+        ``k``: gold 1−ε+ε/K, others ε/K (torch); ``k-1``: gold 1−ε, others
+        ε/(K−1) (fairseq); ``per-class``: each other class ε.
+    label_order : sequence, optional
+
+    Returns
+    -------
+    probs : ndarray, shape (N, K), float32
+    labels : list, length K
+    """
+    return _probs(
+        "uniform", None, labels, label_order, {"epsilon": epsilon, "convention": convention}
+    )
+
+
+@one_command
+def nls(
+    labels: Sequence[Any], *, rate: float, label_order: Sequence[Any] | None = None
+) -> tuple[np.ndarray, list[Any]]:
+    """Generalized (negative) label smoothing: the ``k`` convention with any rate < 1.
+
+    A negative ``rate`` gives negative off-target entries (rows still sum to 1).
+    Returns ``(probs (N, K) float32, labels)`` as :func:`uniform`.
+    """
+    return _probs("nls", None, labels, label_order, {"rate": rate})
+
+
+@one_command
+def keyword_stats(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    k1: float = K1,
+    b: float = B,
+    tokenizer: str = "words",
+    lowercase: bool | None = None,
+    stopwords: str | None = None,
+    min_count: int = 1,
+    label_order: Sequence[Any] | None = None,
+) -> Any:
+    """Word×label statistics, as ``lsctl keywords``.
+
+    Returns
+    -------
+    lsctl.smoothing.run.KeywordsResult
+        ``table``: a pyarrow Table with one row per (word, label) seen,
+        columns ``word, label, count, wlc, wlw, wlr, rank, df`` (``rank``: the
+        word's rank within the label by WLR); ``labels``; ``stats`` (documents,
+        tokens, X_avg, tokens per class); ``vocab_size``.
+    """
+    from lsctl.artifacts.io import table_reader
+    from lsctl.smoothing.run import keywords
+    from lsctl.text.tokenize import TokenizerSpec
+
+    y, order = _codes(labels, label_order)
+    table, names = _table(texts, y, order)
+    spec = TokenizerSpec(tokenizer, lowercase, stopwords or "none")
+    return keywords(table_reader(table), spec, k1, b, min_count, labels=names)
+
+
+@dataclass
+class NoisyLabels:
+    """The result of :func:`add_noise`.
+
+    ``labels``: the N noisy labels (same kind of values as given);
+    ``is_noisy``: N booleans; ``label_order``: the K labels that index
+    ``intended`` and ``realized``, the K×K transition matrices
+    T(i, j) = P(noisy = j | clean = i) intended and realized;
+    ``realized_rate``: the fraction of labels changed; ``options``: what was used.
+    """
+
+    labels: np.ndarray
+    is_noisy: np.ndarray
+    label_order: list[Any]
+    intended: np.ndarray
+    realized: np.ndarray
+    realized_rate: float
+    intended_rate: float
+    options: dict[str, Any]
+
+
+@one_command
+def add_noise(
+    labels: Sequence[Any],
+    *,
+    kind: str,
+    rate: float | None = None,
+    seed: int = 0,
+    convention: str | None = None,
+    pairs: Sequence[tuple[Any, Any]] | None = None,
+    matrix: Any = None,
+    stochastic: str = "rows",
+    temperature: float | None = None,
+    exact: bool = False,
+    texts: Sequence[str] | None = None,
+    label_order: Sequence[Any] | None = None,
+) -> NoisyLabels:
+    """Seeded label noise, as ``lsctl noise``.
+
+    Parameters
+    ----------
+    labels : sequence, length N
+        The clean labels.
+    kind : {"symmetric", "pairflip", "asymmetric", "matrix", "instance"}
+    rate : float in [0, 1)
+        The noise rate (not for ``matrix``).
+    convention : {"off-diagonal", "uniform"}, optional
+        symmetric: R/(K−1) to each other class, or R resampled over all K.
+    pairs : sequence of (source, target), optional
+        asymmetric: which classes flip to which.
+    matrix : array (K, K) or str, optional
+        matrix: T, or a CSV/JSON file; ``stochastic`` says whether its
+        ``rows`` (ours) or ``columns`` (cleanlab's ``noise_matrix``) sum to 1.
+    temperature : float, optional
+        instance: τ of p_i = σ(a + s_i/τ) (default 0.2).
+    exact : bool
+        Flip exactly round(n_c·(1−T(c, c))) labels per class.
+    texts : sequence of str, optional
+        instance: the texts whose KWLS relevance makes them confusable.
+    label_order : sequence, optional
+
+    Returns
+    -------
+    NoisyLabels
+    """
+    from lsctl.noise.run import noisy_labels
+
+    y, order = _codes(labels, label_order)
+    names = [str(v) for v in order]
+    pair_names = [(str(a), str(b)) for a, b in pairs] if pairs else None
+    text_arr = None
+    if texts is not None:
+        text_arr = _table(texts, y, order)[0].column("text")
+    noised = noisy_labels(
+        y,
+        names,
+        kind=kind,
+        rate=rate,
+        seed=seed,
+        convention=convention,
+        pairs=pair_names,
+        matrix=matrix,
+        stochastic=stochastic,
+        temperature=temperature,
+        exact=exact,
+        texts=text_arr,
+    )
+    r = noised.result
+    return NoisyLabels(
+        labels=np.asarray(order)[r.noisy],
+        is_noisy=r.noisy != y,
+        label_order=order,
+        intended=r.intended,
+        realized=r.realized,
+        realized_rate=r.realized_rate,
+        intended_rate=r.intended_rate,
+        options=noised.options,
+    )
+
+
+@one_command
+def undersample(
+    labels: Sequence[Any],
+    *,
+    ratio: dict[Any, float] | None = None,
+    cap: dict[Any, int] | None = None,
+    seed: int = 0,
+    label_order: Sequence[Any] | None = None,
+) -> np.ndarray:
+    """Make classes rare, as ``lsctl data sample``: the sorted indices of the rows kept.
+
+    Parameters
+    ----------
+    labels : sequence, length N
+    ratio : dict label → float in (0, 1], optional
+        Keep round-half-up(r·n) rows of the class (at least 1).
+    cap : dict label → int ≥ 1, optional
+        Keep at most this many rows of the class.
+    seed : int
+
+    Returns
+    -------
+    ndarray of int64, sorted
+    """
+    from lsctl.noise.imbalance import check_cap, check_ratio
+    from lsctl.noise.imbalance import undersample as core
+
+    y, order = _codes(labels, label_order)
+    index = {v: i for i, v in enumerate(order)}
+    given = {}
+    for name, limits in (("ratio", ratio or {}), ("cap", cap or {})):
+        for lab in limits:
+            if lab not in index:
+                raise ParameterError(
+                    f"{{{name}}} names {lab!r}, which is not a label", **{name: limits}
+                )
+            (check_ratio if name == "ratio" else check_cap)(lab, limits[lab])
+        given[name] = {index[lab]: v for lab, v in limits.items()}
+    if not given["ratio"] and not given["cap"]:
+        raise ParameterError("give {ratio:n} or {cap:n}", ratio=None, cap=None)
+    return core(y, len(order), given["ratio"], given["cap"], seed)
+
+
+@one_command
+def split(
+    labels: Sequence[Any],
+    *,
+    dev: float = 0.1,
+    test: float = 0.1,
+    seed: int = 0,
+    label_order: Sequence[Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """Stratified, seeded train/dev/test split, as ``lsctl data split``.
+
+    Returns
+    -------
+    dict
+        ``{"train": idx, "dev": idx, "test": idx}``: sorted int64 row indices;
+        a split with fraction 0 is left out.
+    """
+    from lsctl.data.split import stratified_split
+
+    y, order = _codes(labels, label_order)
+    return stratified_split(y, [str(v) for v in order], dev, test, seed)

@@ -1,0 +1,209 @@
+"""Train, evaluate and compare from Python: ``lsctl.train``, ``lsctl.evaluate``, ``lsctl.compare``.
+
+Each takes artifact paths or in-memory tables (pandas, polars, pyarrow) and
+returns a result object; they call the same core as ``lsctl train``,
+``lsctl eval`` and ``lsctl compare``. Tables are written to a temporary
+Parquet file first, with their label order when they carry one, because
+the training and evaluation code reads artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from lsctl.api import one_command
+from lsctl.validation import ParameterError
+
+
+def _as_path(data: Any, folder: str, name: str) -> str:
+    """``data`` itself when it is a path; else the table written to ``folder/name.parquet``."""
+    if isinstance(data, (str, os.PathLike)):
+        return os.fspath(data)
+    from lsctl.api.tables import label_order, to_arrow
+    from lsctl.artifacts import write_artifact
+    from lsctl.artifacts.meta import META_KEY, decode_meta, make_meta
+
+    table = to_arrow(data)
+    if META_KEY in (table.schema.metadata or {}):
+        meta = decode_meta(table.schema.metadata, name)
+    elif getattr(data, "attrs", {}).get("lsctl"):  # a pandas frame from lsctl.soft_labels
+        meta = data.attrs["lsctl"]
+    else:
+        try:
+            labels = label_order(data)
+        except ParameterError:
+            labels = None
+        kind = "softlabels" if "soft_label" in table.column_names else "dataset"
+        meta = make_meta(kind, labels)
+    path = os.path.join(folder, f"{name}.parquet")
+    write_artifact(table.replace_schema_metadata(None), path, meta)
+    return path
+
+
+@one_command
+def train(data: Any, output: str, *, dev: Any = None, **options: Any) -> Any:
+    """Train a classifier and write its run directory, as ``lsctl train``.
+
+    Parameters
+    ----------
+    data : str or table
+        Training rows: ``text``, ``label`` and, for the soft losses, ``soft_label``
+        (e.g. the result of :func:`lsctl.soft_labels`).
+    output : str
+        The run directory to write (``lsctl.evaluate`` reads it).
+    dev : str or table, optional
+        Model selection and early stopping data; default: a stratified
+        ``dev_split`` share of ``data``.
+    **options
+        :class:`lsctl.train.config.TrainConfig` fields, named as the
+        ``train`` options with underscores: ``model``, ``loss``, ``epochs``,
+        ``batch_size``, ``lr``, ``seed``, ``alpha``, ``label_smoothing``, ….
+
+    Returns
+    -------
+    lsctl.train.loop.TrainResult
+        ``run``, ``labels``, ``history`` (one dict per epoch), ``best``,
+        ``stopped``, ``model`` (the torch module); ``summary()`` is what
+        ``lsctl train --json`` prints.
+    """
+    import dataclasses
+
+    from lsctl.train.config import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"train", "output", "dev"}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise ParameterError(
+            f"{{{unknown[0]}:n}} is not a training option; see lsctl.train.config.TrainConfig",
+            **{unknown[0]: options[unknown[0]]},
+        )
+    from lsctl.train.loop import train as run_training
+
+    with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
+        config = TrainConfig(
+            train=_as_path(data, tmp, "train"),
+            output=output,
+            dev=None if dev is None else _as_path(dev, tmp, "dev"),
+            **options,
+        )
+        return run_training(config.resolved())
+
+
+@one_command
+def evaluate(
+    run: str,
+    data: Any,
+    *,
+    name: str | None = None,
+    bins: int = 15,
+    batch_size: int = 256,
+    device: str = "auto",
+) -> Any:
+    """Predict ``data`` with a trained run and score it, as ``lsctl eval``.
+
+    Returns
+    -------
+    lsctl.evaluate.run.Evaluation
+        ``table``: predictions (``id, label, pred, probs, logits``, a pyarrow
+        Table); ``meta``: the metadata an ``eval -o`` file carries (system
+        name, seed); ``summary``: accuracy, macro-F1, NLL, Brier, ECE and
+        per-class scores; ``probs`` (N, K) and ``y`` (N,).
+    """
+    from lsctl.evaluate.run import evaluate as core
+
+    with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
+        return core(os.fspath(run), _as_path(data, tmp, "data"), name, bins, batch_size, device)
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`: one row per (system, baseline) pair.
+
+    ``rows``: dicts with keys ``system, baseline, metric, mean, baseline_mean,
+    delta, ci_low, ci_high, p_bootstrap, p_ttest, p_wilcoxon, p_mcnemar,
+    p_adjusted, verdict``; ``labels``; ``n``: test instances; ``systems``:
+    name → seeds.
+    """
+
+    rows: list[dict[str, Any]]
+    labels: list[str]
+    n: int
+    systems: dict[str, list[int | None]]
+
+    @property
+    def table(self) -> pa.Table:
+        from lsctl.stats.compare import rows_table
+
+        return rows_table(self.rows)
+
+    def to_pandas(self) -> Any:
+        return self.table.to_pandas()
+
+
+@one_command
+def compare(
+    preds: list[Any],
+    *,
+    baseline: str | None = None,
+    metric: str = "accuracy",
+    rounds: int = 10_000,
+    seed: int = 0,
+    ci: float = 0.95,
+    mcnemar: str = "exact",
+    alpha: float = 0.05,
+    bins: int = 15,
+    labels: list[str] | None = None,
+    names: dict[str, str] | None = None,
+) -> Comparison:
+    """Compare systems' predictions on one test set, as ``lsctl compare``.
+
+    Parameters
+    ----------
+    preds : list
+        Prediction files (paths), :func:`evaluate` results, or tables with
+        ``id, label, probs``. Files with the same system name (``name`` of
+        :func:`evaluate`) and different seeds form one system.
+    baseline : str, optional
+        The system every other is compared with; default: all pairs.
+    metric : str
+        ``accuracy``, ``macro_f1``, ``nll``, ``brier``, ``ece``, ….
+    rounds, seed, ci : paired bootstrap rounds, its seed, the CI level.
+    mcnemar : {"exact", "chi2"}
+    alpha : float
+        Level of the Holm-adjusted verdicts.
+    labels : list of str, optional
+        Label order of ``probs`` for files without lsctl metadata.
+    names : dict, optional
+        Glob pattern → system name, overriding the files' own names.
+
+    Returns
+    -------
+    Comparison
+    """
+    from lsctl.stats.compare import CompareOptions, load_predictions
+    from lsctl.stats.compare import compare as core
+
+    opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lsctl-api-"))
+        paths = []
+        for i, p in enumerate(preds):
+            if hasattr(p, "meta") and hasattr(p, "table"):  # an Evaluation
+                from lsctl.artifacts import write_artifact
+
+                path = os.path.join(tmp, f"preds{i}.parquet")
+                write_artifact(p.table, path, p.meta)
+                paths.append(path)
+            else:
+                paths.append(_as_path(p, tmp, f"preds{i}"))
+        test, systems = load_predictions(paths, labels, names)
+        rows = core(test, systems, opts)
+    return Comparison(
+        rows, list(test.labels), len(test.ids), {s.name: [p.seed for p in s.seeds] for s in systems}
+    )

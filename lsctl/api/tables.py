@@ -1,0 +1,186 @@
+"""Soft labels for pandas, polars and Arrow tables: ``lsctl.soft_labels``.
+
+A table goes in, the same kind of table comes out, with the label order of
+its ``soft_label`` vectors attached:
+
+- **pandas**: ``result.attrs["labels"]`` (and the whole lsctl metadata in
+  ``result.attrs["lsctl"]``); ``soft_argmax`` is a categorical whose
+  categories are the label order;
+- **pyarrow**: the ``lsctl`` schema metadata, as in an artifact file, so
+  ``pq.write_table(result, path)`` gives a file every lsctl command reads;
+- **polars** (which keeps no table metadata): ``soft_argmax`` is a
+  ``pl.Enum`` whose categories are the label order.
+
+:func:`label_order` reads the order back from any of the three.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from lsctl.api import one_command
+from lsctl.validation import ParameterError
+
+
+def table_kind(data: Any) -> str:
+    """``pandas``, ``polars`` or ``arrow``; a clear error for anything else."""
+    if isinstance(data, pa.Table):
+        return "arrow"
+    top = type(data).__module__.split(".")[0]
+    if top == "pandas" and hasattr(data, "columns"):
+        return "pandas"
+    if top == "polars" and hasattr(data, "to_arrow"):
+        return "polars"
+    raise ParameterError(
+        "{data:n} must be a pandas DataFrame, a polars DataFrame or a pyarrow Table, "
+        f"not {type(data).__name__}",
+        data=None,
+    )
+
+
+def to_arrow(data: Any) -> pa.Table:
+    """Any supported table as a pyarrow Table (pandas index dropped)."""
+    kind = table_kind(data)
+    if kind == "arrow":
+        return data
+    if kind == "pandas":
+        return pa.Table.from_pandas(data, preserve_index=False)
+    return data.to_arrow()
+
+
+def from_arrow(table: pa.Table, like: Any, labels: list[str]) -> Any:
+    """``table`` converted back to the kind of ``like``, with the label order attached."""
+    kind = table_kind(like)
+    if kind == "arrow":
+        return table
+    meta = _lsctl_meta(table)
+    if kind == "pandas":
+        import pandas as pd
+
+        out = table.replace_schema_metadata(None).to_pandas()
+        out.index = like.index
+        if "soft_argmax" in out.columns:
+            out["soft_argmax"] = pd.Categorical(out["soft_argmax"], categories=labels)
+        out.attrs["labels"] = list(labels)
+        out.attrs["lsctl"] = meta
+        return out
+    import polars as pl
+
+    out = pl.from_arrow(table.replace_schema_metadata(None))
+    if "soft_argmax" in out.columns:
+        out = out.with_columns(pl.col("soft_argmax").cast(pl.Enum(labels)))
+    return out
+
+
+def _lsctl_meta(table: pa.Table) -> dict[str, Any] | None:
+    from lsctl.artifacts.meta import META_KEY
+
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    return json.loads(raw) if raw else None
+
+
+def label_order(result: Any) -> list[str]:
+    """The label order of a ``soft_labels`` result's vectors (pandas, polars or Arrow).
+
+    Raises when the order is not attached (e.g. a pandas frame rebuilt
+    without its ``attrs``).
+    """
+    kind = table_kind(result)
+    if kind == "pandas" and result.attrs.get("labels"):
+        return list(result.attrs["labels"])
+    if kind == "arrow":
+        meta = _lsctl_meta(result)
+        if meta and meta.get("labels"):
+            return list(meta["labels"])
+    if kind == "polars" and "soft_argmax" in result.columns:
+        dtype = result.schema["soft_argmax"]
+        if hasattr(dtype, "categories"):
+            return list(dtype.categories)
+    raise ParameterError("{result:n} carries no label order", result=None)
+
+
+@one_command
+def soft_labels(
+    data: Any,
+    method: str = "kwls",
+    *,
+    text: str = "text",
+    label: str = "label",
+    label_order: list[str] | None = None,
+    **params: Any,
+) -> Any:
+    """Soft-label targets for every row of a table, as ``lsctl softlabel`` makes them.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, polars.DataFrame or pyarrow.Table
+        N rows with a text column (methods that read texts) and a label column.
+    method : str
+        A registered method: ``kwls``, ``tfidf``, ``uniform``, ``nls``, ``distill``.
+    text, label : str
+        The names of the text and label columns.
+    label_order : list of str, optional
+        The order of the vector entries; default: sorted label names.
+    **params
+        The method's parameters, named as the ``softlabel`` options with
+        underscores: ``k1``, ``b``, ``k2``, ``tokenizer``, ``lowercase``,
+        ``stopwords``, ``min_count``, ``keywords``, ``cross_fit``, ``seed``
+        (kwls, tfidf); ``epsilon``, ``convention`` (uniform); ``rate`` (nls);
+        ``teacher``, ``temperature``, ``mix``, ``teacher_labels`` (distill).
+
+    Returns
+    -------
+    The same kind of table as ``data``: its columns plus ``soft_label`` (a
+    length-K float32 vector per row, summing to 1) and ``soft_argmax`` (the
+    label of each row's largest entry). The label order is attached (module
+    docstring); :func:`label_order` reads it.
+
+    Raises
+    ------
+    lsctl.errors.LsctlError
+        Bad data; :class:`lsctl.validation.ParameterError` (a subclass) for a
+        bad parameter, named as here (``k1=0 must be > 0``).
+    """
+    from lsctl.smoothing import registry
+    from lsctl.smoothing.run import softlabel
+
+    table = to_arrow(data)
+    cls = registry.get(method)
+    allowed = set(cls.param_names) | set(cls.extra_params)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ParameterError(
+            f"{{{unknown[0]}:n}} is not a parameter of method {method!r}; it takes "
+            f"{', '.join(sorted(allowed)) or 'none'}",
+            **{unknown[0]: params[unknown[0]]},
+        )
+    table, renamed = _rename(table, {text: "text", label: "label"})
+    had_id = "id" in table.column_names
+    result = softlabel(table, None, method, params, labels=label_order, collect=True)
+    out = result.table
+    if not had_id:
+        out = out.drop_columns(["id"])
+    out = _rename(out, {v: k for k, v in renamed.items()})[0]
+    # Renaming drops the schema metadata; the stamp carries the label order.
+    out = out.replace_schema_metadata(result.table.schema.metadata)
+    return from_arrow(out, data, result.labels)
+
+
+def _rename(table: pa.Table, mapping: dict[str, str]) -> tuple[pa.Table, dict[str, str]]:
+    """Rename columns ``old → new`` where ``old`` exists; returns the renames done."""
+    done = {}
+    names = list(table.column_names)
+    for old, new in mapping.items():
+        if old == new or old not in names:
+            continue
+        if new in names:
+            raise ParameterError(
+                f"{{{new}}}: the table also has a column {new!r}; rename or drop one of them",
+                **{new: old},
+            )
+        names[names.index(old)] = new
+        done[old] = new
+    return table.rename_columns(names), done

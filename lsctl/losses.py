@@ -1,0 +1,235 @@
+"""Soft-label losses for your own training loop, and for Hugging Face ``Trainer`` (torch).
+
+``import lsctl.losses`` imports torch; ``import lsctl`` does not. The
+formulas are those ``lsctl train`` uses (:mod:`lsctl.train.losses`, METHODS.md
+§2) and the uniform targets are :func:`lsctl.smoothing.uniform.uniform_targets`:
+this module only adapts them to tensors.
+
+Hugging Face ``Trainer``::
+
+    from lsctl.losses import SoftLabelCollator, soft_label_loss
+
+    trainer = Trainer(
+        model=model,
+        args=TrainingArguments(..., remove_unused_columns=False),
+        train_dataset=rows,              # dicts with "text" and "soft_label"
+        data_collator=SoftLabelCollator(tokenizer),
+        compute_loss_func=soft_label_loss(),
+    )
+
+The collator tokenizes ``text`` and puts the ``soft_label`` vectors in the
+batch's ``labels`` (for ``loss="aux"`` the gold label index first, then the
+vector); ``soft_label_loss`` reads them back. ``remove_unused_columns=False``
+keeps the ``soft_label`` column, which the model's ``forward`` does not take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from lsctl.train import losses as _core
+from lsctl.validation import ParameterError, check_choice, check_range
+
+LOSSES = ("soft", "aux")
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against soft targets: mean_i −Σ_k d_ik log softmax(z_i)_k.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N, K)
+    targets : Tensor, shape (N, K)
+        Rows sum to 1; negative entries are allowed (negative label
+        smoothing), unlike ``F.cross_entropy(label_smoothing=…)``.
+
+    Returns
+    -------
+    Tensor, shape ()
+        Computed in float32.
+    """
+    _check_shapes(logits, targets)
+    return _core.soft(logits.float(), targets.to(logits.device, torch.float32))
+
+
+def kwls_aux_loss(
+    logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor, alpha: float = 1.0
+) -> torch.Tensor:
+    """The KWLS loss (eq. 9, as the authors' code): [CE + α·mean_{i,k}(d − softmax(z))²] / (1+α)².
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N, K)
+    labels : Tensor of int, shape (N,)
+        Gold label indices.
+    targets : Tensor, shape (N, K)
+        The KWLS soft labels d.
+    alpha : float ≥ 0
+        Weight of the squared error.
+    """
+    check_range("alpha", alpha, low=0)
+    _check_shapes(logits, targets)
+    return _core.aux(
+        logits.float(),
+        labels.to(logits.device, torch.long),
+        targets.to(logits.device, torch.float32),
+        alpha,
+    )
+
+
+def smoothed_targets(
+    labels: torch.Tensor | Sequence[int], num_classes: int, rate: float, convention: str = "k"
+) -> torch.Tensor:
+    """Uniform label-smoothing targets for hard labels.
+
+    Parameters
+    ----------
+    labels : Tensor or sequence of int, shape (N,)
+        Label indices in [0, num_classes).
+    num_classes : int
+    rate : float
+        ε. Convention ``k`` takes any rate below 1, negative included (NLS);
+        the others take [0, 1).
+    convention : {"k", "k-1", "per-class"}
+        ``k``: gold 1−ε+ε/K, others ε/K (torch); ``k-1``: gold 1−ε, others
+        ε/(K−1) (fairseq); ``per-class``: each other class ε.
+
+    Returns
+    -------
+    Tensor, shape (N, num_classes), float32, on ``labels``' device.
+    """
+    from lsctl.smoothing.uniform import CONVENTIONS, uniform_targets
+
+    check_choice("convention", convention, CONVENTIONS)
+    check_range("num_classes", num_classes, low=1)
+    check_range("rate", rate, low=None if convention == "k" else 0, high=1, high_open=True)
+    device = labels.device if isinstance(labels, torch.Tensor) else None
+    y = labels.detach().cpu().numpy() if device is not None else np.asarray(labels)
+    y = y.astype(np.int64).reshape(-1)
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ParameterError(
+            f"{{labels:n}} holds {int(y.min() if y.min() < 0 else y.max())}, outside "
+            f"[0, {{num_classes:n}}={num_classes})",
+            labels=None,
+            num_classes=num_classes,
+        )
+    out = torch.from_numpy(uniform_targets(y, int(num_classes), float(rate), convention))
+    return out.to(device or "cpu", torch.float32)
+
+
+def _check_shapes(logits: torch.Tensor, targets: torch.Tensor) -> None:
+    if logits.dim() != 2 or tuple(targets.shape) != tuple(logits.shape):
+        raise ParameterError(
+            f"{{targets:n}} has shape {tuple(targets.shape)}; it must match {{logits:n}}, "
+            f"shape {tuple(logits.shape)} (N, K)",
+            targets=None,
+            logits=None,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Hugging Face Trainer
+
+
+def soft_label_loss(loss: str = "soft", alpha: float = 1.0) -> Callable[..., torch.Tensor]:
+    """A loss for ``Trainer(compute_loss_func=…)`` over :class:`SoftLabelCollator` batches.
+
+    Parameters
+    ----------
+    loss : {"soft", "aux"}
+        ``soft``: :func:`soft_cross_entropy`; ``aux``: :func:`kwls_aux_loss`.
+    alpha : float
+        ``aux`` only: the weight of the squared error.
+
+    Returns
+    -------
+    callable ``(outputs, labels, num_items_in_batch=None) -> Tensor``
+        ``labels`` is the collator's: (B, K) soft labels, or for ``aux``
+        (B, 1+K) with the gold index first. Under gradient accumulation the
+        Trainer passes ``num_items_in_batch`` (it counts B·width entries over
+        the accumulated batches); the loss is then the batch's sum over the
+        accumulated number of examples, so accumulated steps add up to the mean.
+    """
+    check_choice("loss", loss, LOSSES)
+    check_range("alpha", alpha, low=0)
+
+    def compute_loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None):
+        logits = (
+            outputs["logits"]
+            if isinstance(outputs, dict) or hasattr(outputs, "keys")
+            else outputs[0]
+        )
+        if loss == "soft":
+            value = soft_cross_entropy(logits, labels)
+        else:
+            value = kwls_aux_loss(logits, labels[:, 0].round().long(), labels[:, 1:], alpha)
+        if num_items_in_batch is not None:
+            examples = float(num_items_in_batch) / labels.shape[1]
+            value = value * labels.shape[0] / examples
+        return value
+
+    return compute_loss
+
+
+class SoftLabelCollator:
+    """Tokenize ``text`` and carry ``soft_label`` (and, for ``aux``, the gold label) in ``labels``.
+
+    Parameters
+    ----------
+    tokenizer
+        A transformers tokenizer.
+    loss : {"soft", "aux"}
+        What :func:`soft_label_loss` will compute; ``aux`` also packs the gold label.
+    label_order : sequence of str, optional
+        ``aux`` with string labels: the order of the ``soft_label`` entries
+        (e.g. ``lsctl.label_order(df)``); integer labels are used as indices.
+    max_length : int, optional
+        Truncate longer texts.
+    text, soft_label, label : str
+        Column names.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        *,
+        loss: str = "soft",
+        label_order: Sequence[str] | None = None,
+        max_length: int | None = None,
+        text: str = "text",
+        soft_label: str = "soft_label",
+        label: str = "label",
+    ) -> None:
+        check_choice("loss", loss, LOSSES)
+        self.tokenizer, self.loss, self.max_length = tokenizer, loss, max_length
+        self.index = {str(v): i for i, v in enumerate(label_order or [])}
+        self.text, self.soft_label, self.label = text, soft_label, label
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        batch = self.tokenizer(
+            [f[self.text] for f in features],
+            padding=True,
+            truncation=self.max_length is not None,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        d = torch.tensor(np.stack([np.asarray(f[self.soft_label]) for f in features]))
+        d = d.to(torch.float32)
+        if self.loss == "aux":
+            y = torch.tensor([self._index(f[self.label]) for f in features], dtype=torch.float32)
+            d = torch.cat([y[:, None], d], dim=1)
+        batch["labels"] = d
+        return dict(batch)
+
+    def _index(self, value: Any) -> int:
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if str(value) not in self.index:
+            raise ParameterError(
+                f"{{label_order}} does not hold the label {value!r}", label_order=list(self.index)
+            )
+        return self.index[str(value)]
