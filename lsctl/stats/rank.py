@@ -43,6 +43,8 @@ def average_ranks(scores: Any, lower_is_better: bool = False) -> np.ndarray:
     lower_is_better : bool
         True for losses (NLL, ECE): the lowest score gets rank 1.
 
+    Scores equal to 12 decimal places count as tied.
+
     Returns
     -------
     ndarray, shape (n_datasets, n_systems)
@@ -55,7 +57,9 @@ def average_ranks(scores: Any, lower_is_better: bool = False) -> np.ndarray:
     [[1.0, 2.5, 2.5], [2.0, 1.0, 3.0]]
     """
     x = _matrix(scores)
-    key = x if lower_is_better else -x
+    # Scores equal to 12 decimals are ties: one mean over seeds summed in
+    # another order differs in the last bit, which must not decide a rank.
+    key = np.round(x if lower_is_better else -x, 12)
     ranks = np.empty_like(x)
     for i, row in enumerate(key):
         order = np.argsort(row, kind="stable")
@@ -304,7 +308,8 @@ def wilcoxon_holm(
         pairs = [(i, control) for i in range(k) if i != control]
     rows = []
     for a, b in pairs:
-        d = x[:, a] - x[:, b]
+        # Rounded as ``average_ranks`` rounds: last-bit differences are ties.
+        d = np.round(x[:, a] - x[:, b], 12)
         better = d < 0 if lower_is_better else d > 0
         worse = d > 0 if lower_is_better else d < 0
         # Direction as the test sees it: the sum of signed ranks of |d| (zeros
@@ -323,7 +328,7 @@ def wilcoxon_holm(
                 "wins": int(better.sum()),
                 "ties": int((d == 0).sum()),
                 "losses": int(worse.sum()),
-                "p": wilcoxon(x[:, a].tolist(), x[:, b].tolist()),
+                "p": wilcoxon(d.tolist(), [0.0] * len(d)),
             }
         )
     for row, p in zip(rows, holm([r["p"] for r in rows]), strict=True):

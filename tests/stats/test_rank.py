@@ -45,6 +45,11 @@ def test_average_ranks_with_ties_match_rankdata():
 def test_average_ranks_by_hand():
     got = average_ranks([[0.5, 0.9, 0.5, 0.1], [1, 1, 1, 1]])
     assert got.tolist() == [[2.5, 1.0, 2.5, 4.0], [2.5, 2.5, 2.5, 2.5]]
+    # The same three seed scores summed in two orders differ in the last bit;
+    # they are still a tie.
+    a, b = (0.1 + 0.2 + 0.3) / 3, (0.3 + 0.2 + 0.1) / 3
+    assert a != b
+    assert average_ranks([[a, b, 0.0]]).tolist() == [[1.5, 1.5, 3.0]]
 
 
 @pytest.mark.parametrize("seed", [3, 4, 5])
@@ -151,6 +156,11 @@ def test_wilcoxon_against_a_control_and_lower_is_better():
     # System 1 has the higher loss everywhere: 0 wins, 4 losses.
     assert (rows[0]["wins"], rows[0]["losses"]) == (0, 4)
     assert rows[0]["signed_rank"] < 0
+    # Differences in the last bit only are zeros too (the means of equal seed
+    # scores summed in another order).
+    c, e = (0.1 + 0.2 + 0.3) / 3, (0.3 + 0.2 + 0.1) / 3
+    tie = wilcoxon_holm(np.array([[c, e], [0.5, 0.5], [0.7, 0.7]]))[0]
+    assert (tie["ties"], tie["p"]) == (3, None)
     # All differences zero: no p-value, Holm skips it.
     same = wilcoxon_holm(np.array([[0.5, 0.5], [0.6, 0.6], [0.7, 0.7]]))
     assert same[0]["p"] is None and same[0]["p_holm"] is None
