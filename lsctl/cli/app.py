@@ -23,7 +23,8 @@ app = typer.Typer(
     "  lsctl softlabel --method kwls splits/train.parquet -o kwls.parquet\n"
     "  lsctl train kwls.parquet -o runs/kwls --loss aux --dev splits/dev.parquet\n"
     "  lsctl eval runs/kwls splits/test.parquet -o preds/kwls.parquet\n"
-    "  lsctl compare preds/*.parquet --baseline ce\n\n"
+    "  lsctl compare preds/*.parquet --baseline ce\n"
+    "  lsctl rank preds/*/*.parquet --control ce --plot cd.png\n\n"
     "Each command's --help has more examples; docs/cli.md lists every option.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
