@@ -9,6 +9,7 @@ import typer
 from lsctl.cli.common import (
     JsonOpt,
     QuietOpt,
+    SeedOpt,
     check_json_vs_stdout,
     emit_json,
     handle_errors,
@@ -111,6 +112,151 @@ def bm25(
         name=_name(name, "bm25"),
         progress=progress(quiet, as_json),
     )
+    write_artifact(table, output, meta, [questions, sentences])
+    summary["output"] = output
+    if as_json:
+        emit_json(summary)
+    elif not quiet:
+        render([summary])
+        if output != "-":
+            info(f"wrote {output}")
+
+
+@app.command("train")
+@handle_errors
+def train(
+    questions: QuestionsOpt,
+    sentences: SentencesOpt,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Run directory to create (must not hold a run).")
+    ],
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="Tower encoder: fasttext, textcnn or lstm.")
+    ] = "fasttext",
+    separate_towers: Annotated[
+        bool,
+        typer.Option("--separate-towers", help="Separate question and sentence towers [shared]."),
+    ] = False,
+    score: Annotated[
+        str, typer.Option("--score", help="cos (cosine of the two vectors) or dot (q·s).")
+    ] = "cos",
+    temperature: Annotated[
+        float | None,
+        typer.Option("--temperature", help="Scores are divided by it [1 for dot, 0.05 for cos]."),
+    ] = None,
+    hard_negatives: Annotated[
+        int,
+        typer.Option(
+            "--hard-negatives",
+            help="Per question, add N sentences sampled from BM25's top 20 (training fold).",
+        ),
+    ] = 0,
+    targets: Annotated[
+        str,
+        typer.Option(
+            "--targets",
+            help="Soft targets over the batch's candidates: none (O), uniform (C), tfidf (T), "
+            "kwls (K) or distill (D, with --teacher).",
+        ),
+    ] = "none",
+    label_smoothing: Annotated[
+        float, typer.Option("--label-smoothing", help="ε of --targets uniform.")
+    ] = 0.1,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher", help="A `retrieve train` run whose scores --targets distill uses."
+        ),
+    ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            "--loss", help="ce, soft or aux [ce for none, soft for uniform, aux otherwise]."
+        ),
+    ] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Weight α of the aux loss.")] = 1.0,
+    epochs: Annotated[int, typer.Option("--epochs", help="Epochs; the best dev MRR is kept.")] = 5,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Questions per batch (the in-batch negatives).")
+    ] = 64,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", help="Adam learning rate [1e-2 for fasttext, 1e-3 otherwise]."),
+    ] = None,
+    embed_dim: Annotated[int, typer.Option("--embed-dim", help="Word vector size.")] = 128,
+    hidden: Annotated[int, typer.Option("--hidden", help="lstm: hidden size per direction.")] = 128,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a dual encoder on the 'train' fold; keep the epoch with the best 'dev' MRR.
+
+    Candidates of a batch are its questions' gold sentences (each text once) plus
+    --hard-negatives; the targets over them enter lsctl's soft and aux losses.
+    The dev MRR ranks the dev fold's own sentences. docs/retrieval.md has the equations.
+
+    Example:
+
+        lsctl retrieve train --questions Q.parquet --sentences S.parquet -o runs/k-s1 --targets kwls --seed 1
+    """
+    from lsctl.retrieval.dual_config import DualConfig
+
+    check_json_vs_stdout(as_json, None)
+    cfg = DualConfig.from_options(locals())
+    cfg.validate()
+    import lsctl.train  # noqa: F401  (sets lsctl's OpenMP default before torch loads)
+    from lsctl.retrieval.dual import train as run_training
+
+    notify = (lambda m: None) if (quiet or as_json) else info
+    summary = run_training(cfg, progress(quiet, as_json), notify)
+    if as_json:
+        emit_json(summary)
+    elif not quiet:
+        info(
+            f"selected epoch {summary['selected_epoch']}: dev MRR {summary['dev_mrr']:.4f} "
+            f"(dev fold's own pool of {summary['dev_pool']}); wrote {output}"
+        )
+
+
+@app.command("predict")
+@handle_errors
+def predict(
+    run: Annotated[str, typer.Argument(help="Run directory of `lsctl retrieve train`.")],
+    questions: QuestionsOpt,
+    sentences: SentencesOpt,
+    output: OutputOpt,
+    pool: PoolOpt = "all",
+    fold: FoldOpt = "test",
+    top_k: TopKOpt = 100,
+    name: Annotated[
+        str | None, typer.Option("--name", help="System name [the run folder's name].")
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Rank the pool for the questions of --fold with a trained dual encoder.
+
+    Example:
+
+        lsctl retrieve predict runs/k-s1 --questions Q.parquet --sentences S.parquet --pool all -o k-s1.parquet --name kwls
+    """
+    from lsctl.artifacts import check_output, write_artifact
+    from lsctl.retrieval.data import check_pool
+
+    check_json_vs_stdout(as_json, output)
+    check_pool(pool)
+    if top_k < 1:
+        from lsctl.errors import UsageError
+
+        raise UsageError(f"--top-k {top_k}: must be at least 1")
+    check_output(output, [questions, sentences])
+    import lsctl.train  # noqa: F401
+    from lsctl.retrieval.dual import predict as run_predict
+
+    table, meta, summary = run_predict(
+        run, questions, sentences, fold=fold, pool=pool, top_k=top_k, name=name,
+        progress=progress(quiet, as_json),
+    )  # fmt: skip
     write_artifact(table, output, meta, [questions, sentences])
     summary["output"] = output
     if as_json:

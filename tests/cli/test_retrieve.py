@@ -128,3 +128,201 @@ def test_eval_refuses_classification_predictions(cli, tmp_path):
     write_artifact(pa.table({"qid": ["a"], "rank": [1]}), str(p), make_meta("predictions", ["x"]))
     res = cli("retrieve", "eval", p)
     assert res.exit_code == 1 and "not ranked" in res.stderr
+
+
+# ---------------------------------------------------------------------------
+# retrieve train / predict (tiny fastText towers on a synthetic corpus)
+
+from retrieval_kit import write_folds  # noqa: E402
+
+TINY = ("--epochs", "2", "--embed-dim", "8", "--batch-size", "16")
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reqa")
+    return write_folds(folder), folder
+
+
+@pytest.fixture(scope="module")
+def base_run(toy):
+    from typer.testing import CliRunner
+
+    from lsctl.cli.app import app
+
+    (q, s), folder = toy
+    run = folder / "base"
+    res = CliRunner().invoke(
+        app,
+        ["retrieve", "train", "--questions", q, "--sentences", s, "-o", str(run), *TINY,
+         "--seed", "3", "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    return run, json.loads(res.stdout)
+
+
+def _metrics(run):
+    return pq.read_table(run / "metrics.parquet").to_pylist()
+
+
+def _train(cli, toy, name, *args):
+    (q, s), folder = toy
+    run = folder / name
+    res = cli("retrieve", "train", "--questions", q, "--sentences", s, "-o", run, "-q", *args)
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr == ""
+    return run, json.loads((run / "config.json").read_text())
+
+
+def test_train_selects_the_best_dev_epoch(base_run):
+    run, summary = base_run
+    rows = _metrics(run)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    best = max(rows, key=lambda r: (r["dev_mrr"], -r["epoch"]))
+    assert summary["selected_epoch"] == best["epoch"]
+    assert [r["selected"] for r in rows] == [r["epoch"] == best["epoch"] for r in rows]
+    assert summary["dev_mrr"] == pytest.approx(best["dev_mrr"])
+    config = json.loads((run / "config.json").read_text())
+    assert config["status"] == "finished" and config["options"]["seed"] == 3
+    assert (summary["train_questions"], summary["dev_questions"], summary["dev_pool"]) == (
+        48,
+        16,
+        8,
+    )
+
+
+def _encodings(run, texts_q, texts_s):
+    """Tower outputs by hand: the saved weights in a fresh model, in eval mode."""
+    import torch
+
+    from lsctl.retrieval.dual import load_run
+    from lsctl.train.features import batch
+
+    model, enc, config = load_run(str(run))
+    out = []
+    for texts, tower in ((texts_q, model.q_tower), (texts_s, model.s_tower or model.q_tower)):
+        ids, lens = enc(texts)
+        with torch.no_grad():
+            out.append(tower(*batch(ids, lens, torch.arange(len(texts)))).double().numpy())
+    return out[0], out[1], config["options"]
+
+
+def test_predict_ranks_equal_a_hand_recomputation(cli, toy, base_run):
+    (q, s), folder = toy
+    run, _ = base_run
+    out = folder / "pred.parquet"
+    res = cli("retrieve", "predict", run, "--questions", q, "--sentences", s, "--pool", "fold",
+              "--fold", "test", "--top-k", "3", "--name", "ft", "-o", out, "--json")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    table, reader = read_artifact(str(out))
+    assert (reader.meta["name"], reader.meta["seed"], reader.meta["pool"]) == ("ft", 3, "fold")
+    qt, st = pq.read_table(q).to_pylist(), pq.read_table(s).to_pylist()
+    tq = [r for r in qt if r["fold"] == "test"]
+    ts = [r for r in st if r["fold"] == "test"]
+    qv, sv, opts = _encodings(run, [r["question"] for r in tq], [r["sentence"] for r in ts])
+    qv /= np.linalg.norm(qv, axis=1, keepdims=True)  # cos is the default score
+    sv /= np.linalg.norm(sv, axis=1, keepdims=True)
+    scores = qv @ sv.T / opts["temperature"]
+    ids = [r["sentence_id"] for r in ts]
+    golds = [[ids.index(r["sentence_id"])] for r in tq]
+    want = _hand_ranks(scores, golds)
+    assert table.column("rank").to_pylist() == want
+    assert summary["mrr"] == pytest.approx(np.mean([1 / r for r in want]))
+    top = table.column("top_scores").to_pylist()
+    np.testing.assert_allclose(top[0], sorted(scores[0], reverse=True)[:3], rtol=1e-4, atol=1e-4)
+    res = cli("retrieve", "predict", run, "--questions", q, "--sentences", s, "-o",
+              folder / "p2.parquet", "--quiet")  # fmt: skip
+    assert res.exit_code == 0 and res.stderr == ""
+    meta = read_artifact(str(folder / "p2.parquet"))[1].meta
+    assert (meta["pool"], meta["fold"], meta["pool_size"], meta["name"]) == (
+        "all",
+        "test",
+        40,
+        "base",
+    )
+
+
+def test_dot_score_temperature_and_separate_towers(cli, toy):
+    run, config = _train(cli, toy, "dot", *TINY, "--score", "dot", "--temperature", "2.0",
+                         "--separate-towers")  # fmt: skip
+    assert (config["options"]["score"], config["options"]["temperature"]) == ("dot", 2.0)
+    from safetensors.torch import load_file
+
+    keys = load_file(run / "model.safetensors").keys()
+    assert any(k.startswith("s_tower.") for k in keys)
+    (q, s), folder = toy
+    out = folder / "dot.parquet"
+    assert cli("retrieve", "predict", run, "--questions", q, "--sentences", s, "--pool",
+               "fold", "-o", out, "-q").exit_code == 0  # fmt: skip
+    ts = [r for r in pq.read_table(s).to_pylist() if r["fold"] == "test"]
+    tq = [r for r in pq.read_table(q).to_pylist() if r["fold"] == "test"]
+    qv, sv, _ = _encodings(run, [r["question"] for r in tq], [r["sentence"] for r in ts])
+    top = pq.read_table(out).column("top_scores").to_pylist()
+    np.testing.assert_allclose(top[0][0], (qv[0] @ sv.T).max() / 2.0, rtol=1e-4)
+
+
+def test_lstm_hidden_and_embed_dim_shape_the_weights(cli, toy):
+    run, config = _train(cli, toy, "lstm", "--encoder", "lstm", "--hidden", "6",
+                         "--embed-dim", "4", "--epochs", "1")  # fmt: skip
+    from safetensors.torch import load_file
+
+    w = load_file(run / "model.safetensors")
+    assert tuple(w["q_tower.net.lstm.weight_hh_l0"].shape) == (24, 6)
+    assert tuple(w["q_tower.net.embedding.weight"].shape)[1] == 4
+    assert config["options"]["encoder"] == "lstm"
+
+
+def test_soft_target_options_take_effect(cli, toy, base_run):
+    base = _metrics(base_run[0])
+    runs = {
+        "uniform": ("--targets", "uniform", "--label-smoothing", "0.3", "--loss", "soft"),
+        "kwls": ("--targets", "kwls", "--alpha", "0.5", "--hard-negatives", "2"),
+        "tfidf": ("--targets", "tfidf", "--loss", "soft", "--lr", "0.05"),
+        "distill": ("--targets", "distill", "--teacher", str(base_run[0])),
+    }
+    losses = {}
+    for name, args in runs.items():
+        run, config = _train(cli, toy, f"t-{name}", *TINY, "--seed", "3", *args)
+        o = config["options"]
+        assert o["targets"] == name
+        losses[name] = _metrics(run)[0]["train_loss"]
+    assert o["teacher"] == str(base_run[0])
+    assert config["relevance"] is None
+    # Same seed, same batches: a different target (or loss) gives a different first loss.
+    assert len({round(v, 6) for v in [*losses.values(), base[0]["train_loss"]]}) == 5
+    # The uniform targets' soft loss is at least ε·mean log C above plain CE's floor: > 0.
+    assert losses["uniform"] > 0
+
+
+def test_same_seed_same_run(cli, toy, base_run):
+    run, _ = _train(cli, toy, "again", *TINY, "--seed", "3")
+    assert _metrics(run) == [
+        {**r, "seconds": m["seconds"]}
+        for r, m in zip(_metrics(base_run[0]), _metrics(run), strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["--encoder", "gru"], 2, "--encoder"),
+        (["--teacher", "x"], 2, "--teacher"),
+        (["--targets", "kwls", "--loss", "ce"], 2, "--loss"),
+        (["--hard-negatives", "-1"], 2, "--hard-negatives"),
+        (["--batch-size", "1"], 2, "--batch-size"),
+    ],
+)
+def test_train_bad_options(cli, toy, tmp_path, args, code, needle):
+    (q, s), _ = toy
+    run = tmp_path / "nested" / "run"
+    res = cli("retrieve", "train", "--questions", q, "--sentences", s, "-o", run, *args)
+    assert res.exit_code == code, res.stderr
+    assert res.stderr.startswith("Error: ") and needle in res.stderr
+    assert not (tmp_path / "nested").exists()
+
+
+def test_train_refuses_an_existing_run(cli, toy, base_run):
+    (q, s), _ = toy
+    res = cli("retrieve", "train", "--questions", q, "--sentences", s, "-o", base_run[0])
+    assert res.exit_code == 1 and "already holds a run" in res.stderr

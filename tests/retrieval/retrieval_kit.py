@@ -77,3 +77,47 @@ def bm25_plain(questions: list[str], docs: list[str], k1: float, b: float) -> li
             row.append(score)
         out.append(row)
     return out
+
+
+def write_folds(folder, planted: str | None = None) -> tuple[str, str]:
+    """A synthetic ReQA corpus with train/dev/test folds, in the real files' layout.
+
+    Each topic word appears in one sentence and in its questions; ``planted``,
+    when given, is added to every test-fold sentence and question only.
+    """
+    filler = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
+    sents, qs = [], []
+    for fold, n in (("train", 24), ("dev", 8), ("test", 8)):
+        for i in range(n):
+            topic = f"{fold}topic{i}"
+            extra = f" {planted}" if planted and fold == "test" else ""
+            sid = f"{fold}-s{i}"
+            words = " ".join(filler[(i + j) % len(filler)] for j in range(4))
+            sents.append((sid, f"The {topic} is {words}{extra}.", fold))
+            for j in range(2):
+                qs.append((f"{fold}-q{i}-{j}", f"What is {topic} {filler[j]}{extra}?", sid, fold))
+    # Two train sentences share a text (and so the gold of each other's questions).
+    sents[1] = (sents[1][0], sents[0][1], "train")
+    q, s = folder / "questions.parquet", folder / "sentences.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "sentence_id": [r[0] for r in sents],
+                "sentence": [r[1] for r in sents],
+                "fold": [r[2] for r in sents],
+            }
+        ),
+        s,
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "qid": [r[0] for r in qs],
+                "question": [r[1] for r in qs],
+                "sentence_id": [r[2] for r in qs],
+                "fold": [r[3] for r in qs],
+            }
+        ),
+        q,
+    )
+    return str(q), str(s)

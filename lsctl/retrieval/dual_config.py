@@ -1,0 +1,90 @@
+"""The options of `lsctl retrieve train` (torch-free, so bad options fail fast)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from lsctl.errors import UsageError
+
+ENCODERS = ("fasttext", "textcnn", "lstm")
+SCORES = ("dot", "cos")
+TARGETS = ("none", "uniform", "tfidf", "kwls", "distill")
+LOSSES = ("ce", "soft", "aux")
+DEFAULT_TEMPERATURE = {"dot": 1.0, "cos": 0.05}
+# Adam's rate: the averaged fastText vectors need a larger one than the
+# convolution and LSTM weights (checked on ReQA-SQuAD's dev fold only).
+DEFAULT_LR = {"fasttext": 1e-2, "textcnn": 1e-3, "lstm": 1e-3}
+
+
+@dataclass
+class DualConfig:
+    """Every option of ``lsctl retrieve train``; stored in the run's config.json."""
+
+    questions: str
+    sentences: str
+    output: str
+    encoder: str = "fasttext"
+    separate_towers: bool = False
+    score: str = "cos"
+    temperature: float | None = None
+    hard_negatives: int = 0
+    targets: str = "none"
+    label_smoothing: float = 0.1
+    teacher: str | None = None
+    loss: str | None = None
+    alpha: float = 1.0
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float | None = None
+    embed_dim: int = 128
+    hidden: int = 128
+    seed: int = 0
+    train_fold: str = "train"
+    dev_fold: str = "dev"
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> DualConfig:
+        """The config from a command's keyword arguments (others are ignored)."""
+        return cls(**{k: v for k, v in options.items() if k in cls.__dataclass_fields__})
+
+    def resolved(self) -> DualConfig:
+        c = copy.copy(self)
+        if c.temperature is None:
+            c.temperature = DEFAULT_TEMPERATURE.get(c.score, 1.0)
+        if c.lr is None:
+            c.lr = DEFAULT_LR.get(c.encoder, 1e-3)
+        if c.loss is None:
+            c.loss = {"none": "ce", "uniform": "soft"}.get(c.targets, "aux")
+        return c
+
+    def validate(self) -> None:
+        c = self.resolved()
+        for value, choices, opt in (
+            (c.encoder, ENCODERS, "--encoder"),
+            (c.score, SCORES, "--score"),
+            (c.targets, TARGETS, "--targets"),
+            (c.loss, LOSSES, "--loss"),
+        ):
+            if value not in choices:
+                raise UsageError(f"{opt} {value!r}: choose one of {', '.join(choices)}")
+        checks = (
+            (c.temperature > 0, "--temperature must be > 0"),
+            (c.hard_negatives >= 0, "--hard-negatives must be >= 0"),
+            (0 <= c.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
+            (c.alpha >= 0, "--alpha must be >= 0"),
+            (c.epochs >= 1, "--epochs must be at least 1"),
+            (c.batch_size >= 2, "--batch-size must be at least 2 (in-batch negatives)"),
+            (c.lr > 0, "--lr must be > 0"),
+            (c.embed_dim >= 1 and c.hidden >= 1, "--embed-dim and --hidden must be >= 1"),
+        )
+        for ok, msg in checks:
+            if not ok:
+                raise UsageError(msg)
+        if (c.targets == "distill") != (c.teacher is not None):
+            raise UsageError("--teacher RUN goes with --targets distill, and only with it")
+        if c.targets == "none" and c.loss != "ce":
+            raise UsageError(f"--loss {c.loss} needs soft targets; use --targets uniform|tfidf|…")
+        if c.targets != "none" and c.loss == "ce":
+            raise UsageError(f"--targets {c.targets} needs --loss soft or aux")
