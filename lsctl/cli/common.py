@@ -103,7 +103,7 @@ def option_name(param: str) -> str:
 
 
 # Python parameters of the core whose flag is not ``--`` plus the dashed name.
-FLAG_NAMES = {"pairs": "--pair", "label_order": "--labels"}
+FLAG_NAMES = {"pairs": "--pair", "label_order": "--labels", "fmt": "--format"}
 
 
 def flag_name(param: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from typing import Annotated, Any
 
@@ -22,7 +21,6 @@ from lsctl.cli.common import (
     progress,
     warn,
 )
-from lsctl.errors import LsctlError, UsageError
 
 app = typer.Typer(
     help="Import, inspect, split and under-sample datasets.\n\n"
@@ -99,13 +97,12 @@ def import_(
       lsctl data import hf:glue:sst2 --split validation -o sst2-dev.parquet
       lsctl data import tweets.jsonl -o - | lsctl data info -
     """
-    from lsctl.artifacts import check_output, make_meta, write_artifact
-    from lsctl.data.importers import import_dataset
+    from lsctl.data.run import import_file
 
     check_json_vs_stdout(as_json, output)
-    check_output(output, [src])
-    result = import_dataset(
+    result = import_file(
         src,
+        output,
         text_col=text_col,
         label_col=label_col,
         split=split,
@@ -117,14 +114,6 @@ def import_(
         warn(note)
     if result.dropped_empty:
         warn(f"dropped {result.dropped_empty:,} rows with null or empty text (--drop-empty)")
-    params = {
-        "source": src,
-        **result.source,
-        "drop_empty": drop_empty,
-        "dropped_empty": result.dropped_empty,
-    }
-    meta = make_meta("dataset", result.labels, params, result.inputs)
-    write_artifact(result.table, output, meta, [src])
 
     summary = {
         "output": output,
@@ -256,59 +245,10 @@ def split(
       lsctl data split data.parquet -o splits/ --dev 0.1 --test 0.1 --seed 1
       cat data.parquet | lsctl data split - -o splits/ --dev 0 --test 0.2
     """
-    from lsctl.artifacts import (
-        check_output,
-        label_indices,
-        make_meta,
-        read_artifact,
-        resolve_labels,
-        write_artifact,
-    )
-    from lsctl.data.split import check_fractions, stratified_split
+    from lsctl.data.run import split_file
 
-    check_fractions(dev, test)
-    if output_dir == "-":
-        raise UsageError("data split writes several files; give a directory with -o")
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
-    from lsctl.artifacts.io import missing_dirs
-
-    missing_dirs(output_dir)  # missing folders are made below; a file in the way is an error
-    ext = "parquet" if fmt is Format.parquet else "arrows"
-    names = ["train"] + [s for s, f in (("dev", dev), ("test", test)) if f > 0]
-    paths = {s: os.path.join(output_dir, f"{s}.{ext}") for s in names}
-    if os.path.isdir(output_dir):
-        for p in paths.values():
-            check_output(p, [file])
-
-    table, reader = read_artifact(file)
-    where = _where(file)
-    labels = resolve_labels(table, reader.meta, where)
-    y = label_indices(table, labels, where)
-    parts = stratified_split(y, labels, dev, test, seed)
-
-    from contextlib import ExitStack
-
-    from lsctl.artifacts.io import atomic_path, ensure_dir, remove_empty_dirs
-
-    created = ensure_dir(output_dir)
-    inputs = [reader.input_record()]
-    rows = {}
-    try:
-        # All splits are written to temporary files first and renamed together at
-        # the end, so an interrupted split never leaves train without test.
-        with ExitStack() as stack:
-            tmps = {s: stack.enter_context(atomic_path(paths[s], suffix=f".{ext}")) for s in parts}
-            for s, idx in parts.items():
-                params = {"split": s, "dev": dev, "test": test, "seed": seed, "stratified": True}
-                write_artifact(
-                    table.take(idx), tmps[s], make_meta("dataset", labels, params, inputs), [file]
-                )
-                rows[s] = int(idx.size)
-    except BaseException:
-        remove_empty_dirs(created)
-        raise
-
+    result = split_file(file, output_dir, dev=dev, test=test, seed=seed, fmt=fmt.value)
+    paths, rows, labels = result.paths, result.rows, result.labels
     if as_json:
         emit_json({"outputs": paths, "rows": rows, "labels": labels, "seed": seed})
     else:
@@ -348,55 +288,14 @@ def sample(
       lsctl data sample train.parquet -o imb.parquet --ratio neg=0.01 --seed 1
       lsctl data sample train.parquet -o few.parquet --cap pos=50 --cap neg=50
     """
-    from lsctl.artifacts import (
-        check_output,
-        label_indices,
-        make_meta,
-        read_artifact,
-        resolve_labels,
-        write_artifact,
-    )
-    from lsctl.noise.imbalance import check_cap, check_ratio, undersample
+    from lsctl.data.run import sample_file
 
     check_json_vs_stdout(as_json, output)
-    if not ratio and not cap:
-        raise UsageError("give at least one --ratio LABEL=R or --cap LABEL=M")
     ratios = parse_pairs(ratio or [], "--ratio", float)
     caps = parse_pairs(cap or [], "--cap", int)
-    for lab, r in ratios.items():
-        check_ratio(lab, r)
-    for lab, m in caps.items():
-        check_cap(lab, m)
-    check_output(output, [file])
-
-    table, reader = read_artifact(file)
+    result = sample_file(file, output, ratio=ratios, cap=caps, seed=seed)
+    labels, keep, before, after = result.labels, result.kept, result.before, result.after
     where = _where(file)
-    labels = resolve_labels(table, reader.meta, where)
-    index = {lab: i for i, lab in enumerate(labels)}
-    for option, given in (("--ratio", ratios), ("--cap", caps)):
-        for lab in given:
-            if lab not in index:
-                raise LsctlError(
-                    f"{option} {lab}: unknown label {lab!r}; the labels are {', '.join(labels)}"
-                )
-    y = label_indices(table, labels, where)
-    keep = undersample(
-        y,
-        len(labels),
-        {index[lab]: r for lab, r in ratios.items()},
-        {index[lab]: m for lab, m in caps.items()},
-        seed,
-    )
-    out = table.take(keep)
-    params = {"ratios": ratios, "caps": caps, "seed": seed}
-    write_artifact(
-        out, output, make_meta("dataset", labels, params, [reader.input_record()]), [file]
-    )
-
-    import numpy as np
-
-    before = np.bincount(y, minlength=len(labels))
-    after = np.bincount(y[keep], minlength=len(labels))
     per_class = [
         {"label": lab, "before": int(b), "after": int(a)}
         for lab, b, a in zip(labels, before, after, strict=True)

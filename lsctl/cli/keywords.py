@@ -16,6 +16,7 @@ from lsctl.cli.common import (
     handle_errors,
     progress,
 )
+from lsctl.smoothing.relevance import K1, B
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,8 +32,8 @@ def command(
     top: Annotated[
         int, typer.Option(help="Show the top K keywords per label on stderr [10 without -o].")
     ] = -1,
-    k1: Annotated[float, typer.Option(help="BM25-style saturation k1 > 0.")] = 2.0,
-    b: Annotated[float, typer.Option(help="Class-length normalization b in [0, 1].")] = 0.75,
+    k1: Annotated[float, typer.Option(help="BM25-style saturation k1 > 0.")] = K1,
+    b: Annotated[float, typer.Option(help="Class-length normalization b in [0, 1].")] = B,
     tokenizer: Annotated[
         str, typer.Option(help="words (lowercase Unicode \\w+) or whitespace (text.split(' ')).")
     ] = "words",
@@ -52,25 +53,12 @@ def command(
 
     Example: lsctl keywords train.parquet -o train.kw.parquet --top 10
     """
-    from lsctl.artifacts import check_output, make_meta, open_artifact, write_artifact
-    from lsctl.smoothing.run import keywords
+    from lsctl.smoothing.run import keywords_file
     from lsctl.text.tokenize import TokenizerSpec
 
     check_json_vs_stdout(as_json, output)
     spec = TokenizerSpec(tokenizer, lowercase, stopwords)
-    reader = open_artifact(data)
-    if output is not None:
-        check_output(output, [data])
-    result = keywords(reader, spec, k1, b, min_count, progress(quiet, as_json))
-    if output is not None:
-        meta = make_meta(
-            "keywords",
-            result.labels,
-            params={"k1": k1, "b": b, "tokenizer": spec.to_dict(), "min_count": min_count},
-            inputs=[reader.input_record()],
-            stats=result.stats,
-        )
-        write_artifact(result.table, output, meta, inputs=[data])
+    result = keywords_file(data, output, spec, k1, b, min_count, progress(quiet, as_json))
     if top < 0:
         top = 0 if output is not None else 10
     tops = _top(result.table, result.labels, top) if top else {}

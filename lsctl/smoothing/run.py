@@ -330,3 +330,34 @@ def keywords(
         raise LsctlError(f"{reader.path}: no tokens in any text; nothing to count")
     table = keywords_table(result.vocab, result.total, labels, k1, b, min_count)
     return KeywordsResult(table, labels, stats_meta(result.total, labels), len(result.vocab))
+
+
+def keywords_file(
+    data: str,
+    output: str | None,
+    spec: Any,
+    k1: float,
+    b: float,
+    min_count: int = 1,
+    progress: Progress | None = None,
+) -> KeywordsResult:
+    """``lsctl keywords``: fit the statistics on DATA and write them to ``output`` (if given).
+
+    The artifact's metadata holds the corpus statistics ``softlabel --keywords`` needs.
+    """
+    from lsctl.artifacts import check_output, make_meta, open_artifact, write_artifact
+
+    reader = open_artifact(data)
+    if output is not None:
+        check_output(output, [data])
+    result = keywords(reader, spec, k1, b, min_count, progress)
+    if output is not None:
+        meta = make_meta(
+            "keywords",
+            result.labels,
+            params={"k1": k1, "b": b, "tokenizer": spec.to_dict(), "min_count": min_count},
+            inputs=[reader.input_record()],
+            stats=result.stats,
+        )
+        write_artifact(result.table, output, meta, inputs=[data])
+    return result
