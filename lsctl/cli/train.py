@@ -37,7 +37,7 @@ def command(
         typer.Option(
             "--model",
             "-m",
-            help="textcnn, lstm, or hf:PATH_OR_NAME (hf:minilm = MiniLM-L6).",
+            help="textcnn, lstm, fasttext, or hf:PATH_OR_NAME (hf:minilm = MiniLM-L6).",
             rich_help_panel=_M,
         ),
     ] = "textcnn",
@@ -59,11 +59,13 @@ def command(
     ] = 0.1,
     epochs: Annotated[int, typer.Option("--epochs", rich_help_panel=_T)] = 10,
     batch_size: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--batch-size", help="Global batch (split over processes).", rich_help_panel=_T
+            "--batch-size",
+            help="Global batch (split over processes). Default 64; fasttext: 16.",
+            rich_help_panel=_T,
         ),
-    ] = 64,
+    ] = None,
     eval_batch_size: Annotated[
         int | None,
         typer.Option(
@@ -74,12 +76,25 @@ def command(
     ] = None,
     lr: Annotated[
         float | None,
-        typer.Option("--lr", help="Default 1e-3 (textcnn/lstm), 2e-5 (hf:).", rich_help_panel=_T),
+        typer.Option(
+            "--lr",
+            help="Default 1e-3 (textcnn/lstm), 2 (fasttext, sgd), 1.0 (adadelta), 2e-5 (hf:).",
+            rich_help_panel=_T,
+        ),
     ] = None,
     optimizer: Annotated[
-        str, typer.Option("--optimizer", help="adamw or sgd (momentum 0.9).", rich_help_panel=_T)
-    ] = "adamw",
-    weight_decay: Annotated[float, typer.Option("--weight-decay", rich_help_panel=_T)] = 0.01,
+        str | None,
+        typer.Option(
+            "--optimizer",
+            help="adamw, sgd (momentum 0.9; fasttext: plain SGD on sparse rows) or adadelta. "
+            "Default adamw; fasttext: sgd.",
+            rich_help_panel=_T,
+        ),
+    ] = None,
+    weight_decay: Annotated[
+        float | None,
+        typer.Option("--weight-decay", help="Default 0.01; fasttext: 0.", rich_help_panel=_T),
+    ] = None,
     scheduler: Annotated[
         str, typer.Option("--scheduler", help="linear or constant.", rich_help_panel=_T)
     ] = "linear",
@@ -90,7 +105,9 @@ def command(
     max_length: Annotated[
         int | None,
         typer.Option(
-            "--max-length", help="Tokens kept per text (256; hf: 128).", rich_help_panel=_T
+            "--max-length",
+            help="Tokens kept per text (256; fasttext: 1000; hf: 128).",
+            rich_help_panel=_T,
         ),
     ] = None,
     grad_clip: Annotated[
@@ -145,13 +162,28 @@ def command(
         str,
         typer.Option("--tokenizer", help="words or whitespace (textcnn/lstm).", rich_help_panel=_M),
     ] = "words",
-    embed_dim: Annotated[int, typer.Option("--embed-dim", rich_help_panel=_M)] = 300,
+    embed_dim: Annotated[
+        int | None,
+        typer.Option("--embed-dim", help="Default 300; fasttext: 10.", rich_help_panel=_M),
+    ] = None,
+    ngrams: Annotated[
+        int,
+        typer.Option(
+            "--ngrams", help="fasttext: 1 = words, 2 = words + hashed bigrams.", rich_help_panel=_M
+        ),
+    ] = 2,
+    buckets: Annotated[
+        int,
+        typer.Option(
+            "--buckets", help="fasttext: rows of the bigram hash table.", rich_help_panel=_M
+        ),
+    ] = 2_000_000,
     hidden: Annotated[
         int, typer.Option("--hidden", help="LSTM hidden size per direction.", rich_help_panel=_M)
     ] = 128,
     dropout: Annotated[
         float | None,
-        typer.Option("--dropout", help="0.5 textcnn, 0.3 lstm.", rich_help_panel=_M),
+        typer.Option("--dropout", help="0.5 textcnn, 0.3 lstm, 0 fasttext.", rich_help_panel=_M),
     ] = None,
     preset: Annotated[
         str | None,
@@ -275,6 +307,8 @@ def command(
         min_count=min_count,
         tokenizer=tokenizer,
         embed_dim=embed_dim,
+        ngrams=ngrams,
+        buckets=buckets,
         hidden=hidden,
         dropout=dropout,
         threads=threads,

@@ -13,7 +13,7 @@ from typing import Any
 
 from lsctl.errors import UsageError
 
-MODELS = ("textcnn", "lstm")
+MODELS = ("textcnn", "lstm", "fasttext")
 LOSSES = ("ce", "soft", "aux", "aux-head", "ols")
 SOFT_LOSSES = ("soft", "aux", "aux-head")
 
@@ -32,6 +32,17 @@ ALPHA_DEFAULT = 1.0
 RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "cache")
 
 OPTIMIZERS = ("adamw", "sgd", "adadelta")
+
+# fastText's defaults where they differ from the other models' (Joulin et al.
+# 2016 use d = 10 and plain SGD; lr, batch and length were chosen on the dev
+# splits of AG News and IMDb train, never on a test set: docs/train.md).
+FASTTEXT_DEFAULTS: dict[str, Any] = {
+    "embed_dim": 10,
+    "lr": 2.0,
+    "batch_size": 16,
+    # fastText reads whole documents; 1000 words keep ~98% of IMDb reviews whole.
+    "max_length": 1000,
+}
 
 # Named recipes: option values a preset sets unless the user gives them.
 # kim2014 is Kim (2014), "Convolutional Neural Networks for Sentence
@@ -67,11 +78,11 @@ class TrainConfig:
     dev: str | None = None
     dev_split: float = 0.1
     epochs: int = 10
-    batch_size: int = 64
+    batch_size: int | None = None
     eval_batch_size: int | None = None
     lr: float | None = None
-    optimizer: str = "adamw"
-    weight_decay: float = 0.01
+    optimizer: str | None = None
+    weight_decay: float | None = None
     scheduler: str = "linear"
     warmup_ratio: float = 0.0
     max_length: int | None = None
@@ -86,8 +97,10 @@ class TrainConfig:
     vocab_size: int = 50_000
     min_count: int = 1
     tokenizer: str = "words"
-    embed_dim: int = 300
+    embed_dim: int | None = None
     hidden: int = 128
+    ngrams: int = 2
+    buckets: int = 2_000_000
     dropout: float | None = None
     max_norm: float = 0.0  # cap on the L2 norm of each output-weight row; 0 = off
     embed_init: str = "normal"
@@ -103,6 +116,11 @@ class TrainConfig:
     @property
     def is_hf(self) -> bool:
         return self.model.startswith("hf:")
+
+    @property
+    def sparse_embeddings(self) -> bool:
+        """fastText's tables get sparse gradients when the optimizer accepts them."""
+        return self.model == "fasttext" and self.optimizer == "sgd" and not self.weight_decay
 
     @property
     def needs_targets(self) -> bool:
@@ -143,14 +161,26 @@ class TrainConfig:
             raise UsageError(f"--loss {c.loss!r}: choose one of {', '.join(LOSSES)}")
         if c.alpha is None:
             c.alpha = ALPHA_DEFAULTS.get(c.loss, ALPHA_DEFAULT)
+        fasttext = c.model == "fasttext"
+        if c.optimizer is None:
+            # fastText's own rule is plain SGD on the rows a text uses.
+            c.optimizer = "sgd" if fasttext else "adamw"
+        if c.weight_decay is None:
+            c.weight_decay = 0.0 if fasttext else 0.01
+        if c.embed_dim is None:
+            c.embed_dim = FASTTEXT_DEFAULTS["embed_dim"] if fasttext else 300
+        if c.lr is None and fasttext and c.optimizer == "sgd":
+            c.lr = FASTTEXT_DEFAULTS["lr"]
         if c.lr is None:
             # Adadelta's step is lr x a self-scaled update; 1.0 is Zeiler's and Kim's.
             c.lr = 1.0 if c.optimizer == "adadelta" else 2e-5 if c.is_hf else 1e-3
+        if c.batch_size is None:
+            c.batch_size = FASTTEXT_DEFAULTS["batch_size"] if fasttext else 64
         if c.max_length is None:
-            c.max_length = 128 if c.is_hf else 256
+            c.max_length = 128 if c.is_hf else FASTTEXT_DEFAULTS["max_length"] if fasttext else 256
         if c.dropout is None:
             # Kim 2014 for TextCNN; the HF model keeps its own config's dropout.
-            c.dropout = 0.5 if c.model == "textcnn" else 0.3
+            c.dropout = 0.5 if c.model == "textcnn" else 0.0 if fasttext else 0.3
         if c.eval_batch_size is None:
             c.eval_batch_size = 128 if c.is_hf else 512
         checks = [
@@ -188,6 +218,12 @@ class TrainConfig:
             (c.embed_dim >= 1 and c.hidden >= 1, "--embed-dim and --hidden must be positive"),
             (0 <= c.dropout < 1, "--dropout must be in [0, 1)"),
             (c.threads is None or c.threads >= 1, "--threads must be at least 1"),
+            (c.ngrams in (1, 2), "--ngrams: choose 1 (words) or 2 (words and bigrams)"),
+            (c.buckets >= 1, "--buckets must be at least 1"),
+            (
+                fasttext or (c.ngrams, c.buckets) == (TrainConfig.ngrams, TrainConfig.buckets),
+                "--ngrams and --buckets apply to --model fasttext",
+            ),
             (c.max_norm >= 0, "--max-norm must be >= 0 (0 turns it off)"),
             (c.embed_init in ("normal", "uniform"), "--embed-init: choose normal or uniform"),
             (c.conv_padding in ("valid", "full"), "--conv-padding: choose valid or full"),

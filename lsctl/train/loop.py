@@ -256,6 +256,11 @@ class Trainer:
                 aux_head,
                 embed_init=c.embed_init,
                 conv_padding=c.conv_padding,
+                ngrams=c.ngrams,
+                buckets=c.buckets,
+                # DDP all-reduces dense gradients on every backend; the sparse
+                # path is for one process (same SGD update either way).
+                sparse=c.sparse_embeddings and self.world == 1,
             )
             self.encoder = WordEncoder(self.vocab, c.max_length)
             self.model_info = {
@@ -266,6 +271,8 @@ class Trainer:
                 "dropout": c.dropout,
                 "conv_padding": c.conv_padding,
             }
+            if c.model == "fasttext":
+                self.model_info.update(ngrams=c.ngrams, buckets=c.buckets)
             if c.embeddings and not self.resume:
                 self._load_embeddings()
             if c.freeze_embeddings:
@@ -314,6 +321,10 @@ class Trainer:
             self.optimizer = torch.optim.Adadelta(
                 params, lr=c.lr, rho=0.95, eps=1e-6, weight_decay=c.weight_decay
             )
+        elif c.sparse_embeddings:
+            # fastText's update: plain SGD touching only the rows of the batch's
+            # words and bigrams (momentum would make every step dense again).
+            self.optimizer = torch.optim.SGD(params, lr=c.lr, momentum=0.0, foreach=False)
         else:
             self.optimizer = torch.optim.SGD(
                 params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay, **fused

@@ -1,4 +1,4 @@
-"""TextCNN (Kim 2014), BiLSTM with max-pooling, and any transformers classifier.
+"""TextCNN (Kim 2014), BiLSTM with max-pooling, fastText, and any transformers classifier.
 
 Every model maps ``(input_ids, attention_mask)`` to ``(logits, aux_logits)``;
 ``aux_logits`` is the second head of the ``aux-head`` loss, else None. The
@@ -123,6 +123,90 @@ class BiLSTM(nn.Module):
         return self.classifier(h), (self.aux_head(h) if self.aux_head is not None else None)
 
 
+# A prime multiplier for hashing an (id, next id) pair into the bigram buckets;
+# fastText hashes the word strings, which for in-vocabulary words is the same
+# partition of pairs up to collisions.
+BIGRAM_PRIME = 116_049_371
+
+
+class FastText(nn.Module):
+    """fastText (Joulin et al. 2016): averaged word and hashed-bigram vectors, then linear.
+
+    Parameters
+    ----------
+    vocab_size, num_labels : int
+        V word rows (id 0 is padding) and K classes.
+    embed_dim : int
+        Size d of every word and bigram vector (the paper uses 10).
+    ngrams : int
+        1: words only; 2: words plus the bigrams of adjacent words, hashed into
+        ``buckets`` rows of their own.
+    buckets : int
+        Rows of the bigram table (fastText's default is 2,000,000).
+    sparse : bool
+        Sparse gradients for the two tables, so an SGD step touches only the rows
+        a batch used; this is what makes the model fast (a dense step over 2M rows
+        costs ~50x more). Only SGD without momentum/weight decay accepts them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = FastText(vocab_size=100, num_labels=3, embed_dim=10, buckets=1000)
+    >>> ids = torch.tensor([[5, 6, 7, 0]]); mask = ids > 0
+    >>> m(ids, mask)[0].shape
+    torch.Size([1, 3])
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_labels: int,
+        embed_dim: int = 10,
+        ngrams: int = 2,
+        buckets: int = 2_000_000,
+        dropout: float = 0.0,
+        aux_head: bool = False,
+        embed_init: str = "normal",
+        sparse: bool = False,
+    ) -> None:
+        super().__init__()
+        if ngrams not in (1, 2):
+            raise LsctlError(f"ngrams must be 1 or 2, not {ngrams}")
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0, sparse=sparse)
+        self.bigrams = nn.Embedding(buckets, embed_dim, sparse=sparse) if ngrams == 2 else None
+        # fastText starts its input vectors at U[-1/d, 1/d]; N(0, 1) averages of a
+        # few hundred vectors would start far from the origin for no gain.
+        bound = 1.0 / embed_dim
+        with torch.no_grad():
+            for table in (self.embedding, self.bigrams):
+                if table is not None:
+                    table.weight.uniform_(-bound, bound)
+        if embed_init == "uniform":
+            init_embedding(self.embedding, "uniform")
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+        self.buckets = buckets
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(embed_dim, num_labels)
+        self.aux_head = nn.Linear(embed_dim, num_labels) if aux_head else None
+
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(B, d) mean of the B texts' word and bigram vectors, padding excluded."""
+        mask = attention_mask.to(self.classifier.weight.dtype)
+        total = (self.embedding(input_ids) * mask.unsqueeze(2)).sum(1)
+        count = mask.sum(1)
+        if self.bigrams is not None and input_ids.shape[1] > 1:
+            pair = mask[:, 1:] * mask[:, :-1]
+            h = (input_ids[:, :-1] * BIGRAM_PRIME + input_ids[:, 1:]) % self.buckets
+            total = total + (self.bigrams(h) * pair.unsqueeze(2)).sum(1)
+            count = count + pair.sum(1)
+        return self.dropout(total / count.clamp(min=1).unsqueeze(1))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        h = self.features(input_ids, attention_mask)
+        return self.classifier(h), (self.aux_head(h) if self.aux_head is not None else None)
+
+
 class HFClassifier(nn.Module):
     """An ``AutoModelForSequenceClassification``; the aux head reads the first token's state."""
 
@@ -217,7 +301,22 @@ def build_scratch(
     aux_head: bool = False,
     embed_init: str = "normal",
     conv_padding: str = "valid",
+    ngrams: int = 2,
+    buckets: int = 2_000_000,
+    sparse: bool = False,
 ) -> nn.Module:
+    if kind == "fasttext":
+        return FastText(
+            vocab_size,
+            num_labels,
+            embed_dim,
+            ngrams=ngrams,
+            buckets=buckets,
+            dropout=dropout,
+            aux_head=aux_head,
+            embed_init=embed_init,
+            sparse=sparse,
+        )
     if kind == "textcnn":
         return TextCNN(
             vocab_size,

@@ -122,6 +122,7 @@ def load_predictor(run_dir: str, device: str = "auto") -> Predictor:
             info.get("hidden", 128),
             info["dropout"],
             conv_padding=info.get("conv_padding", "valid"),
+            **{k: info[k] for k in ("ngrams", "buckets") if k in info},
         )
         try:
             model.load_state_dict(rd.load_weights(run_dir))

@@ -27,7 +27,7 @@ def _worker(rank: int, world: int, tmp: str, kw: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["textcnn"])
+@pytest.mark.parametrize("model", ["textcnn", "fasttext"])
 def test_two_processes_match_one(tmp_path, model):
     import torch.multiprocessing as mp
 
