@@ -41,8 +41,13 @@ def command(
         ),
     ] = None,
     metric: Annotated[
-        str, typer.Option("--metric", help="accuracy, macro_f1, nll or ece.")
-    ] = "accuracy",
+        str | None,
+        typer.Option(
+            "--metric",
+            help="accuracy, macro_f1, nll or ece [accuracy]; for ranked retrieval files "
+            "mrr or recall@K, K in 1, 5, 10, 50, 100 [mrr].",
+        ),
+    ] = None,
     rounds: Annotated[int, typer.Option("--rounds", help="Bootstrap rounds.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resampling.")] = 0,
     ci: Annotated[float, typer.Option("--ci", help="Confidence level of the bootstrap CI.")] = 0.95,
@@ -103,6 +108,14 @@ def command(
     )
 
     check_json_vs_stdout(as_json, output)
+    from lsctl.stats.ranked import is_ranked
+
+    if preds and is_ranked(preds[0]):
+        return _compare_ranked(
+            list(preds), output, baseline, metric or "mrr", rounds, seed, ci, mcnemar, alpha,
+            plot, name, fail_if_worse, as_json, quiet,
+        )  # fmt: skip
+    metric = metric or "accuracy"
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
     validate_options(opts)
     given = parse_labels(labels)
@@ -144,6 +157,68 @@ def command(
         emit_json({"metric": metric, "n": len(test.ids), "rounds": rounds, "rows": rows})
     elif not quiet:
         _render(rows, metric, ci, len(test.ids), systems)
+    _fail_if_worse(rows, metric, fail_if_worse)
+
+
+def _compare_ranked(
+    preds: list[str],
+    output: str | None,
+    baseline: str | None,
+    metric: str,
+    rounds: int,
+    seed: int,
+    ci: float,
+    mcnemar: str,
+    alpha: float,
+    plot: str | None,
+    name: list[str] | None,
+    fail_if_worse: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """compare on ranked retrieval files (`lsctl retrieve bm25|predict`): per-question scores."""
+    from lsctl.artifacts import check_output, make_meta, write_artifact
+    from lsctl.stats.compare import CompareOptions, rows_table
+    from lsctl.stats.ranked import check_metric, compare_ranked, load_ranked
+
+    check_metric(metric)
+    opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha)
+    names_given = parse_pairs(name or [], "--name")
+    if output is not None:
+        check_output(output, preds)
+    if plot:
+        from lsctl.evaluate.plots import check_plot_path
+
+        check_plot_path(plot)
+    test, systems = load_ranked(preds, names_given)
+    rows = compare_ranked(test, systems, opts, progress(quiet, as_json))
+    where = f"pool {test.pool} ({test.pool_size}), fold {test.fold}"
+    if output is not None:
+        params = {
+            "metric": metric, "baseline": baseline, "rounds": rounds, "seed": seed, "ci": ci,
+            "mcnemar": mcnemar, "alpha": alpha, "pool": test.pool, "fold": test.fold,
+            "pool_size": test.pool_size,
+            "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
+        }  # fmt: skip
+        inputs = [p.reader.input_record() for s in systems for p in s.seeds]
+        write_artifact(
+            rows_table(rows), output, make_meta("comparison", None, params, inputs), preds
+        )
+    if plot:
+        from lsctl.evaluate.plots import forest_plot
+
+        forest_plot(rows, plot, metric, ci)
+    if as_json:
+        emit_json(
+            {"metric": metric, "n": len(test.ids), "rounds": rounds, "pool": test.pool,
+             "fold": test.fold, "pool_size": test.pool_size, "rows": rows}
+        )  # fmt: skip
+    elif not quiet:
+        _render(rows, f"{metric} ({where})", ci, len(test.ids), systems, unit="questions")
+    _fail_if_worse(rows, metric, fail_if_worse)
+
+
+def _fail_if_worse(rows: list[dict], metric: str, fail_if_worse: bool) -> None:
     worse = [r for r in rows if r["verdict"] == "worse"]
     if fail_if_worse and worse:
         r = worse[0]
@@ -160,13 +235,15 @@ def _fmt_p(p: float | None) -> str:
     return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
 
 
-def _render(rows: list[dict], metric: str, ci: float, n: int, systems: list) -> None:
+def _render(
+    rows: list[dict], metric: str, ci: float, n: int, systems: list, unit: str = "test instances"
+) -> None:
     from rich import box
     from rich.table import Table
 
     seeds = ", ".join(f"{s.name}×{len(s.seeds)}" for s in systems)
     table = Table(
-        title=f"{metric} on {n} test instances (seeds: {seeds}); {ci:.0%} CI of Δ",
+        title=f"{metric} on {n} {unit} (seeds: {seeds}); {ci:.0%} CI of Δ",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,

@@ -1,0 +1,195 @@
+"""`compare` on ranked retrieval predictions: the paired unit is the question.
+
+Each question contributes its own score (``1/rank`` for MRR, ``rank ≤ k`` for
+Recall@k), so every metric is a mean of per-question values and the paired
+bootstrap of :mod:`lsctl.stats.bootstrap` applies unchanged: one resample of
+questions is shared by every system, seeds nested inside. The t-test and
+Wilcoxon over seeds, McNemar (Recall@k hits; not defined for MRR) and Holm are
+those of :mod:`lsctl.stats.compare`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lsctl.artifacts import ArtifactReader, open_artifact
+from lsctl.errors import LsctlError, UsageError
+from lsctl.progress import Progress
+from lsctl.retrieval.rank import METRICS, per_question, read_ranked
+from lsctl.stats.bootstrap import paired_bootstrap, summarize_deltas
+from lsctl.stats.compare import (
+    CompareOptions,
+    System,
+    _given_name,
+    _mcnemar_pair,
+    _seed_pairs,
+    validate_options,
+    verdict,
+)
+from lsctl.stats.hypothesis import holm, mcnemar, mcnemar_counts, paired_ttest, wilcoxon
+
+# The same three keys must agree across files: otherwise the ranks are not comparable.
+SAME = ("pool", "fold", "pool_size")
+
+
+@dataclass
+class RankedSeed:
+    path: str
+    seed: int | None
+    ranks: np.ndarray  # in the reference question order
+    reader: ArtifactReader
+
+
+@dataclass
+class RankedTest:
+    ids: list[Any]  # question ids, in the reference order
+    pool: str
+    fold: str
+    pool_size: int
+    seeds: list[RankedSeed] = field(default_factory=list)
+
+
+def is_ranked(path: str) -> bool:
+    """Whether ``path`` is a ranked artifact (reads only its schema; '-' is never ranked here)."""
+    if path == "-":
+        return False
+    try:
+        return (open_artifact(path).meta or {}).get("kind") == "ranked"
+    except LsctlError:
+        return False
+
+
+def check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise UsageError(
+            f"--metric {metric!r}: ranked retrieval files take one of {', '.join(METRICS)}"
+        )
+
+
+def load_ranked(
+    paths: list[str], names_given: dict[str, str] | None = None
+) -> tuple[RankedTest, list[System]]:
+    """Read ranked artifacts, check they rank the same questions over the same pool, group them."""
+    if len(paths) < 2:
+        raise LsctlError("compare needs at least two ranked files (one per system and seed)")
+    ref: RankedTest | None = None
+    ref_path = ""
+    ref_pos: dict[Any, int] = {}
+    systems: dict[str, System] = {}
+    for path in paths:
+        f = read_ranked(path)
+        reader = open_artifact(path)
+        qids = f.qids.to_pylist()
+        if len(set(qids)) != len(qids):
+            raise LsctlError(f"{path}: duplicate qid values")
+        if ref is None:
+            ref = RankedTest(qids, f.meta["pool"], f.meta.get("fold"), f.meta.get("pool_size"))
+            ref_path, ref_pos = path, {q: i for i, q in enumerate(qids)}
+            ranks = f.ranks
+        else:
+            for key in SAME:
+                if f.meta.get(key) != getattr(ref, key):
+                    raise LsctlError(
+                        f"{path}: {key} {f.meta.get(key)!r} differs from {ref_path}'s "
+                        f"{getattr(ref, key)!r}; compare files that rank the same pool"
+                    )
+            if set(qids) != set(ref_pos):
+                raise LsctlError(
+                    f"{path}: its questions differ from {ref_path}'s; compare files of one fold"
+                )
+            ranks = np.empty(len(qids), dtype=np.int64)
+            ranks[[ref_pos[q] for q in qids]] = f.ranks
+        name = _given_name(path, names_given) or str(
+            f.meta.get("name") or os.path.splitext(os.path.basename(path))[0]
+        )
+        seed = f.meta.get("seed")
+        if seed is None and _given_name(path, names_given):
+            taken = {p.seed for p in systems.get(name, System(name)).seeds}
+            seed = next(s for s in range(1, len(taken) + 2) if s not in taken)
+        sys_ = systems.setdefault(name, System(name))
+        for other in sys_.seeds:
+            if other.seed == seed:
+                raise LsctlError(
+                    f"{path}: system {name!r} seed {seed} is already given by {other.path}; "
+                    "give each system a distinct --name"
+                )
+        sys_.seeds.append(RankedSeed(path, seed, ranks, reader))
+    assert ref is not None
+    if len(systems) < 2:
+        raise LsctlError(
+            f"all files belong to one system {next(iter(systems))!r}; compare needs two systems "
+            "(set them apart with `--name` of `retrieve predict`)"
+        )
+    for s in systems.values():
+        s.seeds.sort(key=lambda p: (p.seed is None, p.seed if p.seed is not None else 0))
+    return ref, list(systems.values())
+
+
+def compare_ranked(
+    test: RankedTest,
+    systems: list[System],
+    opts: CompareOptions,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """One row per (system, baseline) pair, with the keys of ``stats.compare.ROW_KEYS``."""
+    check_metric(opts.metric)
+    validate_options(CompareOptions(**{**opts.__dict__, "metric": "accuracy"}))
+    names = [s.name for s in systems]
+    if opts.baseline is not None and opts.baseline not in names:
+        raise UsageError(f"--baseline {opts.baseline!r} is not a system here (systems: {names})")
+    stats = [[per_question(p.ranks, opts.metric)[:, None] for p in s.seeds] for s in systems]
+    seed_values = [[float(x.mean()) for x in s] for s in stats]
+    if opts.baseline is not None:
+        b = names.index(opts.baseline)
+        pairs = [(i, b) for i in range(len(systems)) if i != b]
+    else:
+        pairs = [(j, i) for i in range(len(systems)) for j in range(i + 1, len(systems))]
+    # Each metric is the mean of one per-question column; "nll" is the bootstrap's
+    # float64 column-mean reduction (the direction comes from the real metric below).
+    rounds = paired_bootstrap(stats, "nll", 1, opts.rounds, opts.seed, progress)
+    hits = None
+    if opts.metric.startswith("recall@"):
+        hits = [[p.ranks <= int(opts.metric.split("@")[1]) for p in s.seeds] for s in systems]
+    rows: list[dict[str, Any]] = []
+    two_sided: list[float] = []
+    for i, b in pairs:
+        a_sys, b_sys = systems[i], systems[b]
+        mean_a, mean_b = float(np.mean(seed_values[i])), float(np.mean(seed_values[b]))
+        lo, hi, p_one, p_two = summarize_deltas(rounds[:, i] - rounds[:, b], opts.metric, opts.ci)
+        sp = _seed_pairs(a_sys, b_sys)
+        p_t = p_w = None
+        if sp is not None:
+            va = [seed_values[i][x] for x, _ in sp]
+            vb = [seed_values[b][y] for _, y in sp]
+            p_t, p_w = paired_ttest(va, vb), wilcoxon(va, vb)
+        p_m = None
+        if hits is not None:
+            ma, mb = _mcnemar_pair(a_sys, b_sys)
+            p_m = mcnemar(*mcnemar_counts(hits[i][ma], hits[b][mb]), opts.mcnemar)
+        rows.append(
+            {
+                "system": a_sys.name,
+                "baseline": b_sys.name,
+                "metric": opts.metric,
+                "mean": mean_a,
+                "baseline_mean": mean_b,
+                "delta": mean_a - mean_b,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_bootstrap": p_one,
+                "p_ttest": p_t,
+                "p_wilcoxon": p_w,
+                "p_mcnemar": p_m,
+                "p_adjusted": None,
+                "verdict": None,
+            }
+        )
+        two_sided.append(p_two)
+    for row, p_adj in zip(rows, holm(two_sided), strict=True):
+        row["p_adjusted"] = p_adj
+        row["verdict"] = verdict(row["delta"], p_adj, opts.metric, opts.alpha)
+    return rows
