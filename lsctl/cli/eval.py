@@ -148,7 +148,7 @@ def _render(s: dict[str, Any]) -> None:
         caption_justify="left",
     )
     if cal is not None:
-        head.add_column("", justify="left")
+        head.add_column("predictions", justify="left")
     for col in cols:
         head.add_column(col, justify="right")
     if cal is None:
@@ -161,7 +161,7 @@ def _render(s: dict[str, Any]) -> None:
         info(
             f"temperature T={cal['temperature']:.4f} fitted on {cal['dev_n']} dev examples "
             f"({cal['dev']['path']}): dev NLL {cal['dev_nll_before']:.4f} -> "
-            f"{cal['dev_nll_after']:.4f}; written as system {cal['name']!r}"
+            f"{cal['dev_nll_after']:.4f}; calibrated system {cal['name']!r}"
         )
     per = Table(title="per class", title_justify="left")
     for col in ("label", "precision", "recall", "F1", "support"):

@@ -184,3 +184,8 @@ def test_dev_predictions_of_another_run_are_refused(setup, tmp_path):
     assert r.exit_code == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "were made by the run" in lines[0]
+
+
+def test_dev_and_data_both_on_stdin_is_a_usage_error(setup):
+    r = CliRunner().invoke(app, ["eval", str(setup["run"]), "-", "--calibrate", "-"], input=b"")
+    assert r.exit_code == 2 and "--calibrate -" in r.stderr
