@@ -177,9 +177,9 @@ def _compare_ranked(
     quiet: bool,
 ) -> None:
     """compare on ranked retrieval files (`lsctl retrieve bm25|predict`): per-question scores."""
-    from lsctl.artifacts import check_output, make_meta, write_artifact
-    from lsctl.stats.compare import CompareOptions, rows_table
-    from lsctl.stats.ranked import check_metric, compare_ranked, load_ranked
+    from lsctl.artifacts import check_output
+    from lsctl.stats.compare import CompareOptions
+    from lsctl.stats.ranked import check_metric, compare_ranked, load_ranked, write_comparison
 
     check_metric(metric)
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha)
@@ -194,16 +194,7 @@ def _compare_ranked(
     rows = compare_ranked(test, systems, opts, progress(quiet, as_json))
     where = f"pool {test.pool} ({test.pool_size}), fold {test.fold}"
     if output is not None:
-        params = {
-            "metric": metric, "baseline": baseline, "rounds": rounds, "seed": seed, "ci": ci,
-            "mcnemar": mcnemar, "alpha": alpha, "pool": test.pool, "fold": test.fold,
-            "pool_size": test.pool_size,
-            "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
-        }  # fmt: skip
-        inputs = [p.reader.input_record() for s in systems for p in s.seeds]
-        write_artifact(
-            rows_table(rows), output, make_meta("comparison", None, params, inputs), preds
-        )
+        write_comparison(rows, test, systems, opts, output, preds)
     if plot:
         from lsctl.evaluate.plots import forest_plot
 

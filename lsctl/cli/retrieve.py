@@ -86,7 +86,7 @@ def bm25(
 
         lsctl retrieve bm25 --questions reqa/questions.parquet --sentences reqa/sentences.parquet --fold all -o bm25.parquet
     """
-    from lsctl.artifacts import check_output, write_artifact
+    from lsctl.artifacts import check_output
     from lsctl.retrieval.bm25 import check_params
     from lsctl.retrieval.data import check_pool
 
@@ -101,7 +101,7 @@ def bm25(
 
     from lsctl.retrieval.api import bm25_rank
 
-    table, meta, summary = bm25_rank(
+    _, _, summary = bm25_rank(
         questions,
         sentences,
         pool=pool,
@@ -110,9 +110,9 @@ def bm25(
         k1=k1,
         b=b,
         name=_name(name, "bm25"),
+        output=output,
         progress=progress(quiet, as_json),
     )
-    write_artifact(table, output, meta, [questions, sentences])
     summary["output"] = output
     if as_json:
         emit_json(summary)
@@ -240,7 +240,7 @@ def predict(
 
         lsctl retrieve predict runs/k-s1 --questions Q.parquet --sentences S.parquet --pool all -o k-s1.parquet --name kwls
     """
-    from lsctl.artifacts import check_output, write_artifact
+    from lsctl.artifacts import check_output
     from lsctl.retrieval.data import check_pool
 
     check_json_vs_stdout(as_json, output)
@@ -253,11 +253,10 @@ def predict(
     import lsctl.train  # noqa: F401
     from lsctl.retrieval.dual import predict as run_predict
 
-    table, meta, summary = run_predict(
+    _, _, summary = run_predict(
         run, questions, sentences, fold=fold, pool=pool, top_k=top_k, name=name,
-        progress=progress(quiet, as_json),
+        output=output, progress=progress(quiet, as_json),
     )  # fmt: skip
-    write_artifact(table, output, meta, [questions, sentences])
     summary["output"] = output
     if as_json:
         emit_json(summary)

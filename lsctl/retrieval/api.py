@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lsctl.artifacts import write_artifact
 from lsctl.progress import Progress
 from lsctl.retrieval.bm25 import BM25
 from lsctl.retrieval.data import load_corpus
@@ -22,9 +23,13 @@ def bm25_rank(
     k1: float = 1.2,
     b: float = 0.75,
     name: str = "bm25",
+    output: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[pa.Table, dict[str, Any], dict[str, Any]]:
-    """BM25 over the pool for the questions of ``fold``: (ranked table, metadata, summary)."""
+    """BM25 over the pool for the questions of ``fold``: (ranked table, metadata, summary).
+
+    With ``output``, the ranked artifact is also written there.
+    """
     corpus = load_corpus(questions, sentences, fold, pool)
     index = BM25(corpus.pool_texts, k1=k1, b=b)
     qm = index.query_matrix(corpus.question_texts)
@@ -52,4 +57,6 @@ def bm25_rank(
         "n": corpus.questions.num_rows,
         **metrics(ranked.ranks),
     }
+    if output is not None:
+        write_artifact(ranked.table, output, meta, [questions, sentences])
     return ranked.table, meta, summary

@@ -473,9 +473,13 @@ def predict(
     pool: str = "all",
     top_k: int = 100,
     name: str | None = None,
+    output: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[pa.Table, dict[str, Any], dict[str, Any]]:
-    """Rank ``fold``'s questions over ``pool`` with a trained run: (table, metadata, summary)."""
+    """Rank ``fold``'s questions over ``pool`` with a trained run: (table, metadata, summary).
+
+    With ``output``, the ranked artifact is also written there.
+    """
     from lsctl.retrieval.data import load_corpus
     from lsctl.retrieval.rank import rank_corpus, ranked_meta
 
@@ -503,4 +507,8 @@ def predict(
         "n": corpus.questions.num_rows,
         **metrics(ranked.ranks),
     }
+    if output is not None:
+        from lsctl.artifacts import write_artifact
+
+        write_artifact(ranked.table, output, meta, [questions, sentences])
     return ranked.table, meta, summary

@@ -193,3 +193,32 @@ def compare_ranked(
         row["p_adjusted"] = p_adj
         row["verdict"] = verdict(row["delta"], p_adj, opts.metric, opts.alpha)
     return rows
+
+
+def write_comparison(
+    rows: list[dict[str, Any]],
+    test: RankedTest,
+    systems: list[System],
+    opts: CompareOptions,
+    output: str,
+    inputs: list[str],
+) -> None:
+    """The comparison artifact; its metadata states the pool the files ranked."""
+    from lsctl.artifacts import make_meta, write_artifact
+    from lsctl.stats.compare import rows_table
+
+    params = {
+        "metric": opts.metric,
+        "baseline": opts.baseline,
+        "rounds": opts.rounds,
+        "seed": opts.seed,
+        "ci": opts.ci,
+        "mcnemar": opts.mcnemar,
+        "alpha": opts.alpha,
+        "pool": test.pool,
+        "fold": test.fold,
+        "pool_size": test.pool_size,
+        "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
+    }
+    records = [p.reader.input_record() for s in systems for p in s.seeds]
+    write_artifact(rows_table(rows), output, make_meta("comparison", None, params, records), inputs)
