@@ -189,3 +189,12 @@ def test_dev_predictions_of_another_run_are_refused(setup, tmp_path):
 def test_dev_and_data_both_on_stdin_is_a_usage_error(setup):
     r = CliRunner().invoke(app, ["eval", str(setup["run"]), "-", "--calibrate", "-"], input=b"")
     assert r.exit_code == 2 and "--calibrate -" in r.stderr
+
+
+def test_output_never_overwrites_dev(setup, tmp_path):
+    dev = tmp_path / "dev.parquet"
+    shutil.copy(setup["dev"], dev)
+    before = dev.read_bytes()
+    r = _run("eval", setup["run"], setup["test"], "--calibrate", dev, "-o", dev)
+    assert r.exit_code != 0 and r.stderr.startswith("Error:")
+    assert dev.read_bytes() == before
