@@ -82,6 +82,31 @@ def test_adaptive_ece_keeps_ties_in_one_bin():
     assert metrics.ece_adaptive(probs[perm], y[perm], 2) == pytest.approx(rel.ece, abs=1e-15)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_adaptive_bins_never_split_a_tied_confidence(seed):
+    """Confidences on a coarse grid (many ties): every value lies in exactly one bin, and
+    the adaptive ECE does not depend on the row order."""
+    rng = np.random.default_rng(seed)
+    n, bins = 150, 10
+    top = rng.choice([0.5, 0.6, 0.7, 0.8, 0.9, 1.0], n, p=[0.1, 0.1, 0.1, 0.2, 0.2, 0.3])
+    probs = np.stack([top, 1 - top], axis=1)
+    y = rng.integers(0, 2, n)
+    rel = metrics.reliability(probs, y, bins, "equal-mass")
+    idx = metrics.bin_index_edges(top, rel.edges, "left")
+    for v in np.unique(top):
+        assert len(set(idx[top == v].tolist())) == 1, v
+    assert rel.count.sum() == n
+    # Loop over the distinct values: a bin's ECE term from its members' sums.
+    want = 0.0
+    for b in range(bins):
+        members = [i for i in range(n) if idx[i] == b]
+        hits = sum(1 for i in members if (0 if top[i] >= 0.5 else 1) == y[i])
+        want += abs(hits - sum(top[i] for i in members)) / n
+    assert rel.ece == pytest.approx(want, abs=1e-12)
+    perm = rng.permutation(n)
+    assert metrics.ece_adaptive(probs[perm], y[perm], bins) == pytest.approx(rel.ece, abs=1e-12)
+
+
 @pytest.mark.parametrize("scheme", metrics.SCHEMES)
 @pytest.mark.parametrize("bins", [1, 2, 7, 15])
 def test_confidence_of_one_falls_in_the_last_bin(scheme, bins):
