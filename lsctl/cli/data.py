@@ -258,6 +258,49 @@ def split(
         )
 
 
+@app.command("folds")
+@handle_errors
+def folds(
+    file: InputArg,
+    output_dir: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Directory for fold1/…/foldF/{train,heldout} (created if missing).",
+        ),
+    ],
+    n_folds: Annotated[int, typer.Option("--folds", help="Number of folds F (at least 2).")] = 5,
+    seed: SeedOpt = 0,
+    fmt: Annotated[Format, typer.Option("--format", help="File format of the folds.")] = (
+        Format.parquet
+    ),
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cut a dataset into F folds for out-of-fold predictions (a cross-fitted teacher).
+
+    Fold i's heldout file holds its rows, its train file all the others. The
+    assignment is the one `softlabel --cross-fit F --seed S` uses, so a teacher
+    trained on foldI/train and run on foldI/heldout is out-of-fold on the same
+    partition; pass the F prediction files to `softlabel --method distill
+    --teacher A,B,…`.
+
+    \b
+    Example:
+      lsctl data folds train.parquet -o folds/ --folds 5 --seed 0
+    """
+    from lsctl.data.run import folds_file
+
+    result = folds_file(file, output_dir, folds=n_folds, seed=seed, fmt=fmt.value)
+    if as_json:
+        emit_json({"outputs": result.paths, "heldout_rows": result.heldout_rows, "seed": seed})
+    else:
+        info(
+            f"wrote {n_folds} folds under {output_dir} (heldout rows {result.heldout_rows})", quiet
+        )
+
+
 @app.command("sample")
 @handle_errors
 def sample(

@@ -197,3 +197,81 @@ def sample_file(
     return SampleResult(
         labels, keep, np.bincount(y, minlength=k), np.bincount(y[keep], minlength=k)
     )
+
+
+@dataclass
+class FoldsResult:
+    paths: list[dict[str, str]]  # per fold: {"train": …, "heldout": …}
+    heldout_rows: list[int]
+    labels: list[str]
+
+
+def folds_file(
+    file: str, output_dir: str, *, folds: int = 5, seed: int = 0, fmt: str = "parquet"
+) -> FoldsResult:
+    """Write ``output_dir/fold{i}/{train,heldout}.{fmt}`` for i = 1..``folds``.
+
+    Fold i's heldout file holds the rows the fold assignment gives fold i; its
+    train file holds every other row. The assignment is the one
+    ``softlabel --cross-fit F --seed S`` uses for out-of-fold KWLS statistics,
+    so a teacher trained on ``fold{i}/train`` and run on ``fold{i}/heldout`` is
+    out-of-fold on the same partition (the cross-fitted LS-Distill teacher).
+
+    Examples
+    --------
+    ``lsctl data folds train.parquet -o folds/ --folds 5 --seed 0``
+    """
+    from contextlib import ExitStack
+
+    from lsctl.artifacts import (
+        check_output,
+        make_meta,
+        read_artifact,
+        resolve_labels,
+        write_artifact,
+    )
+    from lsctl.artifacts.io import atomic_path, ensure_dir, missing_dirs, remove_empty_dirs
+    from lsctl.smoothing.relevance import fold_assignment
+    from lsctl.validation import check_choice
+
+    check_choice("fmt", fmt, FORMATS)
+    if folds < 2:
+        raise UsageError(f"--folds {folds}: need at least 2 folds")
+    if output_dir == "-":
+        raise UsageError("data folds writes several files; give a directory with -o")
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
+    missing_dirs(output_dir)
+    paths = [
+        {s: os.path.join(output_dir, f"fold{i}", f"{s}.{fmt}") for s in ("train", "heldout")}
+        for i in range(1, folds + 1)
+    ]
+    for fold in paths:
+        for p in fold.values():
+            if os.path.exists(p):
+                check_output(p, [file])
+
+    table, reader = read_artifact(file)
+    where = "stdin" if file == "-" else file
+    labels = resolve_labels(table, reader.meta, where)
+    if table.num_rows < folds:
+        raise LsctlError(f"{where}: {table.num_rows} rows cannot fill {folds} folds")
+    assign = fold_assignment(table.num_rows, folds, seed)
+    inputs = [reader.input_record()]
+    created = ensure_dir(output_dir)
+    heldout_rows = []
+    try:
+        with ExitStack() as stack:
+            for i, fold in enumerate(paths):
+                created = ensure_dir(os.path.dirname(fold["train"])) + created
+                for part, rows in (("train", assign != i), ("heldout", assign == i)):
+                    tmp = stack.enter_context(atomic_path(fold[part], suffix=f".{fmt}"))
+                    params = {"fold": i + 1, "folds": folds, "part": part, "seed": seed}
+                    idx = np.flatnonzero(rows)
+                    meta = make_meta("dataset", labels, params, inputs)
+                    write_artifact(table.take(idx), tmp, meta, [file])
+                heldout_rows.append(int((assign == i).sum()))
+    except BaseException:
+        remove_empty_dirs(created)
+        raise
+    return FoldsResult(paths, heldout_rows, labels)
