@@ -2,120 +2,186 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lsctl.cli.common import (
     JsonOpt,
-    LowercaseOpt,
     QuietOpt,
     check_json_vs_stdout,
     console,
     emit_json,
+    flag_name,
     handle_errors,
     progress,
     warn,
 )
+from lsctl.params import Param
 
 if TYPE_CHECKING:
     from lsctl.smoothing.run import SoftlabelResult
 
-TOKENIZER_HELP = "words (lowercase Unicode \\w+) or whitespace (the KWLS authors' text.split(' '))."
+# Options of the command itself; each method's own come from its declaration.
+_FIXED = ("data", "output", "method", "show", "quiet", "as_json")
 
 
-@handle_errors
-def command(
-    data: Annotated[str, typer.Argument(help="Dataset artifact (Parquet/Arrow, '-' for stdin).")],
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output", "-o", help="Write DATA + soft_label here ('-' for stdout). Omit to inspect."
+def method_options() -> list[tuple[Param, list[str]]]:
+    """Every registered method's parameters, once each, with the methods that take them.
+
+    Methods may share a parameter (kwls and tfidf share the tokenizer); a
+    shared name must be declared identically, or the command could not say
+    what it means.
+    """
+    from lsctl.smoothing import registry
+
+    seen: dict[str, tuple[Param, list[str]]] = {}
+    for name, cls in registry.methods().items():
+        for p in cls.options:
+            if p.name in _FIXED:
+                raise RuntimeError(f"method {name!r}: parameter {p.name!r} is a softlabel option")
+            if p.name not in seen:
+                seen[p.name] = (p, [name])
+            elif seen[p.name][0] != p:
+                raise RuntimeError(
+                    f"parameter {p.name!r} is declared differently by methods "
+                    f"{', '.join(seen[p.name][1])} and {name}"
+                )
+            else:
+                seen[p.name][1].append(name)
+    return list(seen.values())
+
+
+def _option(p: Param, owners: list[str]) -> inspect.Parameter:
+    typ: Any = str if p.labels else p.type
+    if p.default is None:
+        typ = typ | None
+    decl = [p.flag or "--" + p.name.replace("_", "-")]
+    text = p.help[:1].lower() + p.help[1:] if p.help else ""
+    extra: dict[str, Any] = {}
+    if p.choices is not None:
+        extra = {"autocompletion": completer(p.choices), "metavar": "|".join(p.choices)}
+    opt = typer.Option(*decl, help=f"{'/'.join(owners)}: {text}", **extra)
+    return inspect.Parameter(
+        p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default, annotation=Annotated[typ, opt]
+    )
+
+
+def completer(choices: Any) -> Callable[[str], list[str]]:
+    """Shell completion of a choice option from its list (a registry's names).
+
+    The choices are listed in --help and completed, but checked by the core:
+    a wrong one is then one ``Error:`` line naming them, like every bad value.
+    """
+
+    def complete(incomplete: str) -> list[str]:
+        return [c for c in choices if c.startswith(incomplete)]
+
+    return complete
+
+
+def build_command() -> Callable[..., None]:
+    """The ``softlabel`` command, with one option per declared method parameter.
+
+    Built from the registry when the CLI is assembled, so a new method's
+    parameters become options, with their help, choices and completion,
+    without editing this module.
+    """
+    from lsctl.smoothing import registry
+
+    declared = method_options()
+    names = registry.names()
+    fixed = [
+        inspect.Parameter(
+            "data",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[
+                str, typer.Argument(help="Dataset artifact (Parquet/Arrow, '-' for stdin).")
+            ],
         ),
-    ] = None,
-    method: Annotated[
-        str, typer.Option("--method", "-m", help="uniform | nls | kwls | tfidf | distill.")
-    ] = "kwls",
-    epsilon: Annotated[float, typer.Option(help="uniform: smoothing ε in [0, 1).")] = 0.1,
-    convention: Annotated[
-        str, typer.Option(help="uniform: k (torch), k-1 (fairseq) or per-class (ε is λ).")
-    ] = "k",
-    rate: Annotated[
-        float | None, typer.Option(help="nls: rate r < 1; negative gives negative smoothing.")
-    ] = None,
-    k1: Annotated[float | None, typer.Option(help="kwls: k1 > 0 [2.0, or the --keywords']")] = None,
-    b: Annotated[
-        float | None, typer.Option(help="kwls: b in [0, 1] [0.75, or the --keywords']")
-    ] = None,
-    k2: Annotated[float | None, typer.Option(help="kwls: k2 > 0 [2.0].")] = None,
-    tokenizer: Annotated[str | None, typer.Option(help=TOKENIZER_HELP + " [words]")] = None,
-    lowercase: LowercaseOpt = None,
-    stopwords: Annotated[
-        str | None, typer.Option(help="english, none, or a file with one word per line [none].")
-    ] = None,
-    min_count: Annotated[
-        int, typer.Option(help="kwls/tfidf: drop words seen fewer times overall.")
-    ] = 1,
-    keywords: Annotated[
-        str | None,
-        typer.Option(help="kwls/tfidf: apply statistics from `lsctl keywords` (e.g. of TRAIN)."),
-    ] = None,
-    cross_fit: Annotated[
-        int,
-        typer.Option(help="kwls/tfidf: out-of-fold statistics over F folds (0: in-sample)."),
-    ] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the --cross-fit fold assignment.")] = 0,
-    teacher: Annotated[
-        str | None, typer.Option(help="distill: teacher predictions from `lsctl eval`.")
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option(help="distill: softmax temperature T [4].")
-    ] = None,
-    mix: Annotated[
-        float | None,
-        typer.Option(
-            help="distill: weight α of the teacher, (1−α)·onehot + α·teacher [1]; "
-            "the authors' 0.4 with --loss soft is their (1−α)·CE + α·CE(teacher)."
+        inspect.Parameter(
+            "output",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                typer.Option(
+                    "--output",
+                    "-o",
+                    help="Write DATA + soft_label here ('-' for stdout). Omit to inspect.",
+                ),
+            ],
         ),
-    ] = None,
-    teacher_labels: Annotated[
-        str | None,
-        typer.Option(
-            help="distill: label order A,B,… of the teacher's logits/probs, for a file "
-            "without lsctl metadata (another toolkit's, or rewritten by pandas) and no pred column."
+        inspect.Parameter(
+            "method",
+            inspect.Parameter.KEYWORD_ONLY,
+            default="kwls",
+            annotation=Annotated[
+                str,
+                typer.Option(
+                    "--method",
+                    "-m",
+                    help="The soft-label method.",
+                    metavar="|".join(names),
+                    autocompletion=completer(names),
+                ),
+            ],
         ),
-    ] = None,
-    show: Annotated[int, typer.Option(help="Print N examples with their soft labels.")] = 0,
-    quiet: QuietOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Write soft-label targets: DATA's rows plus a soft_label vector per row.
+    ]
+    tail = [
+        inspect.Parameter(
+            "show",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=0,
+            annotation=Annotated[
+                int, typer.Option(help="Print N examples with their soft labels.")
+            ],
+        ),
+        inspect.Parameter(
+            "quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOpt
+        ),
+        inspect.Parameter(
+            "as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOpt
+        ),
+    ]
+    params = [*fixed, *(_option(p, owners) for p, owners in declared), *tail]
+
+    def command(data: str, **kwargs: Any) -> None:
+        run(data, declared, **kwargs)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = _DOC
+    return handle_errors(command)
+
+
+_DOC = """Write soft-label targets: DATA's rows plus a soft_label vector per row.
 
     Example: lsctl softlabel train.parquet --method kwls -o train.soft.parquet --show 3
     """
+
+
+def run(
+    data: str,
+    declared: list[tuple[Param, list[str]]],
+    *,
+    output: str | None,
+    method: str,
+    show: int,
+    quiet: bool,
+    as_json: bool,
+    **given: Any,
+) -> None:
     from lsctl.artifacts import parse_labels
     from lsctl.smoothing.run import softlabel
 
     check_json_vs_stdout(as_json, output)
-    params = {
-        "epsilon": epsilon,
-        "convention": convention,
-        "rate": rate,
-        "k1": k1,
-        "b": b,
-        "k2": k2,
-        "tokenizer": tokenizer,
-        "lowercase": lowercase,
-        "stopwords": stopwords,
-        "min_count": min_count,
-        "keywords": keywords,
-        "cross_fit": cross_fit,
-        "seed": seed,
-        "teacher": teacher,
-        "temperature": temperature,
-        "mix": mix,
-        "teacher_labels": parse_labels(teacher_labels, "--teacher-labels"),
-    }
+    params = dict(given)
+    for p, _ in declared:
+        if p.labels:
+            params[p.name] = parse_labels(params[p.name], flag_name(p.name))
     result = softlabel(data, output, method, params, progress=progress(quiet, as_json), show=show)
     for w in result.warnings:
         warn(w)
@@ -135,6 +201,9 @@ def command(
     if quiet:
         return
     _render(result)
+
+
+command = build_command()
 
 
 def _render(r: SoftlabelResult) -> None:

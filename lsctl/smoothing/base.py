@@ -23,8 +23,10 @@ What a method can use:
   maps a batch's ``label`` column to indices (a clear error if it is missing).
 - ``ctx.meta``: DATA's own ``lsctl`` metadata (None for plain Parquet).
 - ``ctx.params``: every ``softlabel`` option by name (``epsilon``, ``rate``,
-  ``k1``, ``teacher``, ``temperature``, …); ``param_names`` says which ones the
-  method reads, and only those are recorded in the artifact's metadata.
+  ``k1``, ``teacher``, ``temperature``, …). A method declares its own once, in
+  ``options`` (:class:`lsctl.params.Param`: name, type, default, range, help);
+  the ``softlabel`` options, their validation, the recorded metadata
+  (``param_names``) and the Python API's keyword arguments all come from it.
 - ``ctx.add_input(path)``: opens another artifact (e.g. a teacher's
   predictions) and records its path and hash in the output's ``inputs``.
 - ``ctx.warn(msg)``: a warning shown to the user after the run (and in ``--json``).
@@ -45,6 +47,7 @@ import numpy as np
 import pyarrow as pa
 
 from lsctl.errors import LsctlError
+from lsctl.params import Param, check_all
 from lsctl.progress import NullProgress, Progress
 
 # Inputs up to this size stay in memory after one complete pass.
@@ -151,17 +154,28 @@ class Method:
 
     name: ClassVar[str] = ""
     help: ClassVar[str] = ""
-    # ctx.params keys this method reads, recorded in the output metadata.
+    # The method's parameters, declared once (see the module docstring).
+    options: ClassVar[tuple[Param, ...]] = ()
+    # Derived from ``options``: the ctx.params keys recorded in the output
+    # metadata, and those read but recorded in another form (a tokenizer's
+    # description). Both are accepted by the Python API.
     param_names: ClassVar[tuple[str, ...]] = ()
-    # Further ctx.params keys it reads but records in another form (e.g. in
-    # its tokenizer's description); the Python API accepts these too.
     extra_params: ClassVar[tuple[str, ...]] = ()
     needs_labels: ClassVar[bool] = True
     # Methods that read the texts (word statistics) need a text column.
     needs_text: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.param_names = tuple(p.name for p in cls.options if p.record)
+        cls.extra_params = tuple(p.name for p in cls.options if not p.record)
+
     def validate(self, params: dict[str, Any]) -> None:
-        """Check option ranges; raise LsctlError. Runs before any data is read."""
+        """Check the declared ranges and choices; raise LsctlError. Runs before any data is read.
+
+        Subclasses add rules between parameters after calling this.
+        """
+        check_all(self.options, params)
 
     def prepare(self, ctx: Context) -> None:
         """Fit whatever the method needs (may iterate ``ctx.batches()``)."""

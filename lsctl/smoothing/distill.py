@@ -22,7 +22,6 @@ fold's teacher was trained on the other fold's file.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -30,9 +29,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError
+from lsctl.params import Param
 from lsctl.smoothing.base import Context, Method
 from lsctl.smoothing.relevance import softmax
+from lsctl.validation import ParameterError
 
 DEFAULT_TEMPERATURE = 4.0  # Zhang & Sabuncu 2020
 
@@ -66,25 +67,48 @@ def training_hashes(run_config: dict[str, Any] | None) -> set[str]:
 class Distill(Method):
     name = "distill"
     help = "softmax(teacher logits / T) from `lsctl eval` predictions matched by id; --teacher, --temperature"
-    param_names = ("teacher", "temperature", "mix", "teacher_labels")
     # --teacher takes one predictions file, or several comma-separated out-of-fold
     # files covering disjoint ids (docs/eval.md).
+    options = (
+        Param("teacher", str, None, "teacher predictions from `lsctl eval`."),
+        Param(
+            "temperature",
+            float,
+            None,
+            f"softmax temperature T [{DEFAULT_TEMPERATURE:g}].",
+            low=0,
+            low_open=True,
+            hint="(e.g. {temperature:v=4})",
+        ),
+        Param(
+            "mix",
+            float,
+            None,
+            "weight α of the teacher, (1−α)·onehot + α·teacher [1]; the authors' 0.4 with "
+            "--loss soft is their (1−α)·CE + α·CE(teacher).",
+            low=0,
+            high=1,
+            hint="(the authors use 0.4; 1 = teacher only)",
+        ),
+        Param(
+            "teacher_labels",
+            str,
+            None,
+            "label order A,B,… of the teacher's logits/probs, for a file without lsctl "
+            "metadata (another toolkit's, or rewritten by pandas) and no pred column.",
+            labels=True,
+        ),
+    )
 
     def validate(self, params: dict[str, Any]) -> None:
         if not params.get("teacher"):
-            raise UsageError(
-                "--method distill needs --teacher PREDS: the teacher's predictions on DATA "
-                "from `lsctl eval RUN DATA -o PREDS`"
+            raise ParameterError(
+                "{method} needs {teacher:n} PREDS: the teacher's predictions on DATA "
+                "from `lsctl eval RUN DATA -o PREDS`",
+                method="distill",
+                teacher=None,
             )
-        t = params.get("temperature")
-        t = DEFAULT_TEMPERATURE if t is None else t
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
-            raise UsageError(f"--temperature {t} must be a positive number, e.g. 4")
-        mix = params.get("mix")
-        if mix is not None and not (math.isfinite(mix) and 0 <= mix <= 1):
-            raise UsageError(
-                f"--mix {mix} is outside [0, 1]; the authors use 0.4, 1 = teacher only"
-            )
+        super().validate(params)
 
     def prepare(self, ctx: Context) -> None:
         self.validate(ctx.params)

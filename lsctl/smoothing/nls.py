@@ -10,15 +10,26 @@ from typing import Any
 
 import numpy as np
 
+from lsctl.params import Param
 from lsctl.smoothing.base import Context, Method
 from lsctl.smoothing.uniform import uniform_targets
-from lsctl.validation import ParameterError, check_range
+from lsctl.validation import ParameterError
 
 
 class NLS(Method):
     name = "nls"
     help = "uniform formula (k convention) with --rate r < 1, negative allowed"
-    param_names = ("rate",)
+    options = (
+        Param(
+            "rate",
+            float,
+            None,
+            "rate r < 1; negative gives negative smoothing.",
+            high=1,
+            high_open=True,
+            hint="(e.g. {rate:v=-0.2} or {rate:v=0.4})",
+        ),
+    )
 
     def validate(self, params: dict[str, Any]) -> None:
         rate = params.get("rate")
@@ -28,9 +39,7 @@ class NLS(Method):
                 method="nls",
                 rate=None,
             )
-        check_range(
-            "rate", rate, high=1, high_open=True, hint="(e.g. {rate:v=-0.2} or {rate:v=0.4})"
-        )
+        super().validate(params)
 
     def targets(self, ctx: Context, batch: Any, start: int) -> np.ndarray:
         return uniform_targets(ctx.label_indices(batch), len(ctx.labels), ctx.params["rate"], "k")

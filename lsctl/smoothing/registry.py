@@ -59,3 +59,22 @@ def get(name: str) -> type[Method]:
     if name not in found:
         raise UsageError(f"unknown --method {name!r}; choose one of {', '.join(sorted(found))}")
     return found[name]
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Add a method defined outside ``lsctl.smoothing`` (a plugin, a test); usable as a decorator.
+
+    Commands built afterwards (``lsctl.cli.softlabel.build_command``) offer its
+    options; ``lsctl.soft_labels`` accepts it at once.
+    """
+    found = methods()
+    if not cls.name or cls.name in found:
+        raise RuntimeError(f"soft-label method {cls.name!r} is unnamed or already registered")
+    _methods[cls.name] = cls  # type: ignore[index]
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Remove a method added by :func:`register`."""
+    methods()
+    _methods.pop(name, None)  # type: ignore[union-attr]

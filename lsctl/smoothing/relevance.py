@@ -24,10 +24,11 @@ import numpy as np
 import pyarrow as pa
 
 from lsctl.errors import LsctlError
+from lsctl.params import Param
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context, Method
 from lsctl.text.counts import DocTerm, Vocabulary, count_batch
-from lsctl.text.tokenize import TokenizerSpec
+from lsctl.text.tokenize import TOKENIZERS, TokenizerSpec
 from lsctl.validation import ParameterError, check_range
 
 VARIANTS = ("kwls", "tfidf")
@@ -392,29 +393,57 @@ def check_min_count(min_count: int | None) -> None:
         check_range("min_count", min_count, low=1, hint="(1 keeps every word)")
 
 
+# The BM25-style parameters of KWLS (not of TF-IDF) ...
+SATURATION = (
+    Param("k1", float, None, f"k1 > 0 [{K1}, or the --keywords']", low=0, low_open=True,
+          hint=f"(the authors use {K1})"),
+    Param("b", float, None, f"b in [0, 1] [{B}, or the --keywords']", low=0, high=1,
+          hint=f"(the authors use {B})"),
+    Param("k2", float, None, f"k2 > 0 [{K2}].", low=0, low_open=True,
+          hint=f"(the authors use {K2})"),
+)  # fmt: skip
+# ... and what both variants share: tokenization, statistics, cross-fitting.
+COMMON = (
+    Param(
+        "tokenizer",
+        str,
+        None,
+        "words (lowercase Unicode \\w+) or whitespace (the KWLS authors' text.split(' ')). "
+        "[words]",
+        choices=TOKENIZERS,
+    ),
+    Param(
+        "lowercase",
+        bool,
+        None,
+        "Lowercase tokens [yes for words, no for whitespace].",
+        record=False,
+        flag="--lowercase/--no-lowercase",
+    ),
+    Param(
+        "stopwords",
+        str,
+        None,
+        "english, none, or a file with one word per line [none].",
+        record=False,
+    ),
+    Param("min_count", int, 1, "drop words seen fewer times overall.", low=1,
+          hint="(1 keeps every word)"),
+    Param("keywords", str, None, "apply statistics from `lsctl keywords` (e.g. of TRAIN)."),
+    Param("cross_fit", int, 0, "out-of-fold statistics over F folds (0: in-sample)."),
+    Param("seed", int, 0, "seed of the --cross-fit fold assignment."),
+)  # fmt: skip
+
+
 class RelevanceMethod(Method):
     """Soft labels softmax(ILR / X_avg); subclasses set ``name`` and ``variant``."""
 
     variant: ClassVar[str] = "kwls"
     needs_text: ClassVar[bool] = True
-    param_names: ClassVar[tuple[str, ...]] = (
-        "k1",
-        "b",
-        "k2",
-        "tokenizer",
-        "min_count",
-        "keywords",
-        "cross_fit",
-        "seed",
-    )
-    extra_params: ClassVar[tuple[str, ...]] = ("lowercase", "stopwords")
+    options = (*SATURATION, *COMMON)
 
     def validate(self, params: dict[str, Any]) -> None:
-        k1 = params.get("k1")
-        b = params.get("b")
-        k2 = params.get("k2")
-        check_params(K1 if k1 is None else k1, B if b is None else b, K2 if k2 is None else k2)
-        check_min_count(params.get("min_count"))
+        super().validate(params)
         folds = params.get("cross_fit") or 0
         if folds:
             check_range("cross_fit", folds, low=2, hint="folds (e.g. {cross_fit:v=5})")

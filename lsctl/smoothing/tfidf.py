@@ -6,11 +6,11 @@ softmax(ILR / X_avg) are exactly as in KWLS (see :mod:`lsctl.smoothing.relevance
 
 from __future__ import annotations
 
-from lsctl.smoothing.relevance import RelevanceMethod
+from lsctl.smoothing.relevance import COMMON, RelevanceMethod
 
 
 class TFIDF(RelevanceMethod):
     name = "tfidf"
     help = "LS-TFIDF: WLC = f/S_m, WIC = f, same IDF weights and softmax(ILR/X_avg)"
     variant = "tfidf"
-    param_names = ("tokenizer", "min_count", "keywords", "cross_fit", "seed")
+    options = COMMON  # no BM25 saturation: k1, b and k2 do not apply

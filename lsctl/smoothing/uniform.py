@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from lsctl.errors import LsctlError
+from lsctl.params import Param
 from lsctl.smoothing.base import Context, Method
-from lsctl.validation import check_choice, check_range
+from lsctl.validation import check_choice
 
 CONVENTIONS = ("k", "k-1", "per-class")
 
@@ -45,18 +46,25 @@ def uniform_targets(y: np.ndarray, k: int, epsilon: float, convention: str = "k"
 class Uniform(Method):
     name = "uniform"
     help = "(1-ε)·onehot + ε spread evenly; --epsilon, --convention k|k-1|per-class"
-    param_names = ("epsilon", "convention")
-
-    def validate(self, params: dict[str, Any]) -> None:
-        check_choice("convention", params.get("convention", "k"), CONVENTIONS)
-        check_range(
+    options = (
+        Param(
             "epsilon",
-            params.get("epsilon", 0.1),
+            float,
+            0.1,
+            "smoothing ε in [0, 1).",
             low=0,
             high=1,
             high_open=True,
             hint="(e.g. {epsilon:v=0.1})",
-        )
+        ),
+        Param(
+            "convention",
+            str,
+            "k",
+            "k (torch), k-1 (fairseq) or per-class (ε is λ).",
+            choices=CONVENTIONS,
+        ),
+    )
 
     def prepare(self, ctx: Context) -> None:
         conv = ctx.params.get("convention", "k")

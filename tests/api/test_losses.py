@@ -15,7 +15,7 @@ import lsctl
 from lsctl.validation import ParameterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-from trainkit import LABELS, make_texts, tiny_bert_dir  # noqa: E402
+from trainkit import LABELS, make_texts, tiny_bert_dir
 
 
 def test_soft_cross_entropy_equals_torch_label_smoothing():

@@ -14,7 +14,7 @@ import lsctl
 from lsctl.validation import ParameterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-from trainkit import make_texts  # noqa: E402
+from trainkit import make_texts
 
 TINY = dict(model="textcnn", epochs=2, batch_size=16, embed_dim=16, max_length=16, device="cpu")
 

@@ -17,7 +17,7 @@ from lsctl.artifacts import read_artifact
 from lsctl.validation import ParameterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "smoothing"))
-from kwls_plain import soft_labels as plain_kwls  # noqa: E402
+from kwls_plain import soft_labels as plain_kwls
 
 TOY = pd.DataFrame(
     {

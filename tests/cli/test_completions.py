@@ -112,3 +112,14 @@ def test_zsh_and_fish_protocol_offers_subcommands(shell):
     out = _callback(shell, "lsctl da")
     assert re.search(r"\bdata\b", out), out
     assert "noise" not in out
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completes_softlabel_choices_from_the_registries():
+    from lsctl.smoothing import registry
+    from lsctl.text.tokenize import TOKENIZERS
+
+    assert _bash_complete(["lsctl", "softlabel", "--method", ""]) == registry.names()
+    assert _bash_complete(["lsctl", "softlabel", "-m", "t"]) == ["tfidf"]
+    assert _bash_complete(["lsctl", "softlabel", "--tokenizer", ""]) == list(TOKENIZERS)
+    assert _bash_complete(["lsctl", "softlabel", "--convention", "k"]) == ["k", "k-1"]

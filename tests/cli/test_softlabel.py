@@ -233,7 +233,7 @@ def test_cross_fit_records_its_statistics(cli, data, tmp_path):
         (["--k2", "0"], "--k2"),
         (["--cross-fit", "1"], "--cross-fit"),
         (["-m", "sharpen"], "unknown --method"),
-        (["--tokenizer", "bpe"], "unknown tokenizer"),
+        (["--tokenizer", "bpe"], "unknown --tokenizer bpe; choose one of words, whitespace"),
     ],
 )
 def test_bad_options(cli, data, tmp_path, args, match):
