@@ -47,7 +47,12 @@ fit_eval() {
 	local name=$1 seed=$2 train=$3 dev=$4 test=$5
 	shift 5
 	local run="$OUT/runs/$name-s$seed"
-	# A fresh run each time: results must come from this invocation's options.
+	# Resumable grids: a run whose predictions were written is finished and kept
+	# (FRESH=1 retrains); anything else starts afresh from this invocation's options.
+	if [ -z "${FRESH:-}" ] && [ -f "$OUT/preds/$name-s$seed.parquet" ]; then
+		note "keep $name (seed $seed): $OUT/preds/$name-s$seed.parquet exists"
+		return 0
+	fi
 	rm -rf "$run"
 	mkdir -p "$OUT/runs" "$OUT/preds"
 	note "train $name (seed $seed)"

@@ -4,6 +4,7 @@
     python examples/_md_table.py metrics PRED.parquet …              # per-system test metrics
     python examples/_md_table.py convergence [--frac 0.95] RUN …     # epochs to 95% of best dev acc
     python examples/_md_table.py targets NAME=SOFT.parquet …         # soft labels vs (clean) labels
+    python examples/_md_table.py average --baseline ce PREDS_DIR …   # mean over training sets
 
 `compare` reads the comparison artifact (`lsctl compare -o X.parquet`) or its
 `--json` output. `metrics` reads the metrics `lsctl eval` stamps into each
@@ -190,6 +191,78 @@ def targets_md(pairs: list[str]) -> str:
     return _table(header, rows) + "\n"
 
 
+def _accuracy(path: Path) -> float:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path, columns=["label", "pred"])
+    gold, pred = t.column("label").to_pylist(), t.column("pred").to_pylist()
+    return sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+
+
+def average_md(dirs: list[str], baseline: str, ci: float = 0.95) -> str:
+    """Accuracy averaged over several training sets (one preds/ folder each) per seed.
+
+    The KWLS paper's Table 4 reports the mean over its K under-sampled sets. For
+    each system and seed the K accuracies are averaged; Δ vs the baseline is then
+    paired by seed: mean, t-interval, paired t-test over seeds, Holm over systems.
+    """
+    from scipy import stats
+
+    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for d in dirs:
+        for path in sorted(Path(d).glob("*.parquet")):
+            name, seed = path.stem.rsplit("-s", 1)
+            acc[name][seed].append(_accuracy(path))
+    k = len(dirs)
+    mean = {
+        n: {s: statistics.fmean(v) for s, v in by.items() if len(v) == k} for n, by in acc.items()
+    }
+    base = mean[baseline]
+    rows, pvals = [], []
+    for name, by in mean.items():
+        seeds = sorted(set(by) & set(base), key=int)
+        if name == baseline or len(seeds) < 2:
+            continue
+        d = [by[s] - base[s] for s in seeds]
+        m, se = statistics.fmean(d), statistics.stdev(d) / math.sqrt(len(d))
+        half = stats.t.ppf(0.5 + ci / 2, len(d) - 1) * se
+        p = float(stats.ttest_rel([by[s] for s in seeds], [base[s] for s in seeds]).pvalue)
+        pvals.append(p if not math.isnan(p) else 1.0)
+        rows.append(
+            [name, statistics.fmean(by[s] for s in seeds), m, m - half, m + half, p, len(seeds)]
+        )
+    # Holm: the i-th smallest p is multiplied by (m - i), then made monotone.
+    order = sorted(range(len(pvals)), key=pvals.__getitem__)
+    adj, running = [0.0] * len(pvals), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvals) - rank) * pvals[i]))
+        adj[i] = running
+    body = [
+        [
+            name,
+            f"{100 * acc_:.2f}",
+            f"{100 * statistics.fmean(base[s] for s in base):.2f}",
+            f"{100 * m:+.2f}",
+            f"[{100 * lo:+.2f}, {100 * hi:+.2f}]",
+            _p(p),
+            _p(a),
+            str(n),
+        ]
+        for (name, acc_, m, lo, hi, p, n), a in zip(rows, adj, strict=True)
+    ]
+    header = [
+        "system",
+        f"accuracy % (mean of {k} sets)",
+        f"{baseline} %",
+        "Δ points",
+        f"{ci:.0%} t-CI of Δ",
+        "p t-test (seeds)",
+        "p Holm",
+        "seeds",
+    ]
+    return _table(header, body) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Markdown tables from lsctl artifacts.")
     sub = ap.add_subparsers(dest="what", required=True)
@@ -199,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("--frac", type=float, default=0.95)
     conv.add_argument("paths", nargs="+")
     sub.add_parser("targets").add_argument("paths", nargs="+")
+    avg = sub.add_parser("average")
+    avg.add_argument("--baseline", required=True)
+    avg.add_argument("paths", nargs="+")
     args = ap.parse_args(argv)
     if args.what == "compare":
         sys.stdout.write(compare_md(args.paths))
@@ -206,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(metrics_md(args.paths))
     elif args.what == "targets":
         sys.stdout.write(targets_md(args.paths))
+    elif args.what == "average":
+        sys.stdout.write(average_md(args.paths, args.baseline))
     else:
         sys.stdout.write(convergence_md(args.paths, args.frac))
     return 0

@@ -78,6 +78,18 @@ def test_folds_are_the_cross_fit_folds_of_kwls(cli, data, tmp_path):
         )
 
 
+def test_arrows_format_writes_ipc_streams(cli, data, tmp_path):
+    import pyarrow as pa
+
+    r = cli("data", "folds", data, "-o", tmp_path / "f", "--folds", "2", "--format", "arrows", "-q")
+    assert r.exit_code == 0, r.stderr
+    with pa.ipc.open_stream(str(tmp_path / "f" / "fold2" / "heldout.arrows")) as reader:
+        held = reader.read_all().column("id").to_pylist()
+    with pa.ipc.open_stream(str(tmp_path / "f" / "fold2" / "train.arrows")) as reader:
+        rest = reader.read_all().column("id").to_pylist()
+    assert sorted(held + rest) == _ids(data)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "needle"),
     [(["--folds", "1"], 2, "--folds 1"), (["--folds", "60"], 1, "cannot fill 60 folds")],

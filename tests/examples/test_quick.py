@@ -114,8 +114,27 @@ def test_kwls_table_quick(tmp_path):
     shared_dataset("ag_news", "train.parquet")
     out = tmp_path / "kwls"
     run_script("kwls_table.sh", out)
-    tag = out / "ag_news-balanced-textcnn"
-    check_results(out / "results.md", tag / "preds", {"ce", "ls", "tfidf", "distill", "kwls"}, "ce")
+    tag = out / "ag_news-balanced-fasttext"
+    systems = {"ce", "ls", "tfidf", "distill", "kwls", "kwls-cf"}
+    check_results(out / "results.md", tag / "preds", systems, "ce")
+    # The LS-Distill teacher is out-of-fold: 5 fold models, each predicting rows it never saw.
+    held = [
+        pq.read_table(tag / "teacher" / f"fold{f}.parquet")["id"].to_pylist() for f in range(1, 6)
+    ]
+    seen = [
+        pq.read_table(tag / "folds" / f"fold{f}" / "train.parquet")["id"].to_pylist()
+        for f in range(1, 6)
+    ]
+    assert all(set(h).isdisjoint(s) for h, s in zip(held, seen, strict=True))
+    train_ids = pq.read_table(out / "data" / "ag_news" / "balanced" / "train.parquet")[
+        "id"
+    ].to_pylist()
+    assert sorted(i for h in held for i in h) == sorted(train_ids)
+    # A second invocation keeps the finished runs (resumable grids) and rewrites the tables.
+    before = (tag / "preds" / "ce-s1.parquet").stat().st_mtime_ns
+    res = run_script("kwls_table.sh", out)
+    assert "keep ce (seed 1)" in res.stderr
+    assert (tag / "preds" / "ce-s1.parquet").stat().st_mtime_ns == before
 
 
 def test_sentiment_ls_quick(tmp_path):
@@ -161,7 +180,36 @@ def test_leakage_quick(tmp_path):
     )
 
 
-@pytest.mark.parametrize("name", ["kwls_table.sh", "sentiment_ls.sh", "nls_noise.sh", "leakage.sh"])
+def test_retrieval_quick(tmp_path):
+    shared_dataset("reqa_squad", "questions.parquet")
+    out = tmp_path / "retr"
+    run_script("retrieval.sh", out)
+    found = tables((out / "results.md").read_text())
+    summary = next(t for t in found if t and "R@1 %" in t[0])
+    got = {(r["system"], r["pool"].split()[0]): r for r in summary}
+    assert set(got) == {
+        (s, p) for s in ("bm25", "fasttext-O", "fasttext-K") for p in ("all", "fold")
+    }
+    for (system, pool), row in got.items():
+        name = "bm25" if system == "bm25" else f"{system}-s1"
+        ranks = np.array(pq.read_table(out / "preds" / pool / f"{name}.parquet")["rank"])
+        assert len(ranks) == 1464
+        assert float(row["R@1 %"]) == pytest.approx(100 * np.mean(ranks <= 1), abs=0.006)
+        assert float(row["mrr %"]) == pytest.approx(100 * np.mean(1 / ranks), abs=0.006)
+    # SOURCE.md's BM25 is over all questions; the test fold alone is a little lower.
+    assert 50 < float(got["bm25", "all"]["R@1 %"]) < 65
+    comparisons = [t for t in found if t and "p Holm" in t[0]]
+    assert len(comparisons) == 4  # recall@1 and mrr, on each pool
+    # A finished run is kept, not trained again, when the script runs a second time.
+    before = (out / "runs" / "fasttext-K-s1" / "model.safetensors").stat().st_mtime_ns
+    res = run_script("retrieval.sh", out)
+    assert "finished earlier, kept" in res.stderr
+    assert (out / "runs" / "fasttext-K-s1" / "model.safetensors").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize(
+    "name", ["kwls_table.sh", "sentiment_ls.sh", "nls_noise.sh", "leakage.sh", "retrieval.sh"]
+)
 def test_missing_data_fails_fast_with_one_clear_line(name, tmp_path):
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env.update(OUT=str(tmp_path / "out"), LSCTL_DATA=str(tmp_path / "nowhere"))
