@@ -4,6 +4,7 @@
     python examples/_md_table.py metrics PRED.parquet …              # per-system test metrics
     python examples/_md_table.py convergence [--frac 0.95] RUN …     # epochs to 95% of best dev acc
     python examples/_md_table.py targets NAME=SOFT.parquet …         # soft labels vs (clean) labels
+    python examples/_md_table.py retrieval RANKED.parquet …          # Recall@k and MRR per system
     python examples/_md_table.py average --baseline ce PREDS_DIR …   # mean over training sets
 
 `compare` reads the comparison artifact (`lsctl compare -o X.parquet`) or its
@@ -122,6 +123,27 @@ def metrics_md(paths: list[str]) -> str:
         )
     header = ["system", "seeds", "accuracy %", "macro-F1 %", "NLL", "ECE %"]
     return _table(header, rows) + "\n\nMean ± sd over seeds, on the test split.\n"
+
+
+def retrieval_md(paths: list[str]) -> str:
+    """Recall@1/5/10/50/100 and MRR (%) per system and pool, mean ± sd over seeds."""
+    from lsctl.retrieval.rank import METRICS, metrics, read_ranked
+
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for path in paths:
+        f = read_ranked(path)
+        pool = f"{f.meta['pool']} ({f.meta.get('pool_size')})"
+        groups[str(f.meta.get("name")), pool].append(metrics(f.ranks))
+    order = [m for m in METRICS if m != "mrr"] + ["mrr"]
+    rows = [
+        [name, pool, str(len(ms)), *(_mean_sd([m[k] for m in ms], 100) for k in order)]
+        for (name, pool), ms in groups.items()
+    ]
+    header = ["system", "pool", "seeds", *(k.replace("recall", "R") + " %" for k in order)]
+    return (
+        _table(header, rows)
+        + "\n\nMean ± sd over seeds; pool all = every sentence (ReQA), fold = the test fold's own.\n"
+    )
 
 
 def epochs_to_fraction(dev_accuracy: list[float], frac: float) -> int:
@@ -272,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("--frac", type=float, default=0.95)
     conv.add_argument("paths", nargs="+")
     sub.add_parser("targets").add_argument("paths", nargs="+")
+    sub.add_parser("retrieval").add_argument("paths", nargs="+")
     avg = sub.add_parser("average")
     avg.add_argument("--baseline", required=True)
     avg.add_argument("paths", nargs="+")
@@ -282,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(metrics_md(args.paths))
     elif args.what == "targets":
         sys.stdout.write(targets_md(args.paths))
+    elif args.what == "retrieval":
+        sys.stdout.write(retrieval_md(args.paths))
     elif args.what == "average":
         sys.stdout.write(average_md(args.paths, args.baseline))
     else:
