@@ -20,8 +20,8 @@ from lsctl.artifacts import (
 )
 from lsctl.errors import LsctlError
 from lsctl.evaluate import metrics
+from lsctl.numeric import softmax
 from lsctl.progress import Progress
-from lsctl.smoothing.relevance import softmax
 
 
 @dataclass

@@ -135,7 +135,7 @@ def keyword_relevance(
 
     ``texts``: list of str or a pyarrow string (chunked) array.
     """
-    from lsctl.smoothing.kwls import instance_label_relevance
+    from lsctl.smoothing.relevance import instance_label_relevance
     from lsctl.text.tokenize import TokenizerSpec
 
     with ensure(progress).task("keyword relevance (KWLS ILR)", total=None):

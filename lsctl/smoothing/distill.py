@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lsctl.errors import LsctlError
+from lsctl.numeric import softmax
 from lsctl.params import Param
 from lsctl.smoothing.base import Context, Method
-from lsctl.smoothing.relevance import softmax
 from lsctl.validation import ParameterError
 
 DEFAULT_TEMPERATURE = 4.0  # Zhang & Sabuncu 2020

@@ -1,12 +1,13 @@
 """LS-TFIDF, the KWLS paper's baseline: the KWLS pipeline without BM25 saturation.
 
 WLC(w,m) = f(w,m) / S_m and WIC(w,i) = f(w,i); WLW, WIW, ILR and
-softmax(ILR / X_avg) are exactly as in KWLS (see :mod:`lsctl.smoothing.relevance`).
+softmax(ILR / X_avg) are exactly as in KWLS (see :mod:`lsctl.smoothing.relevance`);
+the method shares :class:`lsctl.smoothing.kwls.RelevanceMethod`.
 """
 
 from __future__ import annotations
 
-from lsctl.smoothing.relevance import COMMON, RelevanceMethod
+from lsctl.smoothing.kwls import COMMON, RelevanceMethod
 
 
 class TFIDF(RelevanceMethod):

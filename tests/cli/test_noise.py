@@ -220,7 +220,7 @@ def test_instance_noise_on_ag_news(cli, tmp_path):
     out = tmp_path / "i.parquet"
     r = cli("noise", data, "-o", out, "--kind", "instance", "-r", "0.3", "--seed", "2", "-q")
     assert r.exit_code == 0, r.stderr
-    from lsctl.smoothing.kwls import instance_label_relevance
+    from lsctl.smoothing.relevance import instance_label_relevance
 
     got = pq.read_table(out)
     labels = _meta(out)["labels"]

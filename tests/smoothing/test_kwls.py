@@ -9,10 +9,10 @@ import pyarrow as pa
 import pytest
 from kwls_plain import soft_labels
 
+from lsctl.numeric import softmax
 from lsctl.smoothing import registry
 from lsctl.smoothing.base import Context
-from lsctl.smoothing.kwls import instance_label_relevance
-from lsctl.smoothing.relevance import fold_assignment, softmax
+from lsctl.smoothing.relevance import fold_assignment, instance_label_relevance
 from lsctl.text.tokenize import TokenizerSpec, tokenize
 
 DOCS = ["a b a", "b c", "c c d"]
