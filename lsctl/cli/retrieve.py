@@ -131,7 +131,12 @@ def train(
         str, typer.Option("--output", "-o", help="Run directory to create (must not hold a run).")
     ],
     encoder: Annotated[
-        str, typer.Option("--encoder", help="Tower encoder: fasttext, textcnn or lstm.")
+        str,
+        typer.Option(
+            "--encoder",
+            help="Tower encoder: fasttext, textcnn, lstm, or hf:PATH_OR_NAME (mean-pooled "
+            "transformers encoder; hf:minilm = MiniLM-L6).",
+        ),
     ] = "fasttext",
     separate_towers: Annotated[
         bool,
@@ -181,7 +186,7 @@ def train(
     ] = 64,
     lr: Annotated[
         float | None,
-        typer.Option("--lr", help="Adam learning rate [1e-2 for fasttext, 1e-3 otherwise]."),
+        typer.Option("--lr", help="Adam learning rate [1e-2 fasttext, 2e-5 hf:, 1e-3 otherwise]."),
     ] = None,
     embed_dim: Annotated[int, typer.Option("--embed-dim", help="Word vector size.")] = 128,
     hidden: Annotated[int, typer.Option("--hidden", help="lstm: hidden size per direction.")] = 128,

@@ -37,7 +37,7 @@ from lsctl.retrieval.dual_config import DualConfig
 from lsctl.retrieval.rank import gold_ranks, metrics
 from lsctl.train import losses
 from lsctl.train import run_dir as rd
-from lsctl.train.features import WordEncoder
+from lsctl.train.features import HFEncoder, WordEncoder
 from lsctl.train.features import batch as cut_batch
 
 HARD_POOL = 20  # hard negatives are drawn from BM25's top 20 non-gold sentences
@@ -71,8 +71,36 @@ class Tower(nn.Module):
         return self.net.features(ids, mask)
 
 
+class HFTower(nn.Module):
+    """A transformers encoder (``AutoModel``), mean-pooled over the real tokens."""
+
+    def __init__(self, source: str | None = None, config: Any = None) -> None:
+        super().__init__()
+        from transformers import AutoModel
+
+        from lsctl.train.models import quiet_transformers
+
+        if config is not None:  # a saved run: the architecture, then its own weights
+            self.hf = AutoModel.from_config(config)
+        else:
+            try:
+                with quiet_transformers():
+                    self.hf = AutoModel.from_pretrained(source)
+            except (OSError, ValueError) as e:
+                raise LsctlError(f"hf:{source}: cannot load the model: {e}") from e
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.hf(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+        m = mask.unsqueeze(2).to(h.dtype)
+        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+
+
 class DualEncoder(nn.Module):
-    """Question and sentence towers (one shared module unless ``separate``)."""
+    """Question and sentence towers (one shared module unless ``separate``).
+
+    ``encoder`` is fasttext, textcnn, lstm or ``hf:PATH``; an hf tower loads
+    PATH's weights, or, given ``hf_config``, only its architecture (a saved run).
+    """
 
     def __init__(
         self,
@@ -83,10 +111,19 @@ class DualEncoder(nn.Module):
         separate: bool,
         score: str,
         temperature: float,
+        hf_config: Any = None,
     ) -> None:
         super().__init__()
-        self.q_tower = Tower(encoder, vocab_size, embed_dim, hidden)
-        self.s_tower = Tower(encoder, vocab_size, embed_dim, hidden) if separate else None
+
+        def tower() -> nn.Module:
+            if encoder.startswith("hf:"):
+                from lsctl.train.models import resolve_hf
+
+                return HFTower(resolve_hf(encoder[3:]), hf_config)
+            return Tower(encoder, vocab_size, embed_dim, hidden)
+
+        self.q_tower = tower()
+        self.s_tower = tower() if separate else None
         self.score, self.temperature = score, temperature
 
     def encode(self, ids: torch.Tensor, mask: torch.Tensor, side: str) -> torch.Tensor:
@@ -250,29 +287,40 @@ def rank_with(
     return ranks, block
 
 
-def load_run(run: str) -> tuple[DualEncoder, WordEncoder, dict[str, Any]]:
-    """A finished `retrieve train` run: (model in eval mode, encoder, config)."""
-    from lsctl.train.vocab import Vocab
-
+def load_run(run: str) -> tuple[DualEncoder, Any, dict[str, Any]]:
+    """A finished `retrieve train` run: (model in eval mode, text encoder, config)."""
     config = rd.read_config(run)
     if config.get("kind") != "retrieval":
         raise LsctlError(f"{run}: not a `lsctl retrieve train` run")
     if config.get("status") != "finished":
         raise LsctlError(f"{run}: the run did not finish (status {config.get('status')!r})")
     c = config["options"]
-    vocab = Vocab.load(os.path.join(run, rd.VOCAB))
+    hf_config = None
+    if c["encoder"].startswith("hf:"):
+        from transformers import AutoConfig, AutoTokenizer
+
+        folder = os.path.join(run, rd.HF_DIR)
+        hf_config = AutoConfig.from_pretrained(folder)
+        encoder: Any = HFEncoder(AutoTokenizer.from_pretrained(folder), MAX_LENGTH)
+        size = 0
+    else:
+        from lsctl.train.vocab import Vocab
+
+        vocab = Vocab.load(os.path.join(run, rd.VOCAB))
+        encoder, size = WordEncoder(vocab, MAX_LENGTH), len(vocab)
     model = DualEncoder(
         c["encoder"],
-        len(vocab),
+        size,
         c["embed_dim"],
         c["hidden"],
         c["separate_towers"],
         c["score"],
         c["temperature"],
+        hf_config=hf_config,
     )
     model.load_state_dict(rd.load_weights(run))
     model.eval()
-    return model, WordEncoder(vocab, MAX_LENGTH), config
+    return model, encoder, config
 
 
 class Optimizer:
@@ -340,17 +388,34 @@ def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[st
     rng = np.random.default_rng(c.seed)
     folds = load_folds(c)
     tr = folds.train
-    spec = TokenizerSpec()
-    with progress.task("building vocabulary", total=None):
-        q_tokens = tokenize(tr.question_texts.to_pylist(), spec)
-        s_tokens = tokenize(tr.pool_texts.to_pylist(), spec)
-        vocab = build_vocab(q_tokens + s_tokens, spec, VOCAB_SIZE)
-    encoder = WordEncoder(vocab, MAX_LENGTH)
-    q_ids, q_len = encoder.from_tokens(q_tokens)
-    s_ids, s_len = encoder.from_tokens(s_tokens)
-    del q_tokens, s_tokens
+    vocab = tokenizer = None
+    if c.encoder.startswith("hf:"):
+        from transformers import AutoTokenizer
+
+        from lsctl.train.models import resolve_hf
+
+        source = resolve_hf(c.encoder[3:])
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+        except (OSError, ValueError) as e:
+            raise LsctlError(f"{c.encoder}: cannot load the tokenizer: {e}") from e
+        encoder: Any = HFEncoder(tokenizer, MAX_LENGTH)
+        q_ids, q_len = encoder(tr.question_texts.to_pylist(), progress)
+        s_ids, s_len = encoder(tr.pool_texts.to_pylist(), progress)
+        size = 0
+    else:
+        spec = TokenizerSpec()
+        with progress.task("building vocabulary", total=None):
+            q_tokens = tokenize(tr.question_texts.to_pylist(), spec)
+            s_tokens = tokenize(tr.pool_texts.to_pylist(), spec)
+            vocab = build_vocab(q_tokens + s_tokens, spec, VOCAB_SIZE)
+        encoder = WordEncoder(vocab, MAX_LENGTH)
+        q_ids, q_len = encoder.from_tokens(q_tokens)
+        s_ids, s_len = encoder.from_tokens(s_tokens)
+        del q_tokens, s_tokens
+        size = len(vocab)
     model = DualEncoder(
-        c.encoder, len(vocab), c.embed_dim, c.hidden, c.separate_towers, c.score, c.temperature
+        c.encoder, size, c.embed_dim, c.hidden, c.separate_towers, c.score, c.temperature
     )
     opt = Optimizer(model, c.lr)
 
@@ -428,7 +493,13 @@ def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[st
 
     assert best is not None
     _, best_epoch, state = best
-    vocab.save(os.path.join(c.output, rd.VOCAB))
+    if vocab is not None:
+        vocab.save(os.path.join(c.output, rd.VOCAB))
+    else:
+        # The tokenizer and the architecture; the weights are in model.safetensors.
+        folder = os.path.join(c.output, rd.HF_DIR)
+        tokenizer.save_pretrained(folder)
+        model.q_tower.hf.config.save_pretrained(folder)
     rd.save_weights(c.output, state)
     _write_metrics(c, rows_out, best_epoch)
     summary = {
@@ -443,7 +514,7 @@ def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[st
         "kind": "retrieval",
         "status": "finished",
         "options": asdict(c),
-        "vocab_size": len(vocab),
+        "vocab_size": len(vocab) if vocab is not None else len(tokenizer),
         "relevance": relevance.describe() if relevance is not None else None,
         "inputs": [r.input_record() for r in tr.readers],
         "result": summary,

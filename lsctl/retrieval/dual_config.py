@@ -54,15 +54,17 @@ class DualConfig:
         if c.temperature is None:
             c.temperature = DEFAULT_TEMPERATURE.get(c.score, 1.0)
         if c.lr is None:
-            c.lr = DEFAULT_LR.get(c.encoder, 1e-3)
+            c.lr = 2e-5 if c.encoder.startswith("hf:") else DEFAULT_LR.get(c.encoder, 1e-3)
         if c.loss is None:
             c.loss = {"none": "ce", "uniform": "soft"}.get(c.targets, "aux")
         return c
 
     def validate(self) -> None:
         c = self.resolved()
+        if c.encoder.startswith("hf:") and len(c.encoder) == 3:
+            raise UsageError("--encoder hf: needs a path or name, e.g. hf:minilm")
         for value, choices, opt in (
-            (c.encoder, ENCODERS, "--encoder"),
+            (c.encoder if not c.encoder.startswith("hf:") else "fasttext", ENCODERS, "--encoder"),
             (c.score, SCORES, "--score"),
             (c.targets, TARGETS, "--targets"),
             (c.loss, LOSSES, "--loss"),

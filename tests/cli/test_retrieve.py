@@ -326,3 +326,58 @@ def test_train_refuses_an_existing_run(cli, toy, base_run):
     (q, s), _ = toy
     res = cli("retrieve", "train", "--questions", q, "--sentences", s, "-o", base_run[0])
     assert res.exit_code == 1 and "already holds a run" in res.stderr
+
+
+def _tiny_bert(d, texts):
+    """A random 2-layer BERT and a word-level tokenizer over the toy corpus's words."""
+    import re
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    words = sorted({w for t in texts for w in re.findall(r"\w+", t.lower())})
+    d.mkdir()
+    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
+    BertTokenizerFast(vocab_file=str(d / "vocab.txt"), do_lower_case=True).save_pretrained(d)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(words) + 5, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=128,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(d)
+    return d
+
+
+def test_hf_encoder_is_mean_pooled(cli, toy):
+    import torch
+    from transformers import AutoTokenizer
+
+    (q, s), folder = toy
+    st, qt = pq.read_table(s).to_pylist(), pq.read_table(q).to_pylist()
+    bert = _tiny_bert(folder / "bert", [r["sentence"] for r in st] + [r["question"] for r in qt])
+    run, config = _train(cli, toy, "hf", "--encoder", f"hf:{bert}", "--epochs", "1",
+                         "--batch-size", "16")  # fmt: skip
+    assert (config["options"]["lr"], config["options"]["encoder"]) == (2e-5, f"hf:{bert}")
+    assert (run / "hf_model" / "config.json").exists()
+    out = folder / "hf.parquet"
+    assert cli("retrieve", "predict", run, "--questions", q, "--sentences", s, "--pool",
+               "fold", "-o", out, "-q").exit_code == 0  # fmt: skip
+    from lsctl.retrieval.dual import load_run
+
+    model, _, _ = load_run(str(run))
+    tok = AutoTokenizer.from_pretrained(bert)
+
+    def pooled(texts):
+        enc = tok(texts, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            h = model.q_tower.hf(**enc).last_hidden_state
+        m = enc["attention_mask"].unsqueeze(2).float()
+        v = ((h * m).sum(1) / m.sum(1)).double().numpy()
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    tq = [r for r in qt if r["fold"] == "test"]
+    ts = [r for r in st if r["fold"] == "test"]
+    scores = pooled([r["question"] for r in tq]) @ pooled([r["sentence"] for r in ts]).T / 0.05
+    ids = [r["sentence_id"] for r in ts]
+    want = _hand_ranks(scores, [[ids.index(r["sentence_id"])] for r in tq])
+    assert pq.read_table(out).column("rank").to_pylist() == want
