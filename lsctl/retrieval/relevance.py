@@ -18,7 +18,15 @@ import numpy as np
 import pyarrow as pa
 
 from lsctl.errors import LsctlError
-from lsctl.smoothing.relevance import Fitted, check_params, word_instance_weight, word_label_terms
+from lsctl.smoothing.relevance import (
+    K1,
+    K2,
+    B,
+    Fitted,
+    check_params,
+    word_instance_weight,
+    word_label_terms,
+)
 from lsctl.text.counts import DocTerm, Vocabulary, count_batch
 from lsctl.text.tokenize import TokenizerSpec
 
@@ -44,9 +52,9 @@ class CandidateRelevance:
         sentences: pa.Array | pa.ChunkedArray,
         questions: pa.Array | pa.ChunkedArray,
         variant: str = "kwls",
-        k1: float = 2.0,
-        b: float = 0.75,
-        k2: float = 2.0,
+        k1: float = K1,
+        b: float = B,
+        k2: float = K2,
         spec: TokenizerSpec | None = None,
     ) -> None:
         import scipy.sparse as sp
