@@ -20,6 +20,7 @@ from lsctl.artifacts import (
     texts,
     vector_labels,
 )
+from lsctl.data.split import stratified_split
 from lsctl.errors import LsctlError, UsageError
 from lsctl.train.config import TrainConfig
 
@@ -137,7 +138,10 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
         inputs.append(dreader.input_record())
         dev_source = config.dev
     else:
-        tr_idx, dev_idx = stratified_split(y, config.dev_split, config.seed)
+        # The splitter of `lsctl data split`: the same dev set as
+        # `data split --dev F --test 0 --seed S` would write.
+        parts = stratified_split(y, labels, config.dev_split, 0.0, config.seed)
+        tr_idx, dev_idx = parts["train"], parts.get("dev", np.zeros(0, np.int64))
         dev = Split([train_texts[i] for i in dev_idx], y[dev_idx])
         train = Split(
             [train_texts[i] for i in tr_idx],
@@ -148,22 +152,3 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
     if not dev.texts:
         raise LsctlError("the dev set is empty; pass --dev DEV or a larger --dev-split")
     return TrainData(labels, train, dev, inputs, source, dev_source, dropped, detail)
-
-
-def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded per-class split: ``round(fraction·n_c)`` of each class (≥1 when n_c ≥ 2) to dev."""
-    rng = np.random.default_rng(seed)
-    dev: list[np.ndarray] = []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        rng.shuffle(idx)
-        n = round(fraction * len(idx))
-        if len(idx) >= 2:
-            n = min(max(n, 1), len(idx) - 1)
-        else:
-            n = 0
-        dev.append(idx[:n])
-    dev_idx = np.sort(np.concatenate(dev)) if dev else np.array([], dtype=np.int64)
-    mask = np.ones(len(y), dtype=bool)
-    mask[dev_idx] = False
-    return np.flatnonzero(mask), dev_idx

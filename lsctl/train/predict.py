@@ -8,7 +8,6 @@ z = p.logits(texts)          # N×K float32 numpy, eval mode, no grad
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any
 
@@ -17,22 +16,7 @@ import torch
 
 from lsctl.errors import LsctlError
 from lsctl.progress import Progress, ensure
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise LsctlError("--device cuda: no CUDA device is visible; use --device cpu or auto")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise LsctlError(f"--device {device!r}: choose auto, cpu or cuda")
-    return torch.device(device)
-
-
-def autocast(device: torch.device, precision: str):
-    if precision == "bf16" and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+from lsctl.train.device import autocast, resolve_device
 
 
 @torch.no_grad()

@@ -317,14 +317,17 @@ def test_run_directory_and_predictor(tmp_path):
     )
 
 
-def test_dev_split_is_stratified_and_seeded():
-    y = np.repeat([0, 1, 2], [50, 30, 20])
-    tr, dev = data_mod.stratified_split(y, 0.1, seed=4)
-    assert sorted(np.bincount(y[dev]).tolist()) == [2, 3, 5]
-    assert len(set(tr) & set(dev)) == 0 and len(tr) + len(dev) == 100
-    _tr2, dev2 = data_mod.stratified_split(y, 0.1, seed=4)
-    assert np.array_equal(dev, dev2)
-    assert not np.array_equal(dev, data_mod.stratified_split(y, 0.1, seed=5)[1])
+def test_dev_split_is_the_data_split_dev_set(tmp_path, cli):
+    """--dev-split F takes the rows `data split --dev F --test 0` puts in dev (one splitter)."""
+    train_path = write_dataset(tmp_path / "train.parquet", n=60)
+    r = cli("data", "split", train_path, "-o", tmp_path / "sp", "--dev", "0.2", "--test", "0",
+            "--seed", "4", "-q")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    want = pq.read_table(tmp_path / "sp" / "dev.parquet").column("text").to_pylist()
+    data = data_mod.load(tiny_config(train_path, tmp_path / "run", dev_split=0.2, seed=4))
+    assert data.dev_source == "split"
+    assert data.dev.texts == want
+    assert len(data.train.texts) + len(data.dev.texts) == 60
 
 
 def test_soft_loss_without_soft_label_names_softlabel(tmp_path):
