@@ -191,6 +191,7 @@ def train(
     embed_dim: Annotated[int, typer.Option("--embed-dim", help="Word vector size.")] = 128,
     hidden: Annotated[int, typer.Option("--hidden", help="lstm: hidden size per direction.")] = 128,
     seed: SeedOpt = 0,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -236,6 +237,7 @@ def predict(
     name: Annotated[
         str | None, typer.Option("--name", help="System name [the run folder's name].")
     ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -250,17 +252,19 @@ def predict(
 
     check_json_vs_stdout(as_json, output)
     check_pool(pool)
-    if top_k < 1:
-        from lsctl.errors import UsageError
+    from lsctl.errors import UsageError
 
+    if top_k < 1:
         raise UsageError(f"--top-k {top_k}: must be at least 1")
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise UsageError(f"--device {device!r}: choose auto, cpu or cuda")
     check_output(output, [questions, sentences])
     import lsctl.train  # noqa: F401
     from lsctl.retrieval.dual import predict as run_predict
 
     _, _, summary = run_predict(
         run, questions, sentences, fold=fold, pool=pool, top_k=top_k, name=name,
-        output=output, progress=progress(quiet, as_json),
+        output=output, device=device, progress=progress(quiet, as_json),
     )  # fmt: skip
     summary["output"] = output
     if as_json:

@@ -16,7 +16,6 @@ default is set before torch loads.
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
@@ -39,6 +38,7 @@ from lsctl.train import losses
 from lsctl.train import run_dir as rd
 from lsctl.train.features import HFEncoder, WordEncoder
 from lsctl.train.features import batch as cut_batch
+from lsctl.train.predict import resolve_device
 
 HARD_POOL = 20  # hard negatives are drawn from BM25's top 20 non-gold sentences
 MAX_LENGTH = 100  # tokens per question or sentence (SQuAD sentences rarely exceed it)
@@ -127,8 +127,10 @@ class DualEncoder(nn.Module):
         self.score, self.temperature = score, temperature
 
     def encode(self, ids: torch.Tensor, mask: torch.Tensor, side: str) -> torch.Tensor:
+        """Vectors of a batch of texts (moved to the model's device); unit length for cos."""
         tower = self.s_tower if side == "s" and self.s_tower is not None else self.q_tower
-        v = tower(ids, mask)
+        device = next(self.parameters()).device
+        v = tower(ids.to(device), mask.to(device))
         return F.normalize(v, dim=1) if self.score == "cos" else v
 
     def logits(self, q: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -277,7 +279,8 @@ def rank_with(
 
     def block(rows: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return model.logits(qv[torch.as_tensor(rows)], sv).double().numpy()
+            rows_t = torch.as_tensor(rows, device=qv.device)
+            return model.logits(qv[rows_t], sv).double().cpu().numpy()
 
     n = corpus.questions.num_rows
     ranks = np.empty(n, dtype=np.int64)
@@ -287,8 +290,8 @@ def rank_with(
     return ranks, block
 
 
-def load_run(run: str) -> tuple[DualEncoder, Any, dict[str, Any]]:
-    """A finished `retrieve train` run: (model in eval mode, text encoder, config)."""
+def load_run(run: str, device: str = "cpu") -> tuple[DualEncoder, Any, dict[str, Any]]:
+    """A finished `retrieve train` run: (model in eval mode on ``device``, text encoder, config)."""
     config = rd.read_config(run)
     if config.get("kind") != "retrieval":
         raise LsctlError(f"{run}: not a `lsctl retrieve train` run")
@@ -319,6 +322,7 @@ def load_run(run: str) -> tuple[DualEncoder, Any, dict[str, Any]]:
         hf_config=hf_config,
     )
     model.load_state_dict(rd.load_weights(run))
+    model.to(resolve_device(device))
     model.eval()
     return model, encoder, config
 
@@ -348,8 +352,8 @@ class Optimizer:
 class Teacher:
     """A previous run's scores on training batches: the distill targets."""
 
-    def __init__(self, run: str, folds: Folds) -> None:
-        self.model, enc, self.config = load_run(run)
+    def __init__(self, run: str, folds: Folds, device: str = "cpu") -> None:
+        self.model, enc, self.config = load_run(run, device)
         self.q = enc(folds.train.question_texts.to_pylist())
         self.s = enc(folds.train.pool_texts.to_pylist())
 
@@ -357,7 +361,7 @@ class Teacher:
         with torch.no_grad():
             qv = self.model.encode(*cut_batch(*self.q, torch.as_tensor(rows)), "q")
             sv = self.model.encode(*cut_batch(*self.s, torch.as_tensor(cols)), "s")
-            return F.softmax(self.model.logits(qv, sv).double(), dim=1).numpy()
+            return F.softmax(self.model.logits(qv, sv).double(), dim=1).cpu().numpy()
 
 
 def train(
@@ -417,6 +421,7 @@ def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[st
     model = DualEncoder(
         c.encoder, size, c.embed_dim, c.hidden, c.separate_towers, c.score, c.temperature
     )
+    model.to(resolve_device(c.device))
     opt = Optimizer(model, c.lr)
 
     relevance = teacher = negatives = None
@@ -426,7 +431,7 @@ def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[st
         with progress.task(f"fitting {c.targets} on the training fold", total=None):
             relevance = CandidateRelevance(tr.pool_texts, tr.question_texts, c.targets)
     elif c.targets == "distill":
-        teacher = Teacher(c.teacher, folds)
+        teacher = Teacher(c.teacher, folds, c.device)
     if c.hard_negatives:
         negatives = hard_negative_pool(tr, HARD_POOL, progress)
 
@@ -461,8 +466,10 @@ def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[st
                 qv = model.encode(*cut_batch(q_ids, q_len, torch.as_tensor(rows)), "q")
                 sv = model.encode(*cut_batch(s_ids, s_len, torch.as_tensor(cols)), "s")
                 logits = model.logits(qv, sv)
-                dt = None if d is None else torch.as_tensor(d, dtype=torch.float32)
-                loss = losses.compute(c.loss, logits, None, torch.as_tensor(y), dt, c.alpha)
+                dev = logits.device
+                dt = None if d is None else torch.as_tensor(d, dtype=torch.float32, device=dev)
+                yt = torch.as_tensor(y, device=dev)
+                loss = losses.compute(c.loss, logits, None, yt, dt, c.alpha)
                 if not torch.isfinite(loss):
                     raise LsctlError(
                         f"the loss is {loss.item()} in epoch {epoch}; lower --lr or "
@@ -489,7 +496,8 @@ def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[st
             f"R@1 {m['recall@1']:.4f} ({row['seconds']:.1f} s)"
         )
         if best is None or m["mrr"] > best[0]:
-            best = (m["mrr"], epoch, copy.deepcopy(model.state_dict()))
+            state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best = (m["mrr"], epoch, state)
 
     assert best is not None
     _, best_epoch, state = best
@@ -545,6 +553,7 @@ def predict(
     top_k: int = 100,
     name: str | None = None,
     output: str | None = None,
+    device: str = "auto",
     progress: Progress | None = None,
 ) -> tuple[pa.Table, dict[str, Any], dict[str, Any]]:
     """Rank ``fold``'s questions over ``pool`` with a trained run: (table, metadata, summary).
@@ -554,7 +563,7 @@ def predict(
     from lsctl.retrieval.data import load_corpus
     from lsctl.retrieval.rank import rank_corpus, ranked_meta
 
-    model, encoder, config = load_run(run)
+    model, encoder, config = load_run(run, device)
     corpus = load_corpus(questions, sentences, fold, pool)
     _, block = rank_with(model, encoder, corpus, progress)
     ranked = rank_corpus(corpus, block, top_k, progress)

@@ -41,6 +41,7 @@ class DualConfig:
     embed_dim: int = 128
     hidden: int = 128
     seed: int = 0
+    device: str = "auto"
     train_fold: str = "train"
     dev_fold: str = "dev"
 
@@ -84,6 +85,8 @@ class DualConfig:
         for ok, msg in checks:
             if not ok:
                 raise UsageError(msg)
+        if c.device not in ("auto", "cpu") and not c.device.startswith("cuda"):
+            raise UsageError(f"--device {c.device!r}: choose auto, cpu or cuda")
         if (c.targets == "distill") != (c.teacher is not None):
             raise UsageError("--teacher RUN goes with --targets distill, and only with it")
         if c.targets == "none" and c.loss != "ce":

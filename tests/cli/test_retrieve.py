@@ -264,13 +264,20 @@ def test_dot_score_temperature_and_separate_towers(cli, toy):
 
 def test_lstm_hidden_and_embed_dim_shape_the_weights(cli, toy):
     run, config = _train(cli, toy, "lstm", "--encoder", "lstm", "--hidden", "6",
-                         "--embed-dim", "4", "--epochs", "1")  # fmt: skip
+                         "--embed-dim", "4", "--epochs", "1", "--device", "cpu")  # fmt: skip
     from safetensors.torch import load_file
 
     w = load_file(run / "model.safetensors")
     assert tuple(w["q_tower.net.lstm.weight_hh_l0"].shape) == (24, 6)
     assert tuple(w["q_tower.net.embedding.weight"].shape)[1] == 4
-    assert config["options"]["encoder"] == "lstm"
+    assert (config["options"]["encoder"], config["options"]["device"]) == ("lstm", "cpu")
+    (q, s), folder = toy
+    res = cli("retrieve", "predict", run, "--questions", q, "--sentences", s, "--device", "tpu",
+              "-o", folder / "x.parquet")  # fmt: skip
+    assert res.exit_code == 2 and "--device" in res.stderr
+    res = cli("retrieve", "predict", run, "--questions", q, "--sentences", s, "--device", "cpu",
+              "-o", folder / "lstm.parquet", "-q")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
 
 
 def test_soft_target_options_take_effect(cli, toy, base_run):
@@ -311,6 +318,7 @@ def test_same_seed_same_run(cli, toy, base_run):
         (["--targets", "kwls", "--loss", "ce"], 2, "--loss"),
         (["--hard-negatives", "-1"], 2, "--hard-negatives"),
         (["--batch-size", "1"], 2, "--batch-size"),
+        (["--device", "tpu"], 2, "--device"),
     ],
 )
 def test_train_bad_options(cli, toy, tmp_path, args, code, needle):
