@@ -104,8 +104,12 @@ def evaluate(
     bins: int = 15,
     batch_size: int = 256,
     device: str = "auto",
+    calibrate: Any = None,
 ) -> Any:
     """Predict ``data`` with a trained run and score it, as ``lsctl eval``.
+
+    ``calibrate``: a labelled dev set (path or table) to fit a temperature on;
+    the result's ``calibrated`` then holds the temperature-scaled predictions.
 
     Returns
     -------
@@ -118,7 +122,16 @@ def evaluate(
     from lsctl.evaluate.run import evaluate as core
 
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
-        return core(os.fspath(run), _as_path(data, tmp, "data"), name, bins, batch_size, device)
+        dev = None if calibrate is None else _as_path(calibrate, tmp, "dev")
+        return core(
+            os.fspath(run),
+            _as_path(data, tmp, "data"),
+            name,
+            bins,
+            batch_size,
+            device,
+            calibrate=dev,
+        )
 
 
 @dataclass

@@ -77,46 +77,23 @@ def command(
 
         lsctl eval runs/trec-cnn-s1 trec/test.parquet --calibrate trec/dev.parquet -o preds/cnn-ts-s1.parquet
     """
-    from lsctl.artifacts import check_output, write_artifact
-    from lsctl.errors import UsageError
+    from lsctl.evaluate.run import evaluate_file
 
     check_json_vs_stdout(as_json, output)
-    if bins < 1:
-        raise UsageError("--bins must be at least 1")
-    if batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
-    if device not in ("auto", "cpu") and not device.startswith("cuda"):
-        raise UsageError(f"--device {device!r}: choose auto, cpu or cuda")
-    if calibrate is not None and calibrate == data == "-":
-        raise UsageError("--calibrate -: DATA already reads stdin; give DEV as a file")
-    inputs = [data] if calibrate is None else [data, calibrate]
-    if output is not None:
-        check_output(output, inputs)
-    if plot:
-        from lsctl.evaluate.plots import check_plot_path
-
-        check_plot_path(plot)
-
-    from lsctl.evaluate.run import evaluate
-
-    ev = evaluate(
-        run, data, name, bins, batch_size, device, progress(quiet, as_json), calibrate=calibrate
+    ev = evaluate_file(
+        run,
+        data,
+        output,
+        name=name,
+        bins=bins,
+        batch_size=batch_size,
+        device=device,
+        calibrate=calibrate,
+        plot=plot,
+        progress=progress(quiet, as_json),
     )
-    # With --calibrate the written (and plotted) system is the calibrated one.
     cal = ev.calibrated
-    table, meta, probs = (
-        (ev.table, ev.meta, ev.probs) if cal is None else (cal.table, cal.meta, cal.probs)
-    )
-    if output is not None:
-        write_artifact(table, output, meta, inputs)
-    if plot:
-        from lsctl.evaluate.metrics import reliability
-        from lsctl.evaluate.plots import reliability_diagram
-
-        title = (
-            meta["name"] if cal is None else f"{meta['name']} (T={cal.summary['temperature']:.3f})"
-        )
-        reliability_diagram(reliability(probs, ev.y, bins), plot, title)
+    meta = ev.meta if cal is None else cal.meta
     summary = {"name": ev.meta["name"], "seed": ev.meta["seed"], "output": output, **ev.summary}
     if cal is not None:
         summary["calibrated"] = {"name": meta["name"], **cal.summary}

@@ -248,3 +248,57 @@ def _calibrated(
     }
     meta["params"] = {**ev.meta["params"], "calibrate": dev.record["path"]}
     return Calibrated(table, meta, {**summary, **record}, probs)
+
+
+def evaluate_file(
+    run_dir: str,
+    data_path: str,
+    output: str | None = None,
+    *,
+    name: str | None = None,
+    bins: int = 15,
+    batch_size: int = 256,
+    device: str = "auto",
+    calibrate: str | None = None,
+    plot: str | None = None,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """``lsctl eval``: evaluate, then write the predictions to ``output`` and draw ``plot``.
+
+    With ``calibrate`` the written and plotted system is the temperature-scaled one.
+    Outputs are checked before the model loads, so a bad path fails at once.
+    """
+    from lsctl.artifacts import check_output, write_artifact
+    from lsctl.errors import UsageError
+
+    if bins < 1:
+        raise UsageError("--bins must be at least 1")
+    if batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise UsageError(f"--device {device!r}: choose auto, cpu or cuda")
+    if calibrate is not None and calibrate == data_path == "-":
+        raise UsageError("--calibrate -: DATA already reads stdin; give DEV as a file")
+    inputs = [data_path] if calibrate is None else [data_path, calibrate]
+    if output is not None:
+        check_output(output, inputs)
+    if plot:
+        from lsctl.evaluate.plots import check_plot_path
+
+        check_plot_path(plot)
+    ev = evaluate(run_dir, data_path, name, bins, batch_size, device, progress, calibrate)
+    cal = ev.calibrated
+    table, meta, probs = (
+        (ev.table, ev.meta, ev.probs) if cal is None else (cal.table, cal.meta, cal.probs)
+    )
+    if output is not None:
+        write_artifact(table, output, meta, inputs)
+    if plot:
+        from lsctl.evaluate.metrics import reliability
+        from lsctl.evaluate.plots import reliability_diagram
+
+        title = (
+            meta["name"] if cal is None else f"{meta['name']} (T={cal.summary['temperature']:.3f})"
+        )
+        reliability_diagram(reliability(probs, ev.y, bins), plot, title)
+    return ev
