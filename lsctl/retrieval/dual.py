@@ -36,9 +36,9 @@ from lsctl.retrieval.dual_config import DualConfig
 from lsctl.retrieval.rank import gold_ranks, metrics
 from lsctl.train import losses
 from lsctl.train import run_dir as rd
+from lsctl.train.device import resolve_device
 from lsctl.train.features import HFEncoder, WordEncoder
 from lsctl.train.features import batch as cut_batch
-from lsctl.train.device import resolve_device
 
 HARD_POOL = 20  # hard negatives are drawn from BM25's top 20 non-gold sentences
 MAX_LENGTH = 100  # tokens per question or sentence (SQuAD sentences rarely exceed it)
