@@ -9,7 +9,7 @@
 #
 # Scale knobs (env): ENCODERS, TARGETS (none uniform tfidf kwls distill), SEEDS,
 # EPOCHS, POOLS (all fold), ROUNDS, TRAIN_EXTRA (more `lsctl retrieve train`
-# options), OUT (default runs/retrieval).
+# options, e.g. "--device cuda --hard-negatives 4"), OUT (default runs/retrieval).
 # Data: ${LSCTL_DATA:-../shared/datasets}/reqa_squad. Writes $OUT/results.md.
 #
 # Resumable: a finished run directory (config.json says "finished") is kept
@@ -57,7 +57,11 @@ for enc in $ENCODERS; do
 			else
 				rm -rf "$run"
 				extra=()
-				[ "$t" = distill ] && extra=(--teacher "$OUT/runs/$enc-O-s$seed")
+				if [ "$t" = distill ]; then
+					finished "$OUT/runs/$enc-O-s$seed" ||
+						die "D needs the finished O run $OUT/runs/$enc-O-s$seed as its teacher; put none before distill in TARGETS"
+					extra=(--teacher "$OUT/runs/$enc-O-s$seed")
+				fi
 				note "train $name (seed $seed)"
 				# shellcheck disable=SC2086 # TRAIN_EXTRA is a list of words on purpose
 				lsctl retrieve train --questions "$Q" --sentences "$S" -o "$run" --encoder "$enc" \
