@@ -75,6 +75,14 @@ def test_bm25_fold_pool_and_eval(cli, tmp_path):
     res = cli("retrieve", "eval", out)
     assert res.exit_code == 0
     assert "fold (3)" in res.stderr and "pool" in res.stderr
+    whole = tmp_path / "whole.parquet"
+    assert cli("retrieve", "bm25", "--questions", q, "--sentences", s, "--fold", "test",
+               "-o", whole, "-q").exit_code == 0  # fmt: skip
+    both = json.loads(cli("retrieve", "eval", out, whole, "--json").stdout)
+    assert [(r["pool"], r["pool_size"]) for r in both] == [("fold", 3), ("all", 6)]
+    # A smaller pool can only move the gold up: ranks never grow.
+    r_all = pq.read_table(whole).column("rank").to_pylist()
+    assert all(a <= b for a, b in zip(ranks, r_all, strict=True))
 
 
 def test_eval_quiet_prints_nothing(cli, tmp_path):
