@@ -130,6 +130,20 @@ def cli_message(err: LsctlError) -> str:
     return str(err)
 
 
+def completer(choices: Any) -> Callable[[str], list[str]]:
+    """Shell completion of a choice option from its list (a registry's names).
+
+    Choice options are plain strings listed in --help and completed in bash,
+    zsh and fish, but checked by the core: a wrong one is then one ``Error:``
+    line naming the choices, like every other bad value.
+    """
+
+    def complete(incomplete: str) -> list[str]:
+        return [c for c in choices if c.startswith(incomplete)]
+
+    return complete
+
+
 def check_finite(kwargs: dict[str, Any]) -> None:
     """Refuse NaN and ±inf for every float option of every command (a usage error).
 

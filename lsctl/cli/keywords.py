@@ -11,12 +11,14 @@ from lsctl.cli.common import (
     LowercaseOpt,
     QuietOpt,
     check_json_vs_stdout,
+    completer,
     console,
     emit_json,
     handle_errors,
     progress,
 )
 from lsctl.smoothing.relevance import K1, B
+from lsctl.text.tokenize import TOKENIZERS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,7 +37,12 @@ def command(
     k1: Annotated[float, typer.Option(help="BM25-style saturation k1 > 0.")] = K1,
     b: Annotated[float, typer.Option(help="Class-length normalization b in [0, 1].")] = B,
     tokenizer: Annotated[
-        str, typer.Option(help="words (lowercase Unicode \\w+) or whitespace (text.split(' ')).")
+        str,
+        typer.Option(
+            help="words (lowercase Unicode \\w+) or whitespace (text.split(' ')).",
+            metavar="|".join(TOKENIZERS),
+            autocompletion=completer(TOKENIZERS),
+        ),
     ] = "words",
     lowercase: LowercaseOpt = None,
     stopwords: Annotated[

@@ -12,6 +12,7 @@ from lsctl.cli.common import (
     JsonOpt,
     QuietOpt,
     check_json_vs_stdout,
+    completer,
     console,
     emit_json,
     flag_name,
@@ -67,19 +68,6 @@ def _option(p: Param, owners: list[str]) -> inspect.Parameter:
     return inspect.Parameter(
         p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default, annotation=Annotated[typ, opt]
     )
-
-
-def completer(choices: Any) -> Callable[[str], list[str]]:
-    """Shell completion of a choice option from its list (a registry's names).
-
-    The choices are listed in --help and completed, but checked by the core:
-    a wrong one is then one ``Error:`` line naming them, like every bad value.
-    """
-
-    def complete(incomplete: str) -> list[str]:
-        return [c for c in choices if c.startswith(incomplete)]
-
-    return complete
 
 
 def build_command() -> Callable[..., None]:

@@ -123,3 +123,8 @@ def test_bash_completes_softlabel_choices_from_the_registries():
     assert _bash_complete(["lsctl", "softlabel", "-m", "t"]) == ["tfidf"]
     assert _bash_complete(["lsctl", "softlabel", "--tokenizer", ""]) == list(TOKENIZERS)
     assert _bash_complete(["lsctl", "softlabel", "--convention", "k"]) == ["k", "k-1"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completes_the_keywords_tokenizer():
+    assert _bash_complete(["lsctl", "keywords", "--tokenizer", "wh"]) == ["whitespace"]
