@@ -22,6 +22,7 @@ from lsctl.errors import LsctlError
 from lsctl.evaluate import metrics
 from lsctl.numeric import softmax
 from lsctl.progress import Progress
+from lsctl.validation import ParameterError
 
 
 @dataclass
@@ -71,6 +72,16 @@ def predictions_table(
     return table, probs
 
 
+def check_options(bins: int, batch_size: int, device: str = "auto") -> None:
+    """The option rules of evaluation, named as parameters (``bins=0 must be >= 1``)."""
+    from lsctl.validation import check_range
+
+    check_range("bins", bins, low=1)
+    check_range("batch_size", batch_size, low=1)
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise ParameterError("{device}: choose auto, cpu or cuda", device=device)
+
+
 def evaluate(
     run_dir: str,
     data_path: str,
@@ -88,10 +99,7 @@ def evaluate(
     """
     from lsctl.train.predict import load_predictor
 
-    if bins < 1:
-        raise LsctlError("--bins must be at least 1")
-    if batch_size < 1:
-        raise LsctlError("--batch-size must be at least 1")
+    check_options(bins, batch_size)
     # The data is checked before the model loads: a bad file fails in milliseconds.
     table, reader = read_artifact(data_path)
     where = data_path
@@ -271,12 +279,7 @@ def evaluate_file(
     from lsctl.artifacts import check_output, write_artifact
     from lsctl.errors import UsageError
 
-    if bins < 1:
-        raise UsageError("--bins must be at least 1")
-    if batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
-    if device not in ("auto", "cpu") and not device.startswith("cuda"):
-        raise UsageError(f"--device {device!r}: choose auto, cpu or cuda")
+    check_options(bins, batch_size, device)
     if calibrate is not None and calibrate == data_path == "-":
         raise UsageError("--calibrate -: DATA already reads stdin; give DEV as a file")
     inputs = [data_path] if calibrate is None else [data_path, calibrate]

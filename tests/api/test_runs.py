@@ -59,3 +59,11 @@ def test_train_evaluate_compare_from_dataframes(tmp_path):
 def test_unknown_training_option_names_the_parameter(tmp_path):
     with pytest.raises(ParameterError, match="epoch is not a training option"):
         lsctl.train(pd.DataFrame({"text": ["a"], "label": ["x"]}), str(tmp_path / "r"), epoch=3)
+
+
+def test_evaluation_options_are_named_as_parameters(cli, tmp_path):
+    with pytest.raises(ParameterError, match="bins=0 must be >= 1"):
+        lsctl.evaluate(str(tmp_path / "no-run"), pd.DataFrame({"text": ["a"], "label": ["x"]}),
+                       bins=0)  # fmt: skip
+    r = cli("eval", tmp_path / "no-run", tmp_path / "no-data.parquet", "--batch-size", "0")
+    assert r.exit_code == 2 and "Error: --batch-size 0 must be >= 1" in r.stderr
