@@ -199,8 +199,7 @@ def compare(
     -------
     Comparison
     """
-    from lsctl.stats.compare import CompareOptions, load_predictions
-    from lsctl.stats.compare import compare as core
+    from lsctl.stats.compare import CompareOptions, compare_files
 
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
     with ExitStack() as stack:
@@ -215,8 +214,7 @@ def compare(
                 paths.append(path)
             else:
                 paths.append(_as_path(p, tmp, f"preds{i}"))
-        test, systems = load_predictions(paths, labels, names)
-        rows = core(test, systems, opts)
+        test, systems, rows = compare_files(paths, None, opts, labels=labels, names=names)
     return Comparison(
         rows, list(test.labels), len(test.ids), {s.name: [p.seed for p in s.seeds] for s in systems}
     )

@@ -98,14 +98,8 @@ def command(
 
         lsctl compare ce_s*.parquet kwls_s*.parquet --baseline ce -o cmp.parquet --plot cmp.png
     """
-    from lsctl.artifacts import check_output, make_meta, parse_labels, write_artifact
-    from lsctl.stats.compare import (
-        CompareOptions,
-        compare,
-        load_predictions,
-        rows_table,
-        validate_options,
-    )
+    from lsctl.artifacts import parse_labels
+    from lsctl.stats.compare import CompareOptions, compare_files
 
     check_json_vs_stdout(as_json, output)
     from lsctl.stats.ranked import is_ranked
@@ -117,42 +111,15 @@ def command(
         )  # fmt: skip
     metric = metric or "accuracy"
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
-    validate_options(opts)
-    given = parse_labels(labels)
-    names_given = parse_pairs(name or [], "--name")
-    if output is not None:
-        check_output(output, list(preds))
-    if plot:
-        from lsctl.evaluate.plots import check_plot_path
-
-        check_plot_path(plot)
-
-    test, systems = load_predictions(list(preds), given, names_given)
-    rows = compare(test, systems, opts, progress(quiet, as_json))
-    inputs = [p.reader.input_record() for s in systems for p in s.seeds]
-    params = {
-        "metric": metric,
-        "baseline": baseline,
-        "rounds": rounds,
-        "seed": seed,
-        "ci": ci,
-        "mcnemar": mcnemar,
-        "alpha": alpha,
-        "bins": bins,
-        "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
-    }
-    if output is not None:
-        write_artifact(
-            rows_table(rows),
-            output,
-            make_meta("comparison", test.labels, params, inputs),
-            list(preds),
-        )
-    if plot:
-        from lsctl.evaluate.plots import forest_plot
-
-        forest_plot(rows, plot, metric, ci)
-
+    test, systems, rows = compare_files(
+        list(preds),
+        output,
+        opts,
+        labels=parse_labels(labels),
+        names=parse_pairs(name or [], "--name"),
+        plot=plot,
+        progress=progress(quiet, as_json),
+    )
     if as_json:
         emit_json({"metric": metric, "n": len(test.ids), "rounds": rounds, "rows": rows})
     elif not quiet:

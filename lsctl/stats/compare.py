@@ -325,3 +325,52 @@ def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
         ]
     )
     return pa.Table.from_pylist([{k: r[k] for k in ROW_KEYS} for r in rows], schema=schema)
+
+
+def compare_files(
+    preds: list[str],
+    output: str | None = None,
+    opts: CompareOptions | None = None,
+    *,
+    labels: list[str] | None = None,
+    names: dict[str, str] | None = None,
+    plot: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[TestSet, list[System], list[dict[str, Any]]]:
+    """``lsctl compare`` on prediction files: load, test, write ``output``, draw ``plot``.
+
+    Returns the test set, the systems and one row per (system, baseline) pair.
+    Outputs are checked before anything is read.
+    """
+    from lsctl.artifacts import check_output, make_meta, write_artifact
+
+    opts = opts or CompareOptions()
+    validate_options(opts)
+    if output is not None:
+        check_output(output, list(preds))
+    if plot:
+        from lsctl.evaluate.plots import check_plot_path
+
+        check_plot_path(plot)
+    test, systems = load_predictions(list(preds), labels, names)
+    rows = compare(test, systems, opts, progress)
+    if output is not None:
+        params = {
+            "metric": opts.metric,
+            "baseline": opts.baseline,
+            "rounds": opts.rounds,
+            "seed": opts.seed,
+            "ci": opts.ci,
+            "mcnemar": opts.mcnemar,
+            "alpha": opts.alpha,
+            "bins": opts.bins,
+            "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
+        }
+        inputs = [p.reader.input_record() for s in systems for p in s.seeds]
+        meta = make_meta("comparison", test.labels, params, inputs)
+        write_artifact(rows_table(rows), output, meta, list(preds))
+    if plot:
+        from lsctl.evaluate.plots import forest_plot
+
+        forest_plot(rows, plot, opts.metric, opts.ci)
+    return test, systems, rows
