@@ -34,11 +34,13 @@ from lsctl.progress import Progress, ensure
 from lsctl.retrieval.data import Corpus, make_corpus, select_fold
 from lsctl.retrieval.dual_config import DualConfig
 from lsctl.retrieval.rank import gold_ranks, metrics
+from lsctl.text.tokenize import TokenizerSpec, tokenize
 from lsctl.train import losses
 from lsctl.train import run_dir as rd
 from lsctl.train.device import resolve_device
 from lsctl.train.features import HFEncoder, WordEncoder
 from lsctl.train.features import batch as cut_batch
+from lsctl.train.vocab import build_vocab
 
 HARD_POOL = 20  # hard negatives are drawn from BM25's top 20 non-gold sentences
 MAX_LENGTH = 100  # tokens per question or sentence (SQuAD sentences rarely exceed it)
@@ -371,8 +373,6 @@ def train(
 ) -> dict[str, Any]:
     """Train, select the epoch on dev MRR, write the run directory; returns the summary."""
     from lsctl.artifacts.io import remove_empty_dirs
-    from lsctl.text.tokenize import TokenizerSpec, tokenize
-    from lsctl.train.vocab import build_vocab
 
     c = config.resolved()
     c.validate()
@@ -380,14 +380,14 @@ def train(
     notify = notify or (lambda msg: None)
     created = rd.prepare(c.output, resume=False)
     try:
-        return _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec)
+        return _train(c, progress, notify)
     except BaseException:
         if not os.path.exists(os.path.join(c.output, rd.CONFIG)):
             remove_empty_dirs(created)
         raise
 
 
-def _train(c, progress, notify, tokenize, build_vocab, TokenizerSpec) -> dict[str, Any]:
+def _train(c: DualConfig, progress: Progress, notify: Callable[[str], None]) -> dict[str, Any]:
     torch.manual_seed(c.seed)
     rng = np.random.default_rng(c.seed)
     folds = load_folds(c)
