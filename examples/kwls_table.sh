@@ -10,8 +10,8 @@
 # Scale knobs (env): TRAIN_EXTRA (more lsctl train options), DATASETS, MODELS,
 # SETTINGS (balanced and/or undersampled), UNDER_DATASETS (datasets that get the
 # under-sampled setting), SEEDS, EPOCHS, PATIENCE, TRAIN_CAP and TEST_CAP (rows
-# per class; 0 = all), ROUNDS, OUT (default runs/kwls_table), FRESH=1 (retrain
-# runs that already finished). Model options per model: textcnn runs Kim's
+# per class; 0 = all), ROUNDS, METHODS (default: all six below), OUT (default
+# runs/kwls_table), FRESH=1 (retrain runs that already finished). Model options per model: textcnn runs Kim's
 # recipe (--preset kim2014); fasttext and lstm their defaults.
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
@@ -55,6 +55,8 @@ else
 	SEEDS=${SEEDS:-1 2 3 4 5} EPOCHS=${EPOCHS:-10} PATIENCE=${PATIENCE:-3}
 	TRAIN_CAP=${TRAIN_CAP:-0} TEST_CAP=${TEST_CAP:-0} ROUNDS=${ROUNDS:-2000}
 fi
+METHODS=${METHODS:-ce ls tfidf distill kwls kwls-cf}
+case " $METHODS " in *" ce "*) ;; *) die "METHODS must include ce (the baseline)" ;; esac
 require_data $DATASETS
 RESULTS="$OUT/results.md"
 mkdir -p "$OUT/cmp"
@@ -81,7 +83,7 @@ grid() {
 	# shellcheck disable=SC2207 # model options are words on purpose
 	TRAIN_OPTS=(--model "$model" --epochs "$EPOCHS" --patience "$PATIENCE" $(model_opts "$model"))
 	PLOT_SEED=
-	if [ ! -f "$OUT/soft.distill.parquet" ]; then
+	if [[ " $METHODS " == *" distill "* ]] && [ ! -f "$OUT/soft.distill.parquet" ]; then
 		step "$tag: cross-fitted LS-Distill teacher (5 CE models on 4/5 of TRAIN each)"
 		lsctl data folds "$train" -o "$OUT/folds" --folds 5 --seed 0 -q
 		local teachers=() f
@@ -101,14 +103,20 @@ grid() {
 				echo "${teachers[*]}"
 			)" --temperature 4 --mix 0.4 -q
 	fi
-	step "$tag: ce, ls, tfidf, distill, kwls, kwls-cf × seeds {$SEEDS}"
+	step "$tag: ${METHODS// /, } × seeds {$SEEDS}"
+	local m
 	for seed in $SEEDS; do
-		fit_eval ce "$seed" "$train" "$dev" "$test" --loss ce
-		fit_eval ls "$seed" "$D/soft.ls.parquet" "$dev" "$test" --loss soft
-		fit_eval tfidf "$seed" "$D/soft.tfidf.parquet" "$dev" "$test" --loss aux --alpha 1
-		fit_eval distill "$seed" "$OUT/soft.distill.parquet" "$dev" "$test" --loss soft
-		fit_eval kwls "$seed" "$D/soft.kwls.parquet" "$dev" "$test" --loss aux --alpha 1
-		fit_eval kwls-cf "$seed" "$D/soft.kwls-cf.parquet" "$dev" "$test" --loss aux --alpha 1
+		for m in $METHODS; do
+			case $m in
+			ce) fit_eval ce "$seed" "$train" "$dev" "$test" --loss ce ;;
+			ls) fit_eval ls "$seed" "$D/soft.ls.parquet" "$dev" "$test" --loss soft ;;
+			tfidf) fit_eval tfidf "$seed" "$D/soft.tfidf.parquet" "$dev" "$test" --loss aux --alpha 1 ;;
+			distill) fit_eval distill "$seed" "$OUT/soft.distill.parquet" "$dev" "$test" --loss soft ;;
+			kwls) fit_eval kwls "$seed" "$D/soft.kwls.parquet" "$dev" "$test" --loss aux --alpha 1 ;;
+			kwls-cf) fit_eval kwls-cf "$seed" "$D/soft.kwls-cf.parquet" "$dev" "$test" --loss aux --alpha 1 ;;
+			*) die "unknown method $m in METHODS (choose from ce ls tfidf distill kwls kwls-cf)" ;;
+			esac
+		done
 	done
 	OUT=$saved
 }

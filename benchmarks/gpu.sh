@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# GPU benchmark in one step (at most ~8 minutes on one CUDA GPU):
+#   1. throughput of TextCNN, BiLSTM and fastText in fp32 and bf16 (a table);
+#   2. the KWLS paper's Table 2 on IMDb for TextCNN and BiLSTM (CE, LS-Classic,
+#      LS-TFIDF, KWLS, KWLS cross-fitted), full train and test splits, as many
+#      seeds as fit in GRID_BUDGET seconds (the runs a 2-core CPU cannot afford).
+#
+#   bash benchmarks/gpu.sh               # on a machine with CUDA
+#   bash benchmarks/gpu.sh --cpu-check   # the same steps, tiny, on the CPU (checks the script)
+#
+# Needs python with torch, typer, rich and pyarrow; lsctl itself runs from this
+# checkout (PYTHONPATH), so `pip install --no-deps --no-build-isolation -e .` is
+# optional. Data: $LSCTL_DATA (default ../shared/datasets, else .gpu_data) must
+# hold imdb/{train,test}.parquet; copy just that folder (21 MB) where the whole
+# shared folder cannot travel. Env: GRID_BUDGET (default 300 s), SEEDS (upper
+# bound, default 1 2 3 4 5), EPOCHS (5), PATIENCE (2), OUT (runs/gpu).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+PY=${PYTHON:-python}
+CPU_CHECK=0
+for arg in "$@"; do
+	case $arg in
+	--cpu-check) CPU_CHECK=1 ;;
+	-h | --help)
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+		exit 0
+		;;
+	*)
+		echo "Error: unknown argument $arg (use --cpu-check, or nothing on a GPU machine)" >&2
+		exit 1
+		;;
+	esac
+done
+
+if [ "$CPU_CHECK" = 0 ] && ! "$PY" -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
+	echo "Error: no CUDA GPU visible to torch ($PY); this benchmark needs one (--cpu-check runs it tiny on the CPU)" >&2
+	exit 1
+fi
+if [ -z "${LSCTL_DATA:-}" ]; then
+	for d in ../shared/datasets .gpu_data; do
+		[ -f "$d/imdb/train.parquet" ] && LSCTL_DATA=$(cd "$d" && pwd) && break
+	done
+fi
+[ -f "${LSCTL_DATA:-}/imdb/train.parquet" ] ||
+	{
+		echo "Error: imdb/train.parquet not found; set LSCTL_DATA (or copy ../shared/datasets/imdb to .gpu_data/imdb)" >&2
+		exit 1
+	}
+export LSCTL_DATA
+
+# lsctl from this checkout, whether or not it is installed.
+BIN=$(mktemp -d)
+trap 'rm -rf "$BIN"' EXIT
+printf '#!/bin/sh\nexec "%s" -m lsctl "$@"\n' "$(command -v "$PY")" >"$BIN/lsctl"
+chmod +x "$BIN/lsctl"
+export PATH="$BIN:$PATH" PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1
+T0=$SECONDS
+
+if [ "$CPU_CHECK" = 1 ]; then
+	DEVICE=cpu ROWS=300 TP_EPOCHS=2 GRID_BUDGET=${GRID_BUDGET:-1} SEEDS=${SEEDS:-1 2}
+	EPOCHS=${EPOCHS:-1} PATIENCE=${PATIENCE:-0} GRID_CAPS=(TRAIN_CAP=40 TEST_CAP=40)
+else
+	DEVICE=cuda ROWS=10000 TP_EPOCHS=3 GRID_BUDGET=${GRID_BUDGET:-300} SEEDS=${SEEDS:-1 2 3 4 5}
+	EPOCHS=${EPOCHS:-5} PATIENCE=${PATIENCE:-2} GRID_CAPS=()
+fi
+OUT=${OUT:-runs/gpu}
+mkdir -p "$OUT"
+
+echo "==> throughput (fp32 vs bf16)" >&2
+"$PY" benchmarks/gpu_throughput.py --data "$LSCTL_DATA/imdb/train.parquet" --device "$DEVICE" \
+	--rows "$ROWS" --epochs "$TP_EPOCHS" | tee "$OUT/throughput.txt"
+
+echo "==> IMDb Table 2, TextCNN and BiLSTM, seeds while $GRID_BUDGET s last" >&2
+G0=$SECONDS
+done_seeds=()
+for s in $SEEDS; do
+	# The first seed always runs; later ones only while the budget lasts.
+	if [ "${#done_seeds[@]}" -gt 0 ] && [ $((SECONDS - G0)) -ge "$GRID_BUDGET" ]; then break; fi
+	env "${GRID_CAPS[@]}" OUT="$OUT/table2" DATASETS=imdb SETTINGS=balanced MODELS="textcnn lstm" \
+		METHODS="ce ls tfidf kwls kwls-cf" SEEDS="$s" EPOCHS="$EPOCHS" PATIENCE="$PATIENCE" \
+		TRAIN_EXTRA="--device $DEVICE" bash examples/kwls_table.sh >/dev/null
+	done_seeds+=("$s")
+done
+echo
+echo "IMDb Table 2 on $DEVICE, seeds ${done_seeds[*]} (grid $((SECONDS - G0)) s, total $((SECONDS - T0)) s):"
+cat "$OUT/table2/results.md"
