@@ -140,6 +140,13 @@ def _render(s: dict[str, Any]) -> None:
             f"({cal['dev']['path']}): dev NLL {cal['dev_nll_before']:.4f} -> "
             f"{cal['dev_nll_after']:.4f}; calibrated system {cal['name']!r}"
         )
+    conv = s.get("convergence")
+    if conv:
+        info(
+            f"convergence: dev accuracy reached 95% of its best ({conv['best_dev_accuracy']:.4f}) "
+            f"at epoch {conv['epochs_to_95']} ({conv['steps_to_95']} steps) and 99% at epoch "
+            f"{conv['epochs_to_99']} ({conv['steps_to_99']} steps) of {conv['epochs']}"
+        )
     per = Table(title="per class", title_justify="left")
     for col in ("label", "precision", "recall", "F1", "support"):
         per.add_column(col, justify="left" if col == "label" else "right")

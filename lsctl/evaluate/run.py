@@ -132,6 +132,11 @@ def evaluate(
     logits = predictor.logits(table.column("text").to_pylist(), batch_size, progress)
     out, probs = predictions_table(table.column("id"), run_labels, y, logits)
     summary = metrics.summary(probs, y, run_labels, bins)
+    from lsctl.evaluate.convergence import run_convergence
+
+    # How soon the run's dev accuracy neared its best (Gao et al.'s convergence
+    # claim), carried with the predictions so compare and tables can use it.
+    summary["convergence"] = run_convergence(run_dir)
     config = predictor.config
     name = name or os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
     meta = make_meta(
@@ -143,7 +148,8 @@ def evaluate(
         seed=run_seed(config),
         dataset_sha256=data_record["sha256"],
         run_config=config,
-        metrics={k: v for k, v in summary.items() if k != "per_class"},
+        metrics={k: v for k, v in summary.items() if k not in ("per_class", "convergence")},
+        convergence=summary["convergence"],
     )
     ev = Evaluation(out, meta, summary, probs, y)
     if dev_input is not None:

@@ -538,6 +538,8 @@ class Trainer:
             "lr": float(self.optimizer.param_groups[0]["lr"]),
             "seconds": seconds,
             "examples_per_s": stats["total"] / seconds if seconds > 0 else 0.0,
+            # Optimizer steps taken by the end of this epoch (convergence in steps).
+            "steps": epoch * self.steps_per_epoch,
         }
         self.history.append(row)
         # The CE warm-up epochs are never candidates: a warm-up epoch often has

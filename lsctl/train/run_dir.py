@@ -37,6 +37,7 @@ METRIC_COLUMNS = (
     "lr",
     "seconds",
     "examples_per_s",
+    "steps",
 )
 
 
@@ -150,14 +151,16 @@ def write_metrics(
 
     from lsctl.artifacts import make_meta, write_artifact
 
-    columns: dict[str, list[Any]] = {c: [r[c] for r in rows] for c in METRIC_COLUMNS}
+    # A checkpoint written before the steps column existed has rows without it.
+    columns: dict[str, list[Any]] = {c: [r.get(c) for r in rows] for c in METRIC_COLUMNS}
     columns["selected"] = [r["epoch"] == selected for r in rows]
     schema = pa.schema(
         [
             ("epoch", pa.int32()),
             ("phase", pa.string()),
             ("loss", pa.string()),
-            *((c, pa.float64()) for c in METRIC_COLUMNS[3:]),
+            *((c, pa.float64()) for c in METRIC_COLUMNS[3:-1]),
+            ("steps", pa.int64()),
             ("selected", pa.bool_()),
         ]
     )
