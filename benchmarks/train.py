@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/train.py [--dataset trec] [--epochs 4] [--device cpu]
      [--hf-examples 192] [--hf-epochs 2] [--skip-hf] [--threads N]
+     [--ft-dataset imdb] [--ft-rows 4000] [--ft-epochs 3] [--skip-fasttext] [--skip-loop]
 
 1. TextCNN (emb 300, 3/4/5×100): examples/s of the lsctl loop (``lsctl.train.loop.train``,
    what the CLI calls, writing a real run directory) vs a minimal hand-written
@@ -9,7 +10,11 @@ Run: .venv/bin/python benchmarks/train.py [--dataset trec] [--epochs 4] [--devic
    once with torch's default AdamW and once with fused AdamW (lsctl's choice).
    Median over epochs; runs are interleaved so machine drift hits both.
    Target: ratio ≥ 0.95.
-2. hf:minilm (MiniLM-L6): lsctl with --label-smoothing 0.1 vs HF ``Trainer`` with
+2. fastText vs TextCNN: examples/s of ``--model fasttext`` against ``--model
+   textcnn``, each at its own defaults (fastText reads up to 1000 tokens per text,
+   TextCNN 256), on the same ``--ft-rows`` rows of ``--ft-dataset`` (IMDb).
+   Target: ratio ≥ 10.
+3. hf:minilm (MiniLM-L6): lsctl with --label-smoothing 0.1 vs HF ``Trainer`` with
    ``label_smoothing_factor=0.1`` on the same subset, batch size, max length,
    lr and epochs (no evaluation, no checkpoints). Target: ratio ≥ 1.0.
 
@@ -42,6 +47,15 @@ def lsctl_textcnn(path: str, epochs: int, device: str, tmp: str, tag: str) -> li
     )
     result = train(cfg)
     return [r["examples_per_s"] for r in result.history[1:]]
+
+
+def lsctl_model(path: str, model: str, epochs: int, device: str, tmp: str, tag: str) -> list[float]:
+    """Examples/s per epoch after the first, at the model's own defaults."""
+    cfg = TrainConfig(
+        train=path, output=os.path.join(tmp, tag), model=model, epochs=epochs, device=device,
+        seed=0, cache=False,
+    )  # fmt: skip
+    return [r["examples_per_s"] for r in train(cfg).history[1:]]
 
 
 def hand_textcnn(path: str, epochs: int, device: str, fused: bool) -> list[float]:
@@ -140,20 +154,43 @@ def main() -> None:
     ap.add_argument("--hf-batch", type=int, default=32)
     ap.add_argument("--skip-hf", action="store_true")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--ft-dataset", default="imdb")
+    ap.add_argument("--ft-rows", type=int, default=4000)
+    ap.add_argument("--ft-epochs", type=int, default=3)
+    ap.add_argument("--skip-fasttext", action="store_true")
+    ap.add_argument("--skip-loop", action="store_true", help="skip section 1 (the hand loops)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     path = os.path.join(SHARED, a.dataset, "train.parquet")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        ours, hand, hand_fused = [], [], []
-        for rep in range(2):  # interleaved
-            ours += lsctl_textcnn(path, a.epochs, a.device, tmp, f"cnn{rep}")
-            hand += hand_textcnn(path, a.epochs, a.device, fused=False)
-            hand_fused += hand_textcnn(path, a.epochs, a.device, fused=True)
-        m_ours = statistics.median(ours)
-        rows.append(("textcnn", "hand loop, default AdamW", statistics.median(hand), m_ours))
-        rows.append(("textcnn", "hand loop, fused AdamW", statistics.median(hand_fused), m_ours))
+        if not a.skip_loop:
+            ours, hand, hand_fused = [], [], []
+            for rep in range(2):  # interleaved
+                ours += lsctl_textcnn(path, a.epochs, a.device, tmp, f"cnn{rep}")
+                hand += hand_textcnn(path, a.epochs, a.device, fused=False)
+                hand_fused += hand_textcnn(path, a.epochs, a.device, fused=True)
+            m_ours = statistics.median(ours)
+            rows.append(("textcnn", "hand loop, default AdamW", statistics.median(hand), m_ours))
+            rows.append(
+                ("textcnn", "hand loop, fused AdamW", statistics.median(hand_fused), m_ours)
+            )
+        if not a.skip_fasttext:
+            ft_path = os.path.join(SHARED, a.ft_dataset, "train.parquet")
+            ft_sub = subset(ft_path, a.ft_rows, tmp)
+            cnn, ft = [], []
+            for rep in range(2):  # interleaved
+                cnn += lsctl_model(ft_sub, "textcnn", a.ft_epochs, a.device, tmp, f"ftc{rep}")
+                ft += lsctl_model(ft_sub, "fasttext", a.ft_epochs, a.device, tmp, f"ftf{rep}")
+            rows.append(
+                (
+                    "fasttext",
+                    f"lsctl textcnn, {a.ft_dataset} {a.ft_rows} rows",
+                    statistics.median(cnn),
+                    statistics.median(ft),
+                )
+            )
         if not a.skip_hf:
             sub = subset(path, a.hf_examples, tmp)
             ours_hf = lsctl_hf(sub, a.hf_epochs, a.device, tmp, "hf0", a.hf_batch)
