@@ -133,6 +133,13 @@ class Trainer:
         if c.precision == "bf16" and device.type != "cuda":
             self.notify("--precision bf16 applies on CUDA only; training in fp32 on the CPU")
         self.precision = c.precision if device.type == "cuda" else "fp32"
+        if c.loss in ("aux", "aux-head") and c.optimizer == "sgd":
+            scale = (1.0 + c.alpha) ** 2
+            # Adam-type optimizers do not see a constant loss scale; SGD does.
+            self.notify(
+                f"--loss {c.loss} divides the loss by (1+alpha)^2 = {scale:g}; with SGD that "
+                f"shrinks every step by the same factor (compare with ce at --lr x{scale:g})"
+            )
         if c.batch_size % self.world:
             raise UsageError(
                 f"--batch-size {c.batch_size} is the global batch; it must divide evenly "

@@ -166,3 +166,21 @@ def test_bad_fasttext_options_are_one_line_usage_errors(cli, tmp_path, args, nee
     r = cli("train", data, "-o", tmp_path / "run", *args)
     assert r.exit_code == 2 and needle in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_aux_loss_with_sgd_says_the_step_shrinks(tmp_path):
+    path = write_dataset(tmp_path / "train.parquet", n=60)
+    notes: list[str] = []
+    train(
+        tiny_config(path, tmp_path / "run", model="fasttext", loss="ce", epochs=1, alpha=3.0),
+        notify=notes.append,
+    )
+    assert not any("(1+alpha)^2" in n for n in notes)
+    from trainkit import uniform_by_hand
+
+    soft = write_dataset(tmp_path / "soft.parquet", n=60, soft=uniform_by_hand(["food"] * 60, 0.1))
+    train(
+        tiny_config(soft, tmp_path / "aux", model="fasttext", loss="aux", epochs=1, alpha=3.0),
+        notify=notes.append,
+    )
+    assert any("(1+alpha)^2 = 16" in n and "--lr x16" in n for n in notes)
