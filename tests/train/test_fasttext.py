@@ -96,7 +96,7 @@ def test_fasttext_defaults_and_explicit_options_win():
     assert (c.optimizer, c.embed_dim, c.batch_size, c.max_length) == ("adamw", 300, 64, 256)
 
 
-@pytest.mark.parametrize("loss", ["ce", "soft", "aux", "aux-head"])
+@pytest.mark.parametrize("loss", ["ce", "soft", "aux", "aux-head", "ols"])
 def test_every_loss_trains_and_learns(tmp_path, loss):
     import pyarrow.parquet as pq
     from safetensors.torch import load_file
