@@ -157,7 +157,7 @@ def test_nls_noise_quick(tmp_path):
     shared_dataset("ag_news", "train.parquet")
     out = tmp_path / "nls"
     run_script("nls_noise.sh", out)
-    check_results(out / "results.md", out / "noise0.4" / "preds", {"nls0", "nls-0.4"}, "nls0")
+    check_results(out / "results.md", out / "ag_news-noise0.4" / "preds", {"nls0", "nls-0.4"}, "nls0")
     noisy = pq.read_table(out / "data" / "ag_news" / "train.noise0.4.parquet")
     assert 0.25 < np.mean(noisy["is_noisy"].to_pylist()) < 0.55
 
