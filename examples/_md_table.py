@@ -2,16 +2,16 @@
 
     python examples/_md_table.py compare CMP.parquet [CMP.json …]   # lsctl compare rows
     python examples/_md_table.py metrics PRED.parquet …              # per-system test metrics
-    python examples/_md_table.py convergence [--frac 0.95] RUN …     # epochs to 95% of best dev acc
+    python examples/_md_table.py convergence PRED.parquet …          # epochs/steps to 95%/99% of best dev acc
     python examples/_md_table.py targets NAME=SOFT.parquet …         # soft labels vs (clean) labels
     python examples/_md_table.py retrieval RANKED.parquet …          # Recall@k and MRR per system
     python examples/_md_table.py average --baseline ce PREDS_DIR …   # mean over training sets
 
 `compare` reads the comparison artifact (`lsctl compare -o X.parquet`) or its
 `--json` output. `metrics` reads the metrics `lsctl eval` stamps into each
-predictions file and averages them over seeds. `convergence` reads each run's
-metrics.parquet; runs are grouped into systems by their folder name
-``NAME-sSEED``. `targets` describes softlabels artifacts: how often the soft
+predictions file and averages them over seeds. `convergence` does the same
+with the epochs and steps to 95%/99% of the best dev accuracy that `lsctl eval`
+stamps there (from the run's metrics.parquet). `targets` describes softlabels artifacts: how often the soft
 label's argmax is the (possibly noisy) `label`, and, when `lsctl noise` left a
 `clean_label`, how often it is the clean one. Tables go to stdout.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import statistics
 import sys
 from collections import defaultdict
@@ -146,33 +145,45 @@ def retrieval_md(paths: list[str]) -> str:
     )
 
 
-def epochs_to_fraction(dev_accuracy: list[float], frac: float) -> int:
-    """First epoch (1-based) whose dev accuracy reaches ``frac`` of the run's best."""
-    target = frac * max(dev_accuracy)
-    return next(i + 1 for i, a in enumerate(dev_accuracy) if a >= target)
+def convergence_md(paths: list[str]) -> str:
+    """Epochs and steps to 95%/99% of the best dev accuracy, as `lsctl eval` stamped them."""
+    from lsctl.artifacts import open_artifact
 
+    by_system: dict[str, list[dict]] = defaultdict(list)
+    for path in paths:
+        meta = open_artifact(path).meta or {}
+        conv = meta.get("convergence")
+        if meta.get("kind") != "predictions" or not conv:
+            raise SystemExit(
+                f"{path}: no convergence in its metadata (evaluate a run with lsctl eval)"
+            )
+        by_system[meta["name"]].append(conv)
 
-def convergence_md(runs: list[str], frac: float) -> str:
-    import pyarrow.parquet as pq
+    def col(cs: list[dict], key: str) -> str:
+        xs = [c[key] for c in cs]
+        return "–" if any(x is None for x in xs) else _mean_sd([float(x) for x in xs], 1, 1)
 
-    by_system: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for run in runs:
-        name = re.sub(r"-s\d+$", "", Path(run).name)
-        table = pq.read_table(Path(run) / "metrics.parquet")
-        if "dev_accuracy" not in table.column_names:
-            raise SystemExit(f"{run}: metrics.parquet has no dev_accuracy (train with --dev)")
-        acc = [float(a) for a in table.column("dev_accuracy").to_pylist()]
-        by_system[name].append((epochs_to_fraction(acc, frac), max(acc)))
     rows = [
         [
             name,
-            str(len(v)),
-            _mean_sd([float(e) for e, _ in v], 1, 1),
-            _mean_sd([b for _, b in v], 100),
+            str(len(cs)),
+            col(cs, "epochs_to_95"),
+            col(cs, "steps_to_95"),
+            col(cs, "epochs_to_99"),
+            col(cs, "steps_to_99"),
+            _mean_sd([c["best_dev_accuracy"] for c in cs], 100),
         ]
-        for name, v in by_system.items()
+        for name, cs in by_system.items()
     ]
-    header = ["system", "seeds", f"epochs to {frac:.0%} of best dev acc", "best dev acc %"]
+    header = [
+        "system",
+        "seeds",
+        "epochs to 95% of best dev acc",
+        "steps to 95%",
+        "epochs to 99%",
+        "steps to 99%",
+        "best dev acc %",
+    ]
     return _table(header, rows) + "\n"
 
 
@@ -290,9 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="what", required=True)
     sub.add_parser("compare").add_argument("paths", nargs="+")
     sub.add_parser("metrics").add_argument("paths", nargs="+")
-    conv = sub.add_parser("convergence")
-    conv.add_argument("--frac", type=float, default=0.95)
-    conv.add_argument("paths", nargs="+")
+    sub.add_parser("convergence").add_argument("paths", nargs="+")  # eval's PRED.parquet …
     sub.add_parser("targets").add_argument("paths", nargs="+")
     sub.add_parser("retrieval").add_argument("paths", nargs="+")
     avg = sub.add_parser("average")
@@ -310,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.what == "average":
         sys.stdout.write(average_md(args.paths, args.baseline))
     else:
-        sys.stdout.write(convergence_md(args.paths, args.frac))
+        sys.stdout.write(convergence_md(args.paths))
     return 0
 
 

@@ -38,8 +38,11 @@ def parse_md(text: str) -> list[dict[str, str]]:
         ([0.5, 0.8, 0.9, 1.0], 0.8, 2),  # 0.8 reached exactly
     ],
 )
-def test_epochs_to_fraction_by_hand(md, acc, frac, expected):
-    assert md.epochs_to_fraction(acc, frac) == expected
+def test_epochs_to_fraction_by_hand(acc, frac, expected):
+    # The convergence table reads what `lsctl eval` computed with this function.
+    from lsctl.evaluate.convergence import epochs_to_fraction
+
+    assert epochs_to_fraction(acc, None, (frac,))[f"epochs_to_{round(100 * frac)}"] == expected
 
 
 def test_compare_table_from_json(md, tmp_path):
