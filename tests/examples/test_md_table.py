@@ -76,22 +76,30 @@ def test_compare_table_from_json(md, tmp_path):
 
 
 def test_convergence_table_groups_seeds(md, tmp_path):
+    """The table averages what `lsctl eval` stamped, per system over seeds."""
+    from lsctl.artifacts import make_meta, write_artifact
+    from lsctl.evaluate.convergence import epochs_to_fraction
+
     curves = {"ce-s1": [0.5, 0.9, 1.0], "ce-s2": [0.9, 0.8, 0.85], "ls0.1-s1": [0.2, 0.4, 0.8]}
+    paths = []
     for name, acc in curves.items():
-        (tmp_path / name).mkdir()
-        pq.write_table(
-            pa.table({"epoch": [1, 2, 3], "dev_accuracy": acc}), tmp_path / name / "metrics.parquet"
-        )
-    rows = {
-        r["system"]: r
-        for r in parse_md(md.convergence_md(sorted(map(str, tmp_path.iterdir())), 0.95))
-    }
+        conv = epochs_to_fraction(acc, [10, 20, 30])
+        meta = make_meta("predictions", ["a"], name=name.split("-s")[0], convergence=conv)
+        paths.append(str(tmp_path / f"{name}.parquet"))
+        write_artifact(pa.table({"id": [0], "label": ["a"], "pred": ["a"]}), paths[-1], meta)
+    rows = {r["system"]: r for r in parse_md(md.convergence_md(paths))}
     assert set(rows) == {"ce", "ls0.1"}
-    # ce: epochs 3 and 1 → mean 2.0, sd √2; best 1.0 and 0.9 → 95.00 ± 7.07
+    # ce: epochs 3 and 1 → mean 2.0, sd √2; steps 30 and 10; best 1.0 and 0.9 → 95.00 ± 7.07
     assert rows["ce"]["seeds"] == "2"
     assert rows["ce"]["epochs to 95% of best dev acc"] == f"2.0 ± {np.sqrt(2):.1f}"
+    assert rows["ce"]["steps to 95%"] == f"20.0 ± {np.std([30, 10], ddof=1):.1f}"
     assert rows["ce"]["best dev acc %"] == f"95.00 ± {np.std([100, 90], ddof=1):.2f}"
     assert rows["ls0.1"]["epochs to 95% of best dev acc"] == "3.0"
+    # A predictions file without the stamp is refused, not read as zero.
+    bare = tmp_path / "bare.parquet"
+    write_artifact(pa.table({"id": [0]}), str(bare), make_meta("predictions", ["a"], name="x"))
+    with pytest.raises(SystemExit):
+        md.convergence_md([str(bare)])
 
 
 def test_targets_table_never_guesses_the_label_order(md, tmp_path):
