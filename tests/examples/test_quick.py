@@ -157,7 +157,9 @@ def test_nls_noise_quick(tmp_path):
     shared_dataset("ag_news", "train.parquet")
     out = tmp_path / "nls"
     run_script("nls_noise.sh", out)
-    check_results(out / "results.md", out / "ag_news-noise0.4" / "preds", {"nls0", "nls-0.4"}, "nls0")
+    check_results(
+        out / "results.md", out / "ag_news-noise0.4" / "preds", {"nls0", "nls-0.4"}, "nls0"
+    )
     noisy = pq.read_table(out / "data" / "ag_news" / "train.noise0.4.parquet")
     assert 0.25 < np.mean(noisy["is_noisy"].to_pylist()) < 0.55
 
@@ -231,3 +233,19 @@ def test_unknown_argument_and_help(tmp_path):
     assert bad.returncode == 1 and "Error: unknown argument --fast" in bad.stderr
     ok = subprocess.run(["bash", script, "--help"], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "--quick" in ok.stdout
+
+
+def test_calibration_quick(tmp_path):
+    shared_dataset("trec", "train.parquet")
+    out = tmp_path / "cal"
+    run_script("calibration.sh", out)
+    preds = out / "trec" / "preds"
+    acc = accuracy_by_system(preds)
+    assert set(acc) == {"ce", "ls", "ols", "ce-ts", "ls-ts"}
+    # A temperature never changes the argmax: scaled systems keep their accuracy.
+    assert acc["ce-ts"] == acc["ce"] and acc["ls-ts"] == acc["ls"]
+    # ...and, fitted on dev by NLL, its metadata says which T it used.
+    from lsctl.artifacts import read_artifact
+
+    _, reader = read_artifact(str(preds / "ce-ts-s1.parquet"))
+    assert reader.meta["calibration"]["temperature"] > 0
