@@ -38,6 +38,16 @@ require_data() {
 TRAIN_OPTS=()
 PLOT_SEED=
 
+# model_train_opts MODEL [MORE…]: sets TRAIN_OPTS for the grids: the model, EPOCHS,
+# PATIENCE and MORE; textcnn runs Kim's recipe (--preset kim2014), fasttext and
+# lstm their own defaults.
+model_train_opts() {
+	local model=$1
+	shift
+	TRAIN_OPTS=(--model "$model" --epochs "$EPOCHS" --patience "$PATIENCE" "$@")
+	if [ "$model" = textcnn ]; then TRAIN_OPTS+=(--preset kim2014); fi
+}
+
 # fit_eval NAME SEED TRAIN DEV TEST [lsctl train options…]
 # Trains $OUT/runs/NAME-sSEED and writes $OUT/preds/NAME-sSEED.parquet.
 # TRAIN_OPTS (array): options common to every run; TRAIN_EXTRA (env, words):

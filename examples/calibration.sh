@@ -37,9 +37,7 @@ RESULTS="$OUT/results.md"
 	echo "Comparisons: each system vs ce-ts; paired bootstrap ($ROUNDS rounds, seeds nested), Holm."
 } >"$RESULTS"
 
-model_opts=()
-[ "$MODEL" = textcnn ] && model_opts=(--preset kim2014)
-TRAIN_OPTS=(--model "$MODEL" --epochs "$EPOCHS" --patience "$PATIENCE" "${model_opts[@]}")
+model_train_opts "$MODEL"
 all_preds=()
 for ds in $DATASETS; do
 	D="$OUT/data/$ds"

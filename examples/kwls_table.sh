@@ -68,13 +68,6 @@ mkdir -p "$OUT/cmp"
 	echo "Δ, CI and p-values: accuracy vs ce, paired bootstrap ($ROUNDS rounds, seeds nested), t-test and Wilcoxon over seeds, McNemar, Holm."
 } >"$RESULTS"
 
-model_opts() {
-	case $1 in
-	textcnn) echo "--preset kim2014" ;;
-	*) echo "" ;;
-	esac
-}
-
 # The aux loss (eq. 9) is divided by (1+α)² = 4. Adam and Adadelta do not see a
 # constant loss scale, but plain SGD (fastText's optimizer) takes 4× shorter
 # steps with it (TREC, seed 1: KWLS 77.6% at lr 2, 88.4% at lr 8). fastText's
@@ -92,8 +85,7 @@ grid() {
 	local tag=$1 train=$2 dev=$3 test=$4 D=$5 model=$6 saved=$OUT
 	OUT="$saved/$tag"
 	mkdir -p "$OUT"
-	# shellcheck disable=SC2207 # model options are words on purpose
-	TRAIN_OPTS=(--model "$model" --epochs "$EPOCHS" --patience "$PATIENCE" $(model_opts "$model"))
+	model_train_opts "$model"
 	PLOT_SEED=
 	if [[ " $METHODS " == *" distill "* ]] && [ ! -f "$OUT/soft.distill.parquet" ]; then
 		step "$tag: cross-fitted LS-Distill teacher (5 CE models on 4/5 of TRAIN each)"

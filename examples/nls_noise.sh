@@ -47,9 +47,7 @@ RESULTS="$OUT/results.md"
 	echo "Train cap per class: $TRAIN_CAP, test cap: $TEST_CAP (0 = all)."
 } >"$RESULTS"
 
-model_opts=()
-[ "$MODEL" = textcnn ] && model_opts=(--preset kim2014)
-TRAIN_OPTS=(--model "$MODEL" --epochs "$EPOCHS" --warmup-epochs "$WARMUP" --patience "$PATIENCE" "${model_opts[@]}")
+model_train_opts "$MODEL" --warmup-epochs "$WARMUP"
 for ds in $DATASETS; do
 	D="$OUT/data/$ds"
 	if [ ! -f "$D/test.parquet" ]; then

@@ -47,9 +47,7 @@ RESULTS="$OUT/results.md"
 	echo "Train cap per class: $TRAIN_CAP, test cap: $TEST_CAP (0 = all). Systems are named ls<ε>."
 } >"$RESULTS"
 
-model_opts=()
-[ "$MODEL" = textcnn ] && model_opts=(--preset kim2014)
-TRAIN_OPTS=(--model "$MODEL" --epochs "$EPOCHS" --patience "$PATIENCE" "${model_opts[@]}")
+model_train_opts "$MODEL"
 for ds in $DATASETS; do
 	D="$OUT/data/$ds"
 	if [ ! -f "$D/test.parquet" ]; then
