@@ -458,7 +458,10 @@ class Trainer:
                     bad |= loss < floor
                 if self._growth_ref is None:
                     self._growth_ref = float(loss.detach())
-                if self._growth_ref > 0:
+                # Only a loss bounded below by 0 has a meaningful growth ratio: with
+                # negative targets (NLS) the loss starts near 0 or below it, and its
+                # runaway is the floor check above.
+                if floor is None and self._growth_ref > 0:
                     bad |= loss > GROWTH_LIMIT * self._growth_ref
                 if self.sync_every == 1 and bad.item():
                     self._diverged(epoch, step, loss)

@@ -343,3 +343,29 @@ def test_resume_treats_options_missing_from_an_older_run_as_their_defaults(tmp_p
     older = {k: v for k, v in now.items() if k != "drop_empty"}
     assert resume_conflicts(older, now) == []
     assert resume_conflicts(older, {**now, "drop_empty": True}) == ["drop_empty"]
+
+
+def test_nls_loss_rising_from_near_zero_is_not_called_divergence(tmp_path, monkeypatch):
+    """After the CE warm-up an NLS loss may start near 0; growing 100x from there is not a runaway."""
+    import lsctl.train.loop as loop
+
+    train_path = write_dataset(tmp_path / "train.parquet", n=90)
+    cfg = tiny_config(
+        train_path, tmp_path / "nls", label_smoothing=-0.4, warmup_epochs=1, epochs=2, lr=1e-3
+    )
+    real = loop.Trainer.batch_loss
+    calls = {"main": 0}
+
+    def scripted(self, idx, epoch):
+        loss = real(self, idx, epoch)
+        if self.in_warmup(epoch):
+            return loss
+        # Main phase: first step 0.01, later steps 2.5 (250x), all above the floor.
+        calls["main"] += 1
+        target = 0.01 if calls["main"] == 1 else 2.5
+        return loss - loss.detach() + target
+
+    monkeypatch.setattr(loop.Trainer, "batch_loss", scripted)
+    result = train(cfg)
+    assert [r["phase"] for r in result.history] == ["warmup", "main"]
+    assert result.stopped == "completed"
