@@ -32,6 +32,9 @@
 #   kwls      KWLS targets (statistics from all of TRAIN), KWLS loss (eq. 9, α=1)
 #   kwls-cf   KWLS targets cross-fitted (--cross-fit 5: each row's statistics
 #             leave out its own fold), KWLS loss (eq. 9, α=1)
+#   kwls-soft KWLS targets with the soft-target CE of LS-Classic instead of eq. 9
+#             (not in the default METHODS: it asks whether the targets or the
+#             loss carry KWLS's effect)
 #
 # Under-sampled (Table 4's protocol): for each class in turn, that class keeps
 # 1 in 100 of its TRAIN rows and the others stay whole, which gives K training
@@ -118,7 +121,8 @@ grid() {
 			distill) fit_eval distill "$seed" "$OUT/soft.distill.parquet" "$dev" "$test" --loss soft ;;
 			kwls) fit_eval kwls "$seed" "$D/soft.kwls.parquet" "$dev" "$test" --loss aux --alpha 1 $(aux_opts "$model") ;;
 			kwls-cf) fit_eval kwls-cf "$seed" "$D/soft.kwls-cf.parquet" "$dev" "$test" --loss aux --alpha 1 $(aux_opts "$model") ;;
-			*) die "unknown method $m in METHODS (choose from ce ls tfidf distill kwls kwls-cf)" ;;
+			kwls-soft) fit_eval kwls-soft "$seed" "$D/soft.kwls.parquet" "$dev" "$test" --loss soft ;;
+			*) die "unknown method $m in METHODS (choose from ce ls tfidf distill kwls kwls-cf kwls-soft)" ;;
 			esac
 		done
 	done
