@@ -67,7 +67,13 @@ fit_eval() {
 	mkdir -p "$OUT/runs" "$OUT/preds"
 	note "train $name (seed $seed)"
 	# shellcheck disable=SC2086 # TRAIN_EXTRA is a list of words on purpose
-	lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" "${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@"
+	if ! lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" "${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@"; then
+		# The divergence guard (e.g. a runaway NLS loss) stops a run but keeps its last
+		# good epoch: that epoch is the run's result. Any other failure stops the script.
+		grep -q '"status": "diverged"' "$run/config.json" 2>/dev/null && [ -f "$run/model.safetensors" ] ||
+			die "lsctl train failed for $name (seed $seed)"
+		note "$name (seed $seed) diverged; evaluating the epoch the guard kept"
+	fi
 	local plot=()
 	if [ "$seed" = "$PLOT_SEED" ]; then
 		mkdir -p "$OUT/plots"
