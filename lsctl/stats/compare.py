@@ -133,30 +133,68 @@ def load_predictions(
                     f"{ref_path} has {labels[ref.y[i]]!r}; the files are on different test sets"
                 )
             probs = probs[order]
-        name = _given_name(path, names_given) or str(
-            meta.get("name") or os.path.splitext(os.path.basename(path))[0]
-        )
-        seed = meta.get("seed")
-        if seed is None and _given_name(path, names_given):
-            taken = {p.seed for p in systems.get(name, System(name)).seeds}
-            seed = next(s for s in range(1, len(taken) + 2) if s not in taken)
-        sys_ = systems.setdefault(name, System(name))
-        for other in sys_.seeds:
-            if other.seed == seed:
-                raise LsctlError(
-                    f"{where}: system {name!r} seed {seed} is already given by {other.path}; "
-                    "give each system a distinct `lsctl eval --name`"
-                )
-        sys_.seeds.append(SeedPreds(path, seed, probs, reader))
+        system, seed = join_system(systems, path, meta, names_given, "`lsctl eval --name`")
+        system.seeds.append(SeedPreds(path, seed, probs, reader))
     assert ref is not None
+    return ref, grouped_systems(systems, "`lsctl eval --name`")
+
+
+def join_system(
+    systems: dict[str, Any],
+    path: str,
+    meta: dict[str, Any],
+    names_given: dict[str, str] | None,
+    hint: str,
+) -> tuple[Any, int | None]:
+    """The system (in ``systems``, name → System) and seed the file ``path`` belongs to.
+
+    The system is the ``--name`` pattern that matches ``path``, else the
+    metadata's name, else the file name. The seed is the metadata's; a file
+    named by ``--name`` without one gets its system's next free seed (1, 2, …),
+    so its seeds pair up with another system's. A seed given twice is an error;
+    ``hint`` says how to tell systems apart. The caller appends the seed's record.
+    """
+    given = _given_name(path, names_given)
+    name = given or str(meta.get("name") or os.path.splitext(os.path.basename(path))[0])
+    seed = meta.get("seed")
+    if seed is None and given:
+        taken = {p.seed for p in systems.get(name, System(name)).seeds}
+        seed = next(s for s in range(1, len(taken) + 2) if s not in taken)
+    system = systems.setdefault(name, System(name))
+    for other in system.seeds:
+        if other.seed == seed:
+            raise LsctlError(
+                f"{path}: system {name!r} seed {seed} is already given by {other.path}; "
+                f"give each system a distinct {hint}"
+            )
+    return system, seed
+
+
+def grouped_systems(systems: dict[str, Any], hint: str) -> list[Any]:
+    """The systems, each with its seeds in order; at least two of them."""
     if len(systems) < 2:
         raise LsctlError(
             f"all files belong to one system {next(iter(systems))!r}; compare needs two systems "
-            "(set them apart with `lsctl eval --name`)"
+            f"(set them apart with {hint})"
         )
     for s in systems.values():
         s.seeds.sort(key=lambda p: (p.seed is None, p.seed if p.seed is not None else 0))
-    return ref, list(systems.values())
+    return list(systems.values())
+
+
+def comparison_params(opts: CompareOptions, systems: list[Any], **extra: Any) -> dict[str, Any]:
+    """The comparison artifact's ``params``: the options and each system's seeds."""
+    return {
+        "metric": opts.metric,
+        "baseline": opts.baseline,
+        "rounds": opts.rounds,
+        "seed": opts.seed,
+        "ci": opts.ci,
+        "mcnemar": opts.mcnemar,
+        "alpha": opts.alpha,
+        **extra,
+        "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
+    }
 
 
 def _given_name(path: str, names_given: dict[str, str] | None) -> str | None:
@@ -355,17 +393,7 @@ def compare_files(
     test, systems = load_predictions(list(preds), labels, names)
     rows = compare(test, systems, opts, progress)
     if output is not None:
-        params = {
-            "metric": opts.metric,
-            "baseline": opts.baseline,
-            "rounds": opts.rounds,
-            "seed": opts.seed,
-            "ci": opts.ci,
-            "mcnemar": opts.mcnemar,
-            "alpha": opts.alpha,
-            "bins": opts.bins,
-            "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
-        }
+        params = comparison_params(opts, systems, bins=opts.bins)
         inputs = [p.reader.input_record() for s in systems for p in s.seeds]
         meta = make_meta("comparison", test.labels, params, inputs)
         write_artifact(rows_table(rows), output, meta, list(preds))

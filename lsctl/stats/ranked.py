@@ -10,7 +10,6 @@ those of :mod:`lsctl.stats.compare`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +23,10 @@ from lsctl.stats.bootstrap import paired_bootstrap, summarize_deltas
 from lsctl.stats.compare import (
     CompareOptions,
     System,
-    _given_name,
     _mcnemar_pair,
     _seed_pairs,
+    grouped_systems,
+    join_system,
     validate_options,
     verdict,
 )
@@ -103,30 +103,10 @@ def load_ranked(
                 )
             ranks = np.empty(len(qids), dtype=np.int64)
             ranks[[ref_pos[q] for q in qids]] = f.ranks
-        name = _given_name(path, names_given) or str(
-            f.meta.get("name") or os.path.splitext(os.path.basename(path))[0]
-        )
-        seed = f.meta.get("seed")
-        if seed is None and _given_name(path, names_given):
-            taken = {p.seed for p in systems.get(name, System(name)).seeds}
-            seed = next(s for s in range(1, len(taken) + 2) if s not in taken)
-        sys_ = systems.setdefault(name, System(name))
-        for other in sys_.seeds:
-            if other.seed == seed:
-                raise LsctlError(
-                    f"{path}: system {name!r} seed {seed} is already given by {other.path}; "
-                    "give each system a distinct --name"
-                )
-        sys_.seeds.append(RankedSeed(path, seed, ranks, reader))
+        system, seed = join_system(systems, path, f.meta, names_given, "`retrieve predict --name`")
+        system.seeds.append(RankedSeed(path, seed, ranks, reader))
     assert ref is not None
-    if len(systems) < 2:
-        raise LsctlError(
-            f"all files belong to one system {next(iter(systems))!r}; compare needs two systems "
-            "(set them apart with `--name` of `retrieve predict`)"
-        )
-    for s in systems.values():
-        s.seeds.sort(key=lambda p: (p.seed is None, p.seed if p.seed is not None else 0))
-    return ref, list(systems.values())
+    return ref, grouped_systems(systems, "`retrieve predict --name`")
 
 
 def compare_ranked(
@@ -205,20 +185,10 @@ def write_comparison(
 ) -> None:
     """The comparison artifact; its metadata states the pool the files ranked."""
     from lsctl.artifacts import make_meta, write_artifact
-    from lsctl.stats.compare import rows_table
+    from lsctl.stats.compare import comparison_params, rows_table
 
-    params = {
-        "metric": opts.metric,
-        "baseline": opts.baseline,
-        "rounds": opts.rounds,
-        "seed": opts.seed,
-        "ci": opts.ci,
-        "mcnemar": opts.mcnemar,
-        "alpha": opts.alpha,
-        "pool": test.pool,
-        "fold": test.fold,
-        "pool_size": test.pool_size,
-        "systems": {s.name: [p.seed for p in s.seeds] for s in systems},
-    }
+    params = comparison_params(
+        opts, systems, pool=test.pool, fold=test.fold, pool_size=test.pool_size
+    )
     records = [p.reader.input_record() for s in systems for p in s.seeds]
     write_artifact(rows_table(rows), output, make_meta("comparison", None, params, records), inputs)
