@@ -70,8 +70,15 @@ fit_eval() {
 	if ! lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" "${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@"; then
 		# The divergence guard (e.g. a runaway NLS loss) stops a run but keeps its last
 		# good epoch: that epoch is the run's result. Any other failure stops the script.
-		grep -q '"status": "diverged"' "$run/config.json" 2>/dev/null && [ -f "$run/model.safetensors" ] ||
+		grep -q '"status": "diverged"' "$run/config.json" 2>/dev/null ||
 			die "lsctl train failed for $name (seed $seed)"
+		if [ ! -f "$run/model.safetensors" ]; then
+			# Diverged before any selectable epoch: no result for this run; listed in
+			# $OUT/diverged.txt so the tables can say which runs are missing and why.
+			note "$name (seed $seed) diverged before any selectable epoch; no result"
+			echo "$name seed $seed" >>"$OUT/diverged.txt"
+			return 0
+		fi
 		note "$name (seed $seed) diverged; evaluating the epoch the guard kept"
 	fi
 	local plot=()

@@ -72,6 +72,10 @@ for ds in $DATASETS; do
 			echo "## $ds, noise r = $r"
 			echo
 			compare_tables "$ds-noise$r" nls0
+			if [ -s "$OUT/$ds-noise$r/diverged.txt" ]; then
+				echo
+				echo "Diverged before any post-warm-up epoch (no result): $(sort -u "$OUT/$ds-noise$r/diverged.txt" | paste -sd, - | sed 's/,/, /g')."
+			fi
 		} >>"$RESULTS"
 	done
 done

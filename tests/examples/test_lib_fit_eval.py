@@ -19,6 +19,8 @@ train)
 	ok) echo '{"status": "finished"}' >"$out/config.json"; touch "$out/model.safetensors" ;;
 	diverged) echo '{"status": "diverged"}' >"$out/config.json"; touch "$out/model.safetensors"
 		echo "Error: training diverged" >&2; exit 1 ;;
+	early) echo '{"status": "diverged"}' >"$out/config.json"
+		echo "Error: training diverged, no weights" >&2; exit 1 ;;
 	broken) echo "Error: something else" >&2; exit 1 ;;
 	esac ;;
 eval)
@@ -44,6 +46,14 @@ def test_a_diverged_run_is_evaluated_at_the_epoch_it_kept(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "diverged; evaluating the epoch the guard kept" in r.stderr
     assert (tmp_path / "out" / "preds" / "nls-0.4-s1.parquet").exists()
+
+
+def test_a_run_that_diverged_before_any_epoch_is_listed_not_fatal(tmp_path):
+    r = _fit_eval(tmp_path, "early")
+    assert r.returncode == 0, r.stderr
+    assert "no result" in r.stderr
+    assert not (tmp_path / "out" / "preds" / "nls-0.4-s1.parquet").exists()
+    assert (tmp_path / "out" / "diverged.txt").read_text() == "nls-0.4 seed 1\n"
 
 
 def test_any_other_training_failure_stops_with_one_error_line(tmp_path):
