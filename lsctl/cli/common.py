@@ -139,7 +139,9 @@ def completer(choices: Any) -> Callable[[str], list[str]]:
     """
 
     def complete(incomplete: str) -> list[str]:
-        return [c for c in choices if c.startswith(incomplete)]
+        # A callable is asked at completion time, so --help need not import its registry.
+        names = choices() if callable(choices) else choices
+        return [c for c in names if c.startswith(incomplete)]
 
     return complete
 

@@ -10,6 +10,7 @@ from lsctl.cli.common import (
     JsonOpt,
     QuietOpt,
     check_json_vs_stdout,
+    completer,
     emit_json,
     handle_errors,
     parse_pairs,
@@ -18,6 +19,13 @@ from lsctl.cli.common import (
     table_console,
 )
 from lsctl.errors import LsctlError
+
+
+def _metrics() -> list[str]:
+    from lsctl.retrieval.rank import METRICS as RANKED
+    from lsctl.stats.bootstrap import METRICS
+
+    return [*METRICS, *RANKED]
 
 
 @handle_errors
@@ -46,6 +54,7 @@ def command(
             "--metric",
             help="accuracy, macro_f1, nll or ece [accuracy]; for ranked retrieval files "
             "mrr or recall@K, K in 1, 5, 10, 50, 100 [mrr].",
+            autocompletion=completer(_metrics),
         ),
     ] = None,
     rounds: Annotated[int, typer.Option("--rounds", help="Bootstrap rounds.")] = 10_000,

@@ -128,3 +128,16 @@ def test_bash_completes_softlabel_choices_from_the_registries():
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_bash_completes_the_keywords_tokenizer():
     assert _bash_complete(["lsctl", "keywords", "--tokenizer", "wh"]) == ["whitespace"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completes_compare_metrics_from_both_metric_lists():
+    from lsctl.retrieval.rank import METRICS as RANKED
+    from lsctl.stats.bootstrap import METRICS
+
+    assert _bash_complete(["lsctl", "compare", "--metric", ""]) == [*METRICS, *RANKED]
+    assert _bash_complete(["lsctl", "compare", "--metric", "recall@1"]) == [
+        "recall@1",
+        "recall@10",
+        "recall@100",
+    ]
