@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -10,13 +11,18 @@ from lsctl.cli.common import (
     JsonOpt,
     QuietOpt,
     SeedOpt,
+    completer,
     emit_json,
     handle_errors,
     info,
     progress,
     warn,
 )
+from lsctl.text.tokenize import TOKENIZERS
+from lsctl.train.config import LOSSES, MODELS, TrainConfig
 
+# TrainConfig is the one source of every default below.
+_D = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 _T = "Training"
 _M = "Model"
 _L = "Loss"
@@ -39,8 +45,9 @@ def command(
             "-m",
             help="textcnn, lstm, fasttext, or hf:PATH_OR_NAME (hf:minilm = MiniLM-L6).",
             rich_help_panel=_M,
+            autocompletion=completer([*MODELS, "hf:minilm"]),
         ),
-    ] = "textcnn",
+    ] = _D["model"],
     loss: Annotated[
         str,
         typer.Option(
@@ -48,16 +55,17 @@ def command(
             "-l",
             help="ce, soft, aux (KWLS eq. 9), aux-head or ols (Online Label Smoothing).",
             rich_help_panel=_L,
+            autocompletion=completer(LOSSES),
         ),
-    ] = "ce",
+    ] = _D["loss"],
     dev: Annotated[
         str | None,
         typer.Option("--dev", help="Dev artifact for early stopping and model selection."),
-    ] = None,
+    ] = _D["dev"],
     dev_split: Annotated[
         float, typer.Option("--dev-split", help="Without --dev: stratified share of TRAIN.")
-    ] = 0.1,
-    epochs: Annotated[int, typer.Option("--epochs", rich_help_panel=_T)] = 10,
+    ] = _D["dev_split"],
+    epochs: Annotated[int, typer.Option("--epochs", rich_help_panel=_T)] = _D["epochs"],
     batch_size: Annotated[
         int | None,
         typer.Option(
@@ -65,7 +73,7 @@ def command(
             help="Global batch (split over processes). Default 64; fasttext: 16.",
             rich_help_panel=_T,
         ),
-    ] = None,
+    ] = _D["batch_size"],
     eval_batch_size: Annotated[
         int | None,
         typer.Option(
@@ -73,7 +81,7 @@ def command(
             help="Batch for scoring the dev set each epoch (512; hf: 128).",
             rich_help_panel=_T,
         ),
-    ] = None,
+    ] = _D["eval_batch_size"],
     lr: Annotated[
         float | None,
         typer.Option(
@@ -81,7 +89,7 @@ def command(
             help="Default 1e-3 (textcnn/lstm), 2 (fasttext, sgd), 1.0 (adadelta), 2e-5 (hf:).",
             rich_help_panel=_T,
         ),
-    ] = None,
+    ] = _D["lr"],
     optimizer: Annotated[
         str | None,
         typer.Option(
@@ -90,18 +98,18 @@ def command(
             "Default adamw; fasttext: sgd.",
             rich_help_panel=_T,
         ),
-    ] = None,
+    ] = _D["optimizer"],
     weight_decay: Annotated[
         float | None,
         typer.Option("--weight-decay", help="Default 0.01; fasttext: 0.", rich_help_panel=_T),
-    ] = None,
+    ] = _D["weight_decay"],
     scheduler: Annotated[
         str, typer.Option("--scheduler", help="linear or constant.", rich_help_panel=_T)
-    ] = "linear",
+    ] = _D["scheduler"],
     warmup_ratio: Annotated[
         float,
         typer.Option("--warmup-ratio", help="Share of steps for LR warm-up.", rich_help_panel=_T),
-    ] = 0.0,
+    ] = _D["warmup_ratio"],
     max_length: Annotated[
         int | None,
         typer.Option(
@@ -109,27 +117,27 @@ def command(
             help="Tokens kept per text (256; fasttext: 1000; hf: 128).",
             rich_help_panel=_T,
         ),
-    ] = None,
+    ] = _D["max_length"],
     grad_clip: Annotated[
         float, typer.Option("--grad-clip", help="Max grad norm; 0 = off.", rich_help_panel=_T)
-    ] = 0.0,
-    seed: SeedOpt = 0,
+    ] = _D["grad_clip"],
+    seed: SeedOpt = _D["seed"],
     device: Annotated[
         str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel=_T)
-    ] = "auto",
+    ] = _D["device"],
     precision: Annotated[
         str,
         typer.Option("--precision", help="fp32 or bf16 (autocast on CUDA).", rich_help_panel=_T),
-    ] = "fp32",
+    ] = _D["precision"],
     patience: Annotated[
         int,
         typer.Option(
             "--patience", help="Stop after N epochs without dev gain; 0 = off.", rich_help_panel=_T
         ),
-    ] = 0,
+    ] = _D["patience"],
     threads: Annotated[
         int | None, typer.Option("--threads", help="torch CPU threads.", rich_help_panel=_T)
-    ] = None,
+    ] = _D["threads"],
     alpha: Annotated[
         float | None,
         typer.Option(
@@ -138,7 +146,7 @@ def command(
             "CE, in [0, 1] (default 0.5).",
             rich_help_panel=_L,
         ),
-    ] = None,
+    ] = _D["alpha"],
     warmup_epochs: Annotated[
         int,
         typer.Option(
@@ -146,7 +154,7 @@ def command(
             help="Train with ce for N epochs first (NLS); they are never selected.",
             rich_help_panel=_L,
         ),
-    ] = 0,
+    ] = _D["warmup_epochs"],
     label_smoothing: Annotated[
         float | None,
         typer.Option(
@@ -155,36 +163,41 @@ def command(
             "ols: the rate of S_0 (default 0.1).",
             rich_help_panel=_L,
         ),
-    ] = None,
-    vocab_size: Annotated[int, typer.Option("--vocab-size", rich_help_panel=_M)] = 50_000,
-    min_count: Annotated[int, typer.Option("--min-count", rich_help_panel=_M)] = 1,
+    ] = _D["label_smoothing"],
+    vocab_size: Annotated[int, typer.Option("--vocab-size", rich_help_panel=_M)] = _D["vocab_size"],
+    min_count: Annotated[int, typer.Option("--min-count", rich_help_panel=_M)] = _D["min_count"],
     tokenizer: Annotated[
         str,
-        typer.Option("--tokenizer", help="words or whitespace (textcnn/lstm).", rich_help_panel=_M),
-    ] = "words",
+        typer.Option(
+            "--tokenizer",
+            help="words or whitespace (textcnn/lstm).",
+            rich_help_panel=_M,
+            autocompletion=completer(TOKENIZERS),
+        ),
+    ] = _D["tokenizer"],
     embed_dim: Annotated[
         int | None,
         typer.Option("--embed-dim", help="Default 300; fasttext: 10.", rich_help_panel=_M),
-    ] = None,
+    ] = _D["embed_dim"],
     ngrams: Annotated[
         int,
         typer.Option(
             "--ngrams", help="fasttext: 1 = words, 2 = words + hashed bigrams.", rich_help_panel=_M
         ),
-    ] = 2,
+    ] = _D["ngrams"],
     buckets: Annotated[
         int,
         typer.Option(
             "--buckets", help="fasttext: rows of the bigram hash table.", rich_help_panel=_M
         ),
-    ] = 2_000_000,
+    ] = _D["buckets"],
     hidden: Annotated[
         int, typer.Option("--hidden", help="LSTM hidden size per direction.", rich_help_panel=_M)
-    ] = 128,
+    ] = _D["hidden"],
     dropout: Annotated[
         float | None,
         typer.Option("--dropout", help="0.5 textcnn, 0.3 lstm, 0 fasttext.", rich_help_panel=_M),
-    ] = None,
+    ] = _D["dropout"],
     preset: Annotated[
         str | None,
         typer.Option(
@@ -193,7 +206,7 @@ def command(
             "(see docs/train.md).",
             rich_help_panel=_T,
         ),
-    ] = None,
+    ] = _D["preset"],
     max_norm: Annotated[
         float,
         typer.Option(
@@ -201,7 +214,7 @@ def command(
             help="Cap each output-weight row's L2 norm after every step (Kim: 3); 0 = off.",
             rich_help_panel=_T,
         ),
-    ] = 0.0,
+    ] = _D["max_norm"],
     embed_init: Annotated[
         str,
         typer.Option(
@@ -209,7 +222,7 @@ def command(
             help="normal (N(0,1)) or uniform (U[-0.25,0.25], Kim).",
             rich_help_panel=_M,
         ),
-    ] = "normal",
+    ] = _D["embed_init"],
     conv_padding: Annotated[
         str,
         typer.Option(
@@ -217,7 +230,7 @@ def command(
             help="textcnn: valid, or full (k-1 zero pads on both sides, Kim).",
             rich_help_panel=_M,
         ),
-    ] = "valid",
+    ] = _D["conv_padding"],
     embeddings: Annotated[
         str | None,
         typer.Option(
@@ -226,7 +239,7 @@ def command(
             "text; missing words U[-0.25,0.25].",
             rich_help_panel=_M,
         ),
-    ] = None,
+    ] = _D["embeddings"],
     freeze_embeddings: Annotated[
         bool,
         typer.Option(
@@ -234,14 +247,14 @@ def command(
             help="Keep the --embeddings vectors fixed (Kim's CNN-static).",
             rich_help_panel=_M,
         ),
-    ] = False,
+    ] = _D["freeze_embeddings"],
     drop_empty: Annotated[
         bool,
         typer.Option(
             "--drop-empty",
             help="Drop TRAIN/DEV rows with null or blank text (with a warning).",
         ),
-    ] = False,
+    ] = _D["drop_empty"],
     no_cache: Annotated[
         bool,
         typer.Option(
@@ -258,7 +271,7 @@ def command(
             help="Label order A,B,… of TRAIN's soft_label entries, for a file whose lsctl "
             "metadata is gone (e.g. rewritten by pandas).",
         ),
-    ] = None,
+    ] = _D["labels"],
     resume: Annotated[
         bool,
         typer.Option("--resume", help="Continue RUN from its checkpoint.", rich_help_panel=_R),
@@ -324,9 +337,10 @@ def command(
     config = config.resolved()  # option errors before torch is imported
 
     from lsctl.train import dist
+    from lsctl.train.device import auto_device
     from lsctl.train.loop import train as run_training
 
-    dist.init_from_env(device if device != "auto" else _auto_device())
+    dist.init_from_env(device if device != "auto" else auto_device())
     main = dist.rank() == 0
     show = quiet or as_json or not main
     result = run_training(
@@ -360,9 +374,3 @@ def _given_options(ctx: typer.Context) -> set[str]:
         if source is not None and source.name not in default:
             given.add(name)
     return given
-
-
-def _auto_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

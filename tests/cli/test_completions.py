@@ -141,3 +141,11 @@ def test_bash_completes_compare_metrics_from_both_metric_lists():
         "recall@10",
         "recall@100",
     ]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completes_train_model_and_loss_from_the_config_lists():
+    from lsctl.train.config import LOSSES, MODELS
+
+    assert _bash_complete(["lsctl", "train", "--loss", ""]) == list(LOSSES)
+    assert _bash_complete(["lsctl", "train", "--model", ""]) == [*MODELS, "hf:minilm"]
