@@ -38,9 +38,11 @@ from lsctl.train import checkpoint, dist, losses
 from lsctl.train import run_dir as rd
 from lsctl.train.config import TrainConfig, resume_conflicts
 from lsctl.train.data import TrainData
+from lsctl.train.device import autocast, resolve_device
 from lsctl.train.features import batch as make_batch
 from lsctl.train.models import apply_max_norm
-from lsctl.train.predict import autocast, compute_logits, resolve_device
+from lsctl.train.predict import compute_logits
+from lsctl.train.selection import Selection
 
 SYNC_EVERY = 20
 
@@ -383,11 +385,28 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------
 
+    # The selection policy's state, under the names the checkpoint and the
+    # run summary have always used.
+    @property
+    def best(self) -> dict[str, Any] | None:
+        return self.selection.best
+
+    @best.setter
+    def best(self, value: dict[str, Any] | None) -> None:
+        self.selection.best = value
+
+    @property
+    def bad_epochs(self) -> int:
+        return self.selection.bad_epochs
+
+    @bad_epochs.setter
+    def bad_epochs(self, value: int) -> None:
+        self.selection.bad_epochs = value
+
     def fit(self) -> TrainResult:
         c = self.config
         self.history: list[dict[str, Any]] = []
-        self.best: dict[str, Any] | None = None
-        self.bad_epochs = 0
+        self.selection = Selection(c.patience)
         start_epoch, start_step = 1, 0
         carry = {"loss_sum": 0.0, "seen": 0, "seconds": 0.0}
         stopped = "completed"
@@ -555,16 +574,9 @@ class Trainer:
         # The CE warm-up epochs are never candidates: a warm-up epoch often has
         # the best dev accuracy of a short NLS run, and selecting it would
         # silently turn the run into plain CE. Patience counts from the switch.
-        if warmup:
-            pass
-        elif self.best is None or dev_acc > self.best["dev_accuracy"]:
-            self.best = {"epoch": epoch, "dev_accuracy": dev_acc, "dev_nll": dev_nll}
-            self.bad_epochs = 0
-            if self.write:
-                self._save_model()
-        else:
-            self.bad_epochs += 1
-        stop = bool(c.patience) and self.bad_epochs >= c.patience
+        if self.selection.update(epoch, dev_acc, dev_nll, candidate=not warmup) and self.write:
+            self._save_model()
+        stop = self.selection.stop
         if self.write:
             selected = self.best["epoch"] if self.best else None
             rd.write_metrics(c.output, self.history, self.labels, c.to_dict(), selected)
