@@ -45,10 +45,10 @@ def path(run: str) -> str:
 def save(run: str, state: dict[str, Any]) -> None:
     directory = os.path.join(run, "checkpoint")
     os.makedirs(directory, exist_ok=True)
-    target = os.path.join(directory, STATE)
-    tmp = target + ".tmp"
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, target)
+    from lsctl.artifacts.io import atomic_path
+
+    with atomic_path(os.path.join(directory, STATE)) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
 
 
 def load(run: str) -> dict[str, Any]:

@@ -184,9 +184,9 @@ class OnlineLabelSmoothing:
         """Write ``RUN/ols_S.npy``: S_0 … S_t stacked, shape (t+1, K, K), run label order."""
         import os
 
+        from lsctl.artifacts.io import atomic_path
+
         target = os.path.join(run, FILE)
-        tmp = target + ".tmp"
-        with open(tmp, "wb") as f:
+        with atomic_path(target) as tmp, open(tmp, "wb") as f:
             np.save(f, np.stack(self.history))
-        os.replace(tmp, target)
         return target

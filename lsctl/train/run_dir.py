@@ -63,12 +63,11 @@ def prepare(run: str, resume: bool) -> list[str]:
 
 
 def write_json(run: str, name: str, obj: dict[str, Any]) -> None:
-    target = os.path.join(run, name)
-    tmp = target + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    from lsctl.artifacts.io import atomic_path
+
+    with atomic_path(os.path.join(run, name)) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
         f.write("\n")
-    os.replace(tmp, target)
 
 
 def read_config(run: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -40,10 +39,10 @@ class Vocab:
         return [[get(t, unk) for t in toks] or [unk] for toks in tokens]
 
     def save(self, path: str) -> None:
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
+        from lsctl.artifacts.io import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             json.dump({"tokenizer": self.tokenizer, "itos": self.itos}, f, ensure_ascii=False)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str) -> Vocab:
