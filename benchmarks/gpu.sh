@@ -3,7 +3,9 @@
 #   1. throughput of TextCNN, BiLSTM and fastText in fp32 and bf16 (a table);
 #   2. the KWLS paper's Table 2 on IMDb for TextCNN and BiLSTM (CE, LS-Classic,
 #      LS-TFIDF, KWLS, KWLS cross-fitted), full train and test splits, as many
-#      seeds as fit in GRID_BUDGET seconds (the runs a 2-core CPU cannot afford).
+#      seeds as fit in GRID_BUDGET seconds (the runs a 2-core CPU cannot afford);
+#   3. if reqa_squad is there too: the retrieval Table 3 with the BiLSTM dual
+#      encoder (O and K targets), seeds while RET_BUDGET seconds last (default 60).
 #
 #   bash benchmarks/gpu.sh               # on a machine with CUDA
 #   bash benchmarks/gpu.sh --cpu-check   # the same steps, tiny, on the CPU (checks the script)
@@ -11,9 +13,10 @@
 # Needs python with torch, typer, rich and pyarrow; lsctl itself runs from this
 # checkout (PYTHONPATH), so `pip install --no-deps --no-build-isolation -e .` is
 # optional. Data: $LSCTL_DATA (default ../shared/datasets, else .gpu_data) must
-# hold imdb/{train,test}.parquet; copy just that folder (21 MB) where the whole
-# shared folder cannot travel. Env: GRID_BUDGET (default 300 s), SEEDS (upper
-# bound, default 1 2 3 4 5), EPOCHS (5), PATIENCE (2), OUT (runs/gpu).
+# hold imdb/{train,test}.parquet, and may hold reqa_squad/; copy just those
+# folders (23 MB) where the whole shared folder cannot travel. Env: GRID_BUDGET
+# (default 240 s), RET_BUDGET (60 s), SEEDS (upper bound, default 1 2 3 4 5),
+# EPOCHS (5), PATIENCE (2), OUT (runs/gpu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -61,7 +64,7 @@ if [ "$CPU_CHECK" = 1 ]; then
 	DEVICE=cpu ROWS=300 TP_EPOCHS=2 GRID_BUDGET=${GRID_BUDGET:-1} SEEDS=${SEEDS:-1 2}
 	EPOCHS=${EPOCHS:-1} PATIENCE=${PATIENCE:-0} GRID_CAPS=(TRAIN_CAP=40 TEST_CAP=40)
 else
-	DEVICE=cuda ROWS=10000 TP_EPOCHS=3 GRID_BUDGET=${GRID_BUDGET:-300} SEEDS=${SEEDS:-1 2 3 4 5}
+	DEVICE=cuda ROWS=10000 TP_EPOCHS=3 GRID_BUDGET=${GRID_BUDGET:-240} SEEDS=${SEEDS:-1 2 3 4 5}
 	EPOCHS=${EPOCHS:-5} PATIENCE=${PATIENCE:-2} GRID_CAPS=()
 fi
 OUT=${OUT:-runs/gpu}
@@ -82,6 +85,25 @@ for s in $SEEDS; do
 		TRAIN_EXTRA="--device $DEVICE" bash examples/kwls_table.sh >/dev/null
 	done_seeds+=("$s")
 done
+R0=$SECONDS
+ret_seeds=()
+if [ -f "$LSCTL_DATA/reqa_squad/questions.parquet" ]; then
+	echo "==> retrieval (ReQA-SQuAD), BiLSTM dual encoder, O and K, seeds while ${RET_BUDGET:-60} s last" >&2
+	mode=()
+	ret_epochs=5
+	if [ "$CPU_CHECK" = 1 ]; then mode=(--quick) ret_epochs=1; fi
+	for s in $SEEDS; do
+		if [ "${#ret_seeds[@]}" -gt 0 ] && [ $((SECONDS - R0)) -ge "${RET_BUDGET:-60}" ]; then break; fi
+		env OUT="$OUT/retrieval" ENCODERS=lstm TARGETS="none kwls" SEEDS="$s" EPOCHS="$ret_epochs" \
+			TRAIN_EXTRA="--device $DEVICE" bash examples/retrieval.sh "${mode[@]}" >/dev/null
+		ret_seeds+=("$s")
+	done
+fi
 echo
-echo "IMDb Table 2 on $DEVICE, seeds ${done_seeds[*]} (grid $((SECONDS - G0)) s, total $((SECONDS - T0)) s):"
+echo "IMDb Table 2 on $DEVICE, seeds ${done_seeds[*]} (grid $((R0 - G0)) s, total $((SECONDS - T0)) s):"
 cat "$OUT/table2/results.md"
+if [ "${#ret_seeds[@]}" -gt 0 ]; then
+	echo
+	echo "Retrieval, BiLSTM dual encoder, seeds ${ret_seeds[*]} ($((SECONDS - R0)) s):"
+	cat "$OUT/retrieval/results.md"
+fi
