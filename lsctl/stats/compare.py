@@ -321,24 +321,56 @@ def compare(
         ma, mb = _mcnemar_pair(a_sys, b_sys)
         n01, n10 = mcnemar_counts(correct[i][ma], correct[b][mb])
         rows.append(
-            {
-                "system": a_sys.name,
-                "baseline": b_sys.name,
-                "metric": opts.metric,
-                "mean": mean_a,
-                "baseline_mean": mean_b,
-                "delta": mean_a - mean_b,
-                "ci_low": lo,
-                "ci_high": hi,
-                "p_bootstrap": p_one,
-                "p_ttest": p_t,
-                "p_wilcoxon": p_w,
-                "p_mcnemar": mcnemar(n01, n10, opts.mcnemar),
-                "p_adjusted": None,
-                "verdict": None,
-            }
+            result_row(
+                a_sys.name,
+                b_sys.name,
+                opts.metric,
+                (mean_a, mean_b),
+                (lo, hi),
+                p_one,
+                p_t,
+                p_w,
+                mcnemar(n01, n10, opts.mcnemar),
+            )
         )
         two_sided.append(p_two)
+    return holm_verdicts(rows, two_sided, opts)
+
+
+def result_row(
+    system: str,
+    baseline: str,
+    metric: str,
+    means: tuple[float, float],
+    ci: tuple[float, float],
+    p_bootstrap: float,
+    p_ttest: float | None,
+    p_wilcoxon: float | None,
+    p_mcnemar: float | None,
+) -> dict[str, Any]:
+    """One row of a comparison table; ``p_adjusted`` and ``verdict`` come from :func:`holm_verdicts`."""
+    return {
+        "system": system,
+        "baseline": baseline,
+        "metric": metric,
+        "mean": means[0],
+        "baseline_mean": means[1],
+        "delta": means[0] - means[1],
+        "ci_low": ci[0],
+        "ci_high": ci[1],
+        "p_bootstrap": p_bootstrap,
+        "p_ttest": p_ttest,
+        "p_wilcoxon": p_wilcoxon,
+        "p_mcnemar": p_mcnemar,
+        "p_adjusted": None,
+        "verdict": None,
+    }
+
+
+def holm_verdicts(
+    rows: list[dict[str, Any]], two_sided: list[float], opts: CompareOptions
+) -> list[dict[str, Any]]:
+    """Holm-adjust the rows' two-sided bootstrap p-values and give each row its verdict."""
     for row, p_adj in zip(rows, holm(two_sided), strict=True):
         row["p_adjusted"] = p_adj
         row["verdict"] = verdict(row["delta"], p_adj, opts.metric, opts.alpha)

@@ -26,11 +26,12 @@ from lsctl.stats.compare import (
     _mcnemar_pair,
     _seed_pairs,
     grouped_systems,
+    holm_verdicts,
     join_system,
+    result_row,
     validate_options,
-    verdict,
 )
-from lsctl.stats.hypothesis import holm, mcnemar, mcnemar_counts, paired_ttest, wilcoxon
+from lsctl.stats.hypothesis import mcnemar, mcnemar_counts, paired_ttest, wilcoxon
 
 # The same three keys must agree across files: otherwise the ranks are not comparable.
 SAME = ("pool", "fold", "pool_size")
@@ -151,28 +152,20 @@ def compare_ranked(
             ma, mb = _mcnemar_pair(a_sys, b_sys)
             p_m = mcnemar(*mcnemar_counts(hits[i][ma], hits[b][mb]), opts.mcnemar)
         rows.append(
-            {
-                "system": a_sys.name,
-                "baseline": b_sys.name,
-                "metric": opts.metric,
-                "mean": mean_a,
-                "baseline_mean": mean_b,
-                "delta": mean_a - mean_b,
-                "ci_low": lo,
-                "ci_high": hi,
-                "p_bootstrap": p_one,
-                "p_ttest": p_t,
-                "p_wilcoxon": p_w,
-                "p_mcnemar": p_m,
-                "p_adjusted": None,
-                "verdict": None,
-            }
+            result_row(
+                a_sys.name,
+                b_sys.name,
+                opts.metric,
+                (mean_a, mean_b),
+                (lo, hi),
+                p_one,
+                p_t,
+                p_w,
+                p_m,
+            )
         )
         two_sided.append(p_two)
-    for row, p_adj in zip(rows, holm(two_sided), strict=True):
-        row["p_adjusted"] = p_adj
-        row["verdict"] = verdict(row["delta"], p_adj, opts.metric, opts.alpha)
-    return rows
+    return holm_verdicts(rows, two_sided, opts)
 
 
 def write_comparison(
