@@ -87,6 +87,9 @@ fit_eval() {
 		plot=(--plot "$OUT/plots/reliability-$name.png")
 	fi
 	lsctl eval "$run" "$test" -o "$OUT/preds/$name-s$seed.parquet" --name "$name" -q "${plot[@]}"
+	# The checkpoint only serves --resume of an unfinished run; a grid of hundreds of
+	# runs would keep gigabytes of them (fastText's 2M-row bigram table is 80 MB).
+	rm -rf "$run/checkpoint"
 }
 
 md_table() { "$PYTHON" "$EXAMPLES_DIR/_md_table.py" "$@"; }

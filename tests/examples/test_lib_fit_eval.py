@@ -16,7 +16,8 @@ train)
 	while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
 	mkdir -p "$out"; echo train >>"$LOG"
 	case $MODE in
-	ok) echo '{"status": "finished"}' >"$out/config.json"; touch "$out/model.safetensors" ;;
+	ok) echo '{"status": "finished"}' >"$out/config.json"; touch "$out/model.safetensors"
+		mkdir -p "$out/checkpoint"; touch "$out/checkpoint/state.pt" ;;
 	diverged) echo '{"status": "diverged"}' >"$out/config.json"; touch "$out/model.safetensors"
 		echo "Error: training diverged" >&2; exit 1 ;;
 	early) echo '{"status": "diverged"}' >"$out/config.json"
@@ -65,6 +66,9 @@ def test_any_other_training_failure_stops_with_one_error_line(tmp_path):
 
 def test_finished_runs_are_kept_unless_fresh(tmp_path):
     assert _fit_eval(tmp_path, "ok").returncode == 0
+    run = tmp_path / "out" / "runs" / "nls-0.4-s1"
+    # Finished and evaluated: the weights stay, the resume checkpoint goes.
+    assert (run / "model.safetensors").exists() and not (run / "checkpoint").exists()
     assert _fit_eval(tmp_path, "ok").returncode == 0
     assert (tmp_path / "log").read_text().split() == ["train", "eval"]
     assert _fit_eval(tmp_path, "ok", {"FRESH": "1"}).returncode == 0
