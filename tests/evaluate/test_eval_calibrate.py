@@ -7,31 +7,12 @@ import json
 import shutil
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from evalkit import three_class_dataset
 from typer.testing import CliRunner
 
 from lsctl.cli.app import app
-
-WORDS = {
-    "food": ["pasta", "salad", "bread", "soup"],
-    "sport": ["goal", "match", "team", "score"],
-    "tech": ["chip", "code", "robot", "data"],
-}
-
-
-def _dataset(path, n, seed):
-    rng = np.random.default_rng(seed)
-    every = [w for ws in WORDS.values() for w in ws]
-    labels = list(WORDS)
-    texts, gold = [], []
-    for i in range(n):
-        lab = labels[i % 3]
-        texts.append(" ".join([*rng.choice(WORDS[lab], 2), *rng.choice(every, 3)]))
-        gold.append(lab)
-    pq.write_table(pa.table({"text": texts, "label": gold}), path)
-    return path
 
 
 def _run(*args):
@@ -42,9 +23,9 @@ def _run(*args):
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("calib")
-    train = _dataset(d / "train.parquet", 90, 0)
-    dev = _dataset(d / "dev.parquet", 60, 1)
-    test = _dataset(d / "test.parquet", 90, 2)
+    train = three_class_dataset(d / "train.parquet", 90, 0)
+    dev = three_class_dataset(d / "dev.parquet", 60, 1)
+    test = three_class_dataset(d / "test.parquet", 90, 2)
     run = d / "run"
     r = _run(
         "train", train, "-o", run, "--dev", dev, "--epochs", "3", "--embed-dim", "8",

@@ -11,9 +11,9 @@ import json
 import math
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from evalkit import three_class_dataset
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -103,26 +103,6 @@ def test_reliability_counts_and_means_match_a_loop(case):
 
 # -- eval --bins on a tiny trained run ----------------------------------------
 
-WORDS = {
-    "food": ["pasta", "salad", "bread", "soup"],
-    "sport": ["goal", "match", "team", "score"],
-    "tech": ["chip", "code", "robot", "data"],
-}
-
-
-def _dataset(path, n, seed):
-    rng = np.random.default_rng(seed)
-    every = [w for ws in WORDS.values() for w in ws]
-    labels = list(WORDS)
-    texts, gold = [], []
-    for i in range(n):
-        lab = labels[i % 3]
-        words = [*rng.choice(WORDS[lab], 2), *rng.choice(every, 3)]
-        texts.append(" ".join(words))
-        gold.append(lab)
-    pq.write_table(pa.table({"text": texts, "label": gold}), path)
-    return path
-
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
@@ -132,9 +112,9 @@ def evaluated(tmp_path_factory):
     from lsctl.cli.app import app
 
     d = tmp_path_factory.mktemp("evalbins")
-    train = _dataset(d / "train.parquet", 90, 0)
-    dev = _dataset(d / "dev.parquet", 30, 1)
-    test = _dataset(d / "test.parquet", 120, 2)
+    train = three_class_dataset(d / "train.parquet", 90, 0)
+    dev = three_class_dataset(d / "dev.parquet", 30, 1)
+    test = three_class_dataset(d / "test.parquet", 120, 2)
     run = d / "run"
     args = ["train", train, "-o", run, "--dev", dev, "--epochs", "1", "--embed-dim", "8"]
     args += ["--max-length", "8", "--lr", "0.003", "--threads", "1", "--device", "cpu", "-q"]
