@@ -8,7 +8,6 @@ file), and probability/target rows must sum to 1.
 from __future__ import annotations
 
 import typing
-from enum import Enum
 
 import numpy as np
 import pytest
@@ -20,8 +19,8 @@ from lsctl.errors import LsctlError
 
 
 def _is_float(p) -> bool:
-    ann = p.type_descriptor.annotation
-    return ann is float or float in typing.get_args(ann)
+    # The click parameter type, which every typer version fills in.
+    return p.type.name in ("float", "float range")
 
 
 def _float_options() -> list[tuple[list[str], typing.Any]]:
@@ -55,11 +54,8 @@ def _required_args(path: list[str]) -> list[str]:
         if p.param_type_name == "argument" and p.required:
             args.append("missing.parquet")
         elif p.param_type_name == "option" and p.required:
-            ann = p.type_descriptor.annotation
-            value = (
-                next(iter(ann)).value if isinstance(ann, type) and issubclass(ann, Enum) else None
-            )
-            args += [p.opts[0], value or "missing.parquet"]
+            choices = getattr(p.type, "choices", None)
+            args += [p.opts[0], choices[0] if choices else "missing.parquet"]
     return args
 
 
