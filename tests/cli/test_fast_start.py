@@ -112,3 +112,35 @@ def test_import_lsctl_and_its_api_names_import_no_heavy_library():
     )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_command_imports_only_its_own_cli_module_and_a_quiet_run_no_rich(tmp_path):
+    """`lsctl noise …` builds only the noise command; a quiet run that succeeds never loads rich."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lsctl.cli.app import COMMANDS
+
+    src = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["a b", "c d"] * 5, "label": ["x", "y"] * 5}), src)
+    code = (
+        "import json, sys\n"
+        "from lsctl.cli.app import app\n"
+        "try:\n"
+        f"    app(['noise', {str(src)!r}, '-o', {str(tmp_path / 'n.parquet')!r}, '-k', 'symmetric', '-r', '0.2', '-q'],"
+        " prog_name='lsctl')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('lsctl.cli.', 'rich')))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    loaded = set(json.loads(r.stdout.strip().splitlines()[-1]))
+    assert (tmp_path / "n.parquet").exists()
+    others = {f"lsctl.cli.{mod}" for name, (mod, _) in COMMANDS.items() if name != "noise"}
+    assert loaded & others == set()
+    assert "lsctl.cli.noise" in loaded
+    assert not any(m == "rich" or m.startswith("rich.") for m in loaded), sorted(loaded)
