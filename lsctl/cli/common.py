@@ -17,16 +17,46 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from lsctl.errors import LsctlError, Terminated, UsageError
 from lsctl.progress import NullProgress, Progress
 
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _StderrConsole:
+    """The stderr console, made on first use.
+
+    Importing rich is about 20 ms of every ``lsctl`` call, and a quiet run that
+    succeeds prints nothing; errors, warnings, progress and tables make it.
+    """
+
+    _real: Console | None = None
+
+    def get(self) -> Console:
+        if self._real is None:
+            from rich.console import Console
+
+            type(self)._real = Console(stderr=True)
+        return self._real  # type: ignore[return-value]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+console: Console = _StderrConsole()  # type: ignore[assignment]
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup characters escaped (rich loads on first use)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -276,7 +306,7 @@ class RichProgress:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
-            console=console,
+            console=console.get(),
             transient=True,
         )
         self._live = False
@@ -318,7 +348,9 @@ def table_console() -> Console:
     so without ``COLUMNS`` a pipe gets 160 (wide tables stay whole in a log).
     """
     if console.is_terminal:
-        return console
+        return console.get()
+    from rich.console import Console
+
     columns = os.environ.get("COLUMNS", "").strip()
     width = int(columns) if columns.isdigit() and int(columns) > 0 else 160
     return Console(stderr=True, width=width, no_color=console.no_color, highlight=False)

@@ -6,7 +6,6 @@ from enum import Enum
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from lsctl.cli.common import (
     JsonOpt,
@@ -14,6 +13,7 @@ from lsctl.cli.common import (
     SeedOpt,
     check_json_vs_stdout,
     emit_json,
+    escape,
     handle_errors,
     info,
     parse_pairs,

@@ -24,7 +24,7 @@ def terminal(monkeypatch):
     from lsctl.cli import common
 
     fake = Console(file=io.StringIO(), force_terminal=True, width=100, record=True)
-    monkeypatch.setattr(common, "console", fake)
+    monkeypatch.setattr(common._StderrConsole, "_real", fake)
     starts = []
     real_start = rich.progress.Progress.start
 
