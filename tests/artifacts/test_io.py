@@ -261,3 +261,46 @@ def test_pipe_parquet_through_stdin(tmp_path):
     meta = json.loads(pq.read_schema(tmp_path / "sp" / "test.parquet").metadata[b"lsctl"])
     assert meta["inputs"][0]["path"] == "-"
     assert meta["inputs"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _batches(n: int, rows: int = 5):
+    for i in range(n):
+        yield pa.record_batch({"id": pa.array(range(i * rows, (i + 1) * rows), pa.int64())})
+
+
+@pytest.mark.parametrize("name", ["out.parquet", "out.arrows"])
+def test_write_batches_keeps_every_batch_in_order(tmp_path, name):
+    """Batches are written on a second thread; the file still holds all of them, in order."""
+    from lsctl.artifacts import write_batches
+
+    out = tmp_path / name
+    write_batches(_batches(7), str(out), make_meta("dataset", ["a"]))
+    table = open_artifact(str(out)).read()
+    assert table.column("id").to_pylist() == list(range(35))
+
+
+def test_write_batches_producer_error_leaves_no_file(tmp_path):
+    """An error while making batch 3 reaches the caller, and no file (or temp file) is left."""
+    from lsctl.artifacts import write_batches
+
+    def failing():
+        yield from _batches(2)
+        raise LsctlError("bad row 11")
+
+    with pytest.raises(LsctlError, match="bad row 11"):
+        write_batches(failing(), str(tmp_path / "out.parquet"), make_meta("dataset", ["a"]))
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_batches_writer_error_reaches_the_caller(tmp_path):
+    """A batch the writer refuses (here: another schema) fails the call in the caller's thread."""
+    from lsctl.artifacts import write_batches
+
+    def mixed():
+        yield from _batches(2)
+        yield pa.record_batch({"other": pa.array(["x"])})
+        yield from _batches(50)  # the caller is not left blocked behind a dead writer
+
+    with pytest.raises(ValueError, match="schema"):
+        write_batches(mixed(), str(tmp_path / "out.parquet"), make_meta("dataset", ["a"]))
+    assert os.listdir(tmp_path) == []
