@@ -57,9 +57,21 @@ fit_eval() {
 	local name=$1 seed=$2 train=$3 dev=$4 test=$5
 	shift 5
 	local run="$OUT/runs/$name-s$seed"
+	# What the run is trained from; kept beside its predictions, so resuming a grid
+	# with other options (EPOCHS, TRAIN_EXTRA, …) cannot mix old and new runs.
+	# shellcheck disable=SC2086
+	local opts
+	opts=$(printf '%s\n' "$train" "$dev" "$test" "${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@")
+	local stamp="$OUT/preds/$name-s$seed.options"
 	# Resumable grids: a run whose predictions were written is finished and kept
 	# (FRESH=1 retrains); anything else starts afresh from this invocation's options.
 	if [ -z "${FRESH:-}" ] && [ -f "$OUT/preds/$name-s$seed.parquet" ]; then
+		if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$opts" ]; then
+			local was now
+			was=$(diff "$stamp" <(echo "$opts") | sed -n 's/^< //p' | paste -sd ' ')
+			now=$(diff "$stamp" <(echo "$opts") | sed -n 's/^> //p' | paste -sd ' ')
+			die "$OUT/preds/$name-s$seed.parquet was trained with other options (then: $was; now: $now); use the same options, another OUT, or FRESH=1"
+		fi
 		note "keep $name (seed $seed): $OUT/preds/$name-s$seed.parquet exists"
 		return 0
 	fi
@@ -87,6 +99,7 @@ fit_eval() {
 		plot=(--plot "$OUT/plots/reliability-$name.png")
 	fi
 	lsctl eval "$run" "$test" -o "$OUT/preds/$name-s$seed.parquet" --name "$name" -q "${plot[@]}"
+	echo "$opts" >"$stamp"
 	# The checkpoint only serves --resume of an unfinished run; a grid of hundreds of
 	# runs would keep gigabytes of them (fastText's 2M-row bigram table is 80 MB).
 	rm -rf "$run/checkpoint"

@@ -73,3 +73,19 @@ def test_finished_runs_are_kept_unless_fresh(tmp_path):
     assert (tmp_path / "log").read_text().split() == ["train", "eval"]
     assert _fit_eval(tmp_path, "ok", {"FRESH": "1"}).returncode == 0
     assert (tmp_path / "log").read_text().split() == ["train", "eval", "train", "eval"]
+
+
+def test_resuming_with_other_options_is_refused_not_mixed(tmp_path):
+    """A kept run must have been trained with this invocation's options (EPOCHS, TRAIN_EXTRA…)."""
+    assert _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 40"}).returncode == 0
+    same = _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 40"})
+    assert same.returncode == 0 and "keep nls-0.4" in same.stderr
+    other = _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10"})
+    assert other.returncode == 1
+    assert "trained with other options" in other.stderr
+    assert "--epochs" not in other.stderr.split("(")[0]  # the path first, then what differs
+    assert "(then: 40; now: 10)" in other.stderr
+    assert (tmp_path / "log").read_text().split() == ["train", "eval"]
+    fresh = _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10", "FRESH": "1"})
+    assert fresh.returncode == 0
+    assert _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10"}).returncode == 0
