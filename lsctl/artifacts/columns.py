@@ -283,9 +283,11 @@ def prob_matrix(column: pa.ChunkedArray | pa.Array, k: int, where: str, name: st
     return values.reshape(-1, k) if k else values.reshape(len(column), 0)
 
 
-def texts(table: pa.Table, where: str, drop_empty: bool = False) -> pa.Table:
+def texts(table: pa.Table, where: str, drop_empty: bool | None = None) -> pa.Table:
     """Check the text column: nulls and blank strings are an error unless dropped.
 
+    ``drop_empty``: the command's ``--drop-empty`` (``None`` for a command
+    without that option, whose error then points to ``lsctl data import``).
     Returns the table (filtered under ``drop_empty``). The caller warns with
     ``table.num_rows`` before/after.
     """
@@ -294,13 +296,22 @@ def texts(table: pa.Table, where: str, drop_empty: bool = False) -> pa.Table:
     n_blank = int(blank.sum())
     if n_blank and not drop_empty:
         first = int(np.argmax(blank))
-        raise LsctlError(
-            f"{where}: {n_blank} rows have null or empty text (first at row {first}); "
-            "fix them or pass --drop-empty"
+        raise blank_text_error(
+            where, f"{n_blank} rows have null or empty text", first, drop_empty is not None
         )
     if n_blank:
         table = table.filter(pa.array(~blank))
     return table
+
+
+def blank_text_error(where: str, what: str, first: int, has_option: bool) -> LsctlError:
+    """The one error for blank texts; it names the fix this command offers."""
+    fix = (
+        "fix them or pass --drop-empty"
+        if has_option
+        else "drop those rows with `lsctl data import FILE -o OUT.parquet --drop-empty`"
+    )
+    return LsctlError(f"{where}: {what} (first at row {first}); {fix}")
 
 
 def blank_texts(col: pa.Array | pa.ChunkedArray, where: str) -> np.ndarray:

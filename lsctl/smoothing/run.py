@@ -86,7 +86,7 @@ def _nonblank_texts(source: Any, where: str) -> Any:
     keywords and softlabel refuse it like every other command that reads
     texts, checked batch by batch as the rows stream past.
     """
-    from lsctl.artifacts.columns import blank_texts
+    from lsctl.artifacts.columns import blank_text_error, blank_texts
 
     where = "stdin" if where == "-" else where
 
@@ -96,10 +96,7 @@ def _nonblank_texts(source: Any, where: str) -> Any:
             blank = blank_texts(batch.column(batch.schema.get_field_index("text")), where)
             if blank.any():
                 first = offset + int(np.argmax(blank))
-                raise LsctlError(
-                    f"{where}: null or empty text (first at row {first}); drop those rows with "
-                    "`lsctl data import FILE -o OUT.parquet --drop-empty`"
-                )
+                raise blank_text_error(where, "null or empty text", first, has_option=False)
             offset += batch.num_rows
             yield batch
 

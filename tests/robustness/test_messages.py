@@ -136,6 +136,19 @@ def test_a_field_over_one_megabyte_imports(cli, tmp_path):
     assert t.column("text").to_pylist() == [long_text, "short"]
 
 
+def _command(args: list[str]):
+    import typer
+
+    from lsctl.cli.app import app
+
+    cmd = typer.main.get_command(app)
+    for word in args:
+        if word.startswith("-"):
+            break
+        cmd = cmd.commands[word]
+    return cmd
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -144,8 +157,9 @@ def test_a_field_over_one_megabyte_imports(cli, tmp_path):
         ["softlabel", "-m", "tfidf"],
         ["data", "import"],
         ["train"],
+        ["noise", "-k", "instance", "-r", "0.2"],
     ],
-    ids=["keywords", "softlabel-kwls", "softlabel-tfidf", "import", "train"],
+    ids=["keywords", "softlabel-kwls", "softlabel-tfidf", "import", "train", "noise-instance"],
 )
 @pytest.mark.parametrize("blank", ["", None, "   "])
 def test_null_or_empty_text_is_one_rule_across_commands(cli, tmp_path, args, blank):
@@ -156,7 +170,10 @@ def test_null_or_empty_text_is_one_rule_across_commands(cli, tmp_path, args, bla
     )
     out = tmp_path / ("run" if args == ["train"] else "out.parquet")
     line = one_error(cli(*args, path, "-o", out), 1, "null or empty text", "row 1")
-    assert "--drop-empty" in line
+    # The fix named is one this command has: its own --drop-empty, or else the importer's.
+    offers = any(p.opts == ["--drop-empty"] for p in _command(args).params)
+    assert ("pass --drop-empty" in line) == offers
+    assert ("lsctl data import FILE -o OUT.parquet --drop-empty" in line) == (not offers)
     assert _files(tmp_path) == ["blank.parquet"]
 
 
