@@ -323,8 +323,24 @@ def blank_texts(col: pa.Array | pa.ChunkedArray, where: str) -> np.ndarray:
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         raise LsctlError(f"{where}: column 'text' is {col.type}, expected strings")
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    parts = [as_numpy(pc.utf8_length(pc.utf8_trim_whitespace(c)), null=0) == 0 for c in chunks]
+    parts = [_blank(c) for c in chunks]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _blank(texts: pa.Array) -> np.ndarray:
+    # Blank = nothing left after trimming Unicode whitespace. Trimming copies every
+    # text (0.03–0.09 s on IMDb), so only the texts that could be blank are trimmed:
+    # null, empty, or starting with whitespace. Almost every text starts with a word.
+    first = pc.utf8_slice_codeunits(texts, 0, 1)
+    maybe = as_numpy(pc.utf8_is_space(first), null=True) | (
+        as_numpy(pc.binary_length(first), null=0) == 0
+    )
+    out = np.zeros(len(texts), dtype=bool)
+    rows = np.flatnonzero(maybe)
+    if len(rows):
+        few = texts.take(numpy_array(rows))
+        out[rows] = as_numpy(pc.utf8_length(pc.utf8_trim_whitespace(few)), null=0) == 0
+    return out
 
 
 def check_distributions(
