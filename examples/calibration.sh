@@ -27,6 +27,7 @@ else
 	ROUNDS=${ROUNDS:-2000}
 fi
 require_data $DATASETS
+DATA_KEY="train cap $TRAIN_CAP, test cap $TEST_CAP"
 mkdir -p "$OUT/cmp"
 RESULTS="$OUT/results.md"
 {

@@ -59,6 +59,7 @@ else
 	TRAIN_CAP=${TRAIN_CAP:-0} TEST_CAP=${TEST_CAP:-0} ROUNDS=${ROUNDS:-2000}
 fi
 METHODS=${METHODS:-ce ls tfidf distill kwls kwls-cf}
+DATA_KEY="train cap $TRAIN_CAP, test cap $TEST_CAP"
 case " $METHODS " in *" ce "*) ;; *) die "METHODS must include ce (the baseline)" ;; esac
 require_data $DATASETS
 RESULTS="$OUT/results.md"
@@ -70,18 +71,6 @@ mkdir -p "$OUT/cmp"
 	echo "At most $EPOCHS epochs, patience $PATIENCE; train cap per class: $TRAIN_CAP, test cap: $TEST_CAP (0 = all)."
 	echo "Δ, CI and p-values: accuracy vs ce, paired bootstrap ($ROUNDS rounds, seeds nested), t-test and Wilcoxon over seeds, McNemar, Holm."
 } >"$RESULTS"
-
-# The aux loss (eq. 9) is divided by (1+α)² = 4. Adam and Adadelta do not see a
-# constant loss scale, but plain SGD (fastText's optimizer) takes 4× shorter
-# steps with it (TREC, seed 1: KWLS 77.6% at lr 2, 88.4% at lr 8). fastText's
-# aux-loss runs therefore get 4× its lr (2 → 8): every method trains with the
-# same effective step, as under the authors' Adam.
-aux_opts() {
-	case $1 in
-	fasttext) echo "--lr 8" ;;
-	*) echo "" ;;
-	esac
-}
 
 # grid TAG TRAIN DEV TEST DATADIR: the six methods × seeds for one training set.
 grid() {

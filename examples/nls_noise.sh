@@ -36,6 +36,7 @@ else
 fi
 case " $RATES " in *" 0 "*) ;; *) die "RATES must include 0 (the CE baseline)" ;; esac
 require_data $DATASETS
+DATA_KEY="train cap $TRAIN_CAP, test cap $TEST_CAP"
 mkdir -p "$OUT/cmp"
 RESULTS="$OUT/results.md"
 {

