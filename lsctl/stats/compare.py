@@ -283,28 +283,31 @@ def _mcnemar_pair(a: System, b: System) -> tuple[int, int]:
     return 0, 0
 
 
-def compare(
-    test: TestSet, systems: list[System], opts: CompareOptions, progress: Progress | None = None
-) -> list[dict[str, Any]]:
-    """One row per (system, baseline) pair, with keys ``ROW_KEYS``."""
-    validate_options(opts)
-    names = [s.name for s in systems]
-    if opts.baseline is not None and opts.baseline not in names:
-        raise UsageError(f"--baseline {opts.baseline!r} is not a system here (systems: {names})")
-    k = len(test.labels)
-    stats = [
-        [instance_stats(opts.metric, p.probs, test.y, k, opts.bins) for p in s.seeds]
-        for s in systems
-    ]
-    seed_values = [[point_estimate(opts.metric, x, k) for x in s] for s in stats]
-    correct = [[p.probs.argmax(axis=1) == test.y for p in s.seeds] for s in systems]
-    if opts.baseline is not None:
-        b = names.index(opts.baseline)
-        pairs = [(i, b) for i in range(len(systems)) if i != b]
-    else:
-        pairs = [(j, i) for i in range(len(systems)) for j in range(i + 1, len(systems))]
-    rounds = paired_bootstrap(stats, opts.metric, k, opts.rounds, opts.seed, progress)
+def comparison_pairs(names: list[str], baseline: str | None) -> list[tuple[int, int]]:
+    """(system, baseline) index pairs: each system vs ``baseline``, else every pair."""
+    if baseline is not None and baseline not in names:
+        raise UsageError(f"--baseline {baseline!r} is not a system here (systems: {names})")
+    if baseline is not None:
+        b = names.index(baseline)
+        return [(i, b) for i in range(len(names)) if i != b]
+    return [(j, i) for i in range(len(names)) for j in range(i + 1, len(names))]
 
+
+def pair_rows(
+    systems: list[System],
+    pairs: list[tuple[int, int]],
+    seed_values: list[list[float]],
+    rounds: np.ndarray,
+    hits: list[list[np.ndarray]] | None,
+    opts: CompareOptions,
+) -> list[dict[str, Any]]:
+    """The rows of one comparison, Holm-adjusted over its pairs.
+
+    ``seed_values[s][j]``: system s's metric on its seed j; ``rounds``: (R, S)
+    bootstrap replicates of each system's metric; ``hits[s][j]``: (N,) bool per
+    test instance for McNemar, or None where the metric has no such test. Shared
+    by classification (``compare``) and ranked retrieval (``compare_ranked``).
+    """
     rows: list[dict[str, Any]] = []
     two_sided: list[float] = []
     for i, b in pairs:
@@ -318,8 +321,10 @@ def compare(
             va = [seed_values[i][x] for x, _ in sp]
             vb = [seed_values[b][y] for _, y in sp]
             p_t, p_w = paired_ttest(va, vb), wilcoxon(va, vb)
-        ma, mb = _mcnemar_pair(a_sys, b_sys)
-        n01, n10 = mcnemar_counts(correct[i][ma], correct[b][mb])
+        p_m = None
+        if hits is not None:
+            ma, mb = _mcnemar_pair(a_sys, b_sys)
+            p_m = mcnemar(*mcnemar_counts(hits[i][ma], hits[b][mb]), opts.mcnemar)
         rows.append(
             result_row(
                 a_sys.name,
@@ -330,11 +335,28 @@ def compare(
                 p_one,
                 p_t,
                 p_w,
-                mcnemar(n01, n10, opts.mcnemar),
+                p_m,
             )
         )
         two_sided.append(p_two)
     return holm_verdicts(rows, two_sided, opts)
+
+
+def compare(
+    test: TestSet, systems: list[System], opts: CompareOptions, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """One row per (system, baseline) pair, with keys ``ROW_KEYS``."""
+    validate_options(opts)
+    pairs = comparison_pairs([s.name for s in systems], opts.baseline)
+    k = len(test.labels)
+    stats = [
+        [instance_stats(opts.metric, p.probs, test.y, k, opts.bins) for p in s.seeds]
+        for s in systems
+    ]
+    seed_values = [[point_estimate(opts.metric, x, k) for x in s] for s in stats]
+    correct = [[p.probs.argmax(axis=1) == test.y for p in s.seeds] for s in systems]
+    rounds = paired_bootstrap(stats, opts.metric, k, opts.rounds, opts.seed, progress)
+    return pair_rows(systems, pairs, seed_values, rounds, correct, opts)
 
 
 def result_row(

@@ -19,19 +19,16 @@ from lsctl.artifacts import ArtifactReader, open_artifact
 from lsctl.errors import LsctlError, UsageError
 from lsctl.progress import Progress
 from lsctl.retrieval.rank import METRICS, per_question, read_ranked
-from lsctl.stats.bootstrap import paired_bootstrap, summarize_deltas
+from lsctl.stats.bootstrap import paired_bootstrap
 from lsctl.stats.compare import (
     CompareOptions,
     System,
-    _mcnemar_pair,
-    _seed_pairs,
+    comparison_pairs,
     grouped_systems,
-    holm_verdicts,
     join_system,
-    result_row,
+    pair_rows,
     validate_options,
 )
-from lsctl.stats.hypothesis import mcnemar, mcnemar_counts, paired_ttest, wilcoxon
 
 # The same three keys must agree across files: otherwise the ranks are not comparable.
 SAME = ("pool", "fold", "pool_size")
@@ -119,53 +116,16 @@ def compare_ranked(
     """One row per (system, baseline) pair, with the keys of ``stats.compare.ROW_KEYS``."""
     check_metric(opts.metric)
     validate_options(CompareOptions(**{**opts.__dict__, "metric": "accuracy"}))
-    names = [s.name for s in systems]
-    if opts.baseline is not None and opts.baseline not in names:
-        raise UsageError(f"--baseline {opts.baseline!r} is not a system here (systems: {names})")
+    pairs = comparison_pairs([s.name for s in systems], opts.baseline)
     stats = [[per_question(p.ranks, opts.metric)[:, None] for p in s.seeds] for s in systems]
     seed_values = [[float(x.mean()) for x in s] for s in stats]
-    if opts.baseline is not None:
-        b = names.index(opts.baseline)
-        pairs = [(i, b) for i in range(len(systems)) if i != b]
-    else:
-        pairs = [(j, i) for i in range(len(systems)) for j in range(i + 1, len(systems))]
     # Each metric is the mean of one per-question column; "nll" is the bootstrap's
     # float64 column-mean reduction (the direction comes from the real metric below).
     rounds = paired_bootstrap(stats, "nll", 1, opts.rounds, opts.seed, progress)
     hits = None
     if opts.metric.startswith("recall@"):
         hits = [[p.ranks <= int(opts.metric.split("@")[1]) for p in s.seeds] for s in systems]
-    rows: list[dict[str, Any]] = []
-    two_sided: list[float] = []
-    for i, b in pairs:
-        a_sys, b_sys = systems[i], systems[b]
-        mean_a, mean_b = float(np.mean(seed_values[i])), float(np.mean(seed_values[b]))
-        lo, hi, p_one, p_two = summarize_deltas(rounds[:, i] - rounds[:, b], opts.metric, opts.ci)
-        sp = _seed_pairs(a_sys, b_sys)
-        p_t = p_w = None
-        if sp is not None:
-            va = [seed_values[i][x] for x, _ in sp]
-            vb = [seed_values[b][y] for _, y in sp]
-            p_t, p_w = paired_ttest(va, vb), wilcoxon(va, vb)
-        p_m = None
-        if hits is not None:
-            ma, mb = _mcnemar_pair(a_sys, b_sys)
-            p_m = mcnemar(*mcnemar_counts(hits[i][ma], hits[b][mb]), opts.mcnemar)
-        rows.append(
-            result_row(
-                a_sys.name,
-                b_sys.name,
-                opts.metric,
-                (mean_a, mean_b),
-                (lo, hi),
-                p_one,
-                p_t,
-                p_w,
-                p_m,
-            )
-        )
-        two_sided.append(p_two)
-    return holm_verdicts(rows, two_sided, opts)
+    return pair_rows(systems, pairs, seed_values, rounds, hits, opts)
 
 
 def write_comparison(
