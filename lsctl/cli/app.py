@@ -15,32 +15,31 @@ import typer.main
 
 from lsctl import __version__
 
-# Subcommand → (module under lsctl.cli, whether it is a group), in pipeline order,
-# which is the order `lsctl --help` lists them in. Each module exposes either
-# `app` (a command group) or `command`.
-COMMANDS: dict[str, tuple[str, bool]] = {
-    "data": ("data", True),
-    "keywords": ("keywords", False),
-    "softlabel": ("softlabel", False),
-    "noise": ("noise", False),
-    "train": ("train", False),
-    "eval": ("eval", False),
-    "compare": ("compare", False),
-    "rank": ("rank", False),
-    "plot": ("plot", True),
-    "retrieve": ("retrieve", True),
-}
+# The subcommands, in pipeline order (the order `lsctl --help` lists them in).
+# Each is the module lsctl.cli.NAME, exposing either `app` (a command group) or
+# `command`.
+COMMANDS = (
+    "data",
+    "keywords",
+    "softlabel",
+    "noise",
+    "train",
+    "eval",
+    "compare",
+    "rank",
+    "plot",
+    "retrieve",
+)
 
 
 def _load(name: str) -> Any:
     """The click command of one subcommand, importing only its module."""
-    module, is_group = COMMANDS[name]
-    mod = importlib.import_module(f"lsctl.cli.{module}")
+    mod = importlib.import_module(f"lsctl.cli.{name}")
     # Registered on a throwaway parent exactly as on the root, so Typer builds it
     # the same way (a group with one command stays a group: `lsctl plot curves`).
     parent = typer.Typer()
     parent.callback()(_noop)
-    if is_group:
+    if hasattr(mod, "app"):
         parent.add_typer(mod.app, name=name)
     else:
         parent.command(name=name)(mod.command)
