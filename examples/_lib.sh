@@ -80,9 +80,10 @@ fit_eval() {
 	# (FRESH=1 retrains); anything else starts afresh from this invocation's options.
 	if [ -z "${FRESH:-}" ] && [ -f "$OUT/preds/$name-s$seed.parquet" ]; then
 		if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$opts" ]; then
-			local was now
-			was=$(diff "$stamp" <(echo "$opts") | sed -n 's/^< //p' | paste -sd ' ')
-			now=$(diff "$stamp" <(echo "$opts") | sed -n 's/^> //p' | paste -sd ' ')
+			local changes was now
+			changes=$(diff "$stamp" <(echo "$opts") || true)
+			was=$(sed -n 's/^< //p' <<<"$changes" | paste -sd ' ')
+			now=$(sed -n 's/^> //p' <<<"$changes" | paste -sd ' ')
 			die "$OUT/preds/$name-s$seed.parquet was trained with other options (then: $was; now: $now); use the same options, another OUT, or FRESH=1"
 		fi
 		note "keep $name (seed $seed): $OUT/preds/$name-s$seed.parquet exists"

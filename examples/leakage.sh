@@ -68,7 +68,6 @@ for setting in $SETTINGS; do
 	OUT="$saved/$setting"
 	step "$setting: $MODEL ce, kwls (in-sample), kwls-cf (cross-fit) × seeds {$SEEDS}"
 	for seed in $SEEDS; do
-		# shellcheck disable=SC2046 # aux_opts prints words
 		fit_eval ce "$seed" "$TRAIN" "$D/dev.parquet" "$D/test.parquet" --loss ce
 		fit_eval kwls "$seed" "$D/kwls.$setting.parquet" "$D/dev.parquet" "$D/test.parquet" \
 			--loss aux --alpha 1 $(aux_opts "$MODEL")
