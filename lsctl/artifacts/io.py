@@ -401,7 +401,11 @@ def _write(path: str, inputs: list[str], schema: pa.Schema, body: Any) -> str:
     fmt = check_output(path, inputs)
     with atomic_path(path) as tmp:
         if fmt == "parquet":
-            with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
+            # Free text is not dictionary-encoded: nearly every value is distinct,
+            # so the writer would hash the first megabyte of each column chunk
+            # only to fall back to plain (~8% of writing IMDb).
+            dictionary = [f.name for f in schema if f.name != "text"]
+            with pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=dictionary) as w:
                 body(w)
         else:
             with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, schema) as w:
@@ -642,6 +646,9 @@ class _BackgroundWriter:
                     self._writer.write_batch(batch)
                 except BaseException as e:  # handed to the caller's thread
                     self._error = e
+            # Not held while waiting for the next one: a written batch (and the
+            # input buffers it shares) would otherwise stay alive a batch longer.
+            del batch
 
     def put(self, batch: pa.RecordBatch) -> None:
         self._raise()

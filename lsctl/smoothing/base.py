@@ -54,6 +54,25 @@ from lsctl.progress import NullProgress, Progress
 HOLD_BYTES = 64 << 20
 
 
+def fits(used: int, rows_seen: int, total_rows: int | None, budget: int) -> bool:
+    """Whether a per-row cost (``used`` bytes over ``rows_seen`` rows) stays within ``budget``.
+
+    With the row count known, the whole input is projected from what was seen:
+    holding the first batches of an input that will not fit only raises the
+    high-water mark (they are dropped or outlived later, and their freed pages
+    stay with the allocator), so a large input holds nothing from the start.
+    Without it (a stream), what was seen so far is all there is to go by.
+
+    >>> fits(10, 100, 1000, budget=64), fits(10, 100, None, budget=64)
+    (False, True)
+    """
+    if used > budget:
+        return False
+    if total_rows is None or rows_seen <= 0:
+        return True
+    return used * total_rows <= budget * rows_seen
+
+
 @dataclass
 class Context:
     """What a method sees of the run; built by the CLI (or by tests/library code)."""
@@ -106,7 +125,7 @@ class Context:
                 )
             if held is not None:
                 size += batch.nbytes
-                if size <= HOLD_BYTES:
+                if fits(size, start + batch.num_rows, self.num_rows, HOLD_BYTES):
                     held.append((start, batch))
                 else:
                     held = None

@@ -26,7 +26,15 @@ import pyarrow as pa
 from lsctl.errors import LsctlError
 from lsctl.numeric import softmax
 from lsctl.progress import Progress, ensure
-from lsctl.text.counts import DocTerm, Vocabulary, count_batch
+from lsctl.smoothing.base import fits
+from lsctl.text.counts import (
+    DocTerm,
+    Vocabulary,
+    count_batch,
+    count_tokens,
+    prefetched,
+    tokenize_batch,
+)
 from lsctl.text.tokenize import TokenizerSpec
 from lsctl.validation import check_range
 
@@ -197,10 +205,11 @@ class Pass:
     spill: tempfile.TemporaryDirectory | None = None
 
 
-# Doc×word matrices of the first batches (8 bytes per nonzero) are kept in
-# memory up to this size; later batches of a large input go to a temporary
-# folder. Reading them back costs a fraction of tokenizing again, so the time
-# per row stays the same however large the input, and memory stays flat.
+# Doc×word matrices (8 bytes per nonzero) are kept in memory when the whole
+# input's fit in this size (projected from the batches seen, base.fits); a
+# larger input's go to a temporary folder, all of them. Reading them back costs
+# a fraction of tokenizing again, so the time per row stays the same however
+# large the input, and memory stays flat.
 CACHE_BYTES = 64 << 20
 
 
@@ -223,10 +232,13 @@ def count_pass(
     kept: list[tuple[int, DocTerm | Spilled]] | None = [] if cache else None
     spill: tempfile.TemporaryDirectory | None = None
     used = 0
+    in_memory = True
     with ensure(progress).task("counting words", total=total_rows) as task:
-        for start, batch in batches:
-            y = y_of(batch)
-            dt = count_batch(batch.column("text"), vocab)
+        for (start, batch), (y, tokens) in prefetched(
+            batches, lambda b: (y_of(b[1]), tokenize_batch(b[1].column("text"), spec))
+        ):
+            dt = count_tokens(tokens, vocab)
+            del tokens
             total.add(dt, y)
             if fold_of is not None:
                 fb = fold_of[start : start + batch.num_rows]
@@ -234,10 +246,13 @@ def count_pass(
                     rows = np.flatnonzero(fb == j)
                     folds[j].add(dt.take(rows), y[rows])
             if kept is not None:
-                if used + dt.nnz * 8 <= CACHE_BYTES:
-                    used += dt.nnz * 8
+                used += dt.nnz * 8
+                if in_memory and fits(used, start + batch.num_rows, total_rows, CACHE_BYTES):
                     kept.append((start, dt))
                 else:
+                    # Once one batch goes to disk the rest follow: memory stays
+                    # at what is already held.
+                    in_memory = False
                     if spill is None:
                         spill = tempfile.TemporaryDirectory(prefix="lsctl-counts-")
                     kept.append((start, Spilled(spill.name, start, dt)))

@@ -12,6 +12,7 @@ byte tables and Arrow kernels produce them without a Python loop over tokens.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,7 +182,13 @@ def _words_separated(texts: pa.Array) -> pa.Array:
     data = texts.buffers()[2]
     if data is None or len(texts) == 0:
         return texts
-    raw = np.frombuffer(data, dtype=np.uint8)
+    # A slice (one thread's share of a batch) maps only its own bytes, not the
+    # whole buffer it shares with the other slices.
+    large = pa.types.is_large_string(texts.type)
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[texts.offset : texts.offset + len(texts) + 1]
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    raw = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
     mapped = _KEEP_CASE[raw]
     high = np.flatnonzero(raw >= 0xC0)  # lead bytes of multi-byte characters
     if len(high):
@@ -200,9 +207,8 @@ def _words_separated(texts: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(
         texts.type,
         len(texts),
-        [None, texts.buffers()[1], pa.py_buffer(mapped)],
+        [None, pa.py_buffer(offsets - offsets[0] if lo else offsets), pa.py_buffer(mapped)],
         null_count=0,
-        offset=texts.offset,
     )
 
 
@@ -248,18 +254,36 @@ def _per_doc(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return c[bounds[1:]] - c[bounds[:-1]]
 
 
-def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm:
-    """Doc×word counts of one batch of texts over ``vocab`` (which may grow).
+@dataclass
+class Tokens:
+    """A batch's tokens, before they meet a vocabulary: one piece per thread.
 
-    The batch is cut into one slice per core; Arrow and NumPy release
-    the GIL, so slices tokenize and count in parallel. Word ids are assigned
-    in order of first appearance, the same however the batch is cut.
+    Each piece is (token count per document, dictionary-encoded tokens) of a
+    slice of the batch. Making them needs no vocabulary, so the tokens of the
+    next batch can be made while this one is counted (:func:`count_tokens`).
+    """
+
+    pieces: list[tuple[np.ndarray, pa.DictionaryArray]]
+
+
+def tokenize_batch(texts: pa.Array | pa.ChunkedArray, spec: TokenizerSpec) -> Tokens:
+    """Split and dictionary-encode a batch of texts, one slice per core in parallel.
+
+    Arrow releases the GIL, so the slices tokenize at the same time.
     """
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     parts = _chunks(texts, _threads())
-    run = _map(len(parts))
-    split = run(lambda t: split_tokens(t, vocab.spec), parts)
+    return Tokens(_map(len(parts))(lambda t: split_tokens(t, spec), parts))
+
+
+def count_tokens(tokens: Tokens, vocab: Vocabulary) -> DocTerm:
+    """Doc×word counts of a tokenized batch over ``vocab`` (which may grow).
+
+    Word ids are assigned in order of first appearance, the same however the
+    batch was cut.
+    """
+    split = tokens.pieces
     # Vocabulary growth is sequential so ids follow first appearance.
     ids = [vocab.lookup(enc.dictionary).astype(np.int32) for _, enc in split]
     v = len(vocab)
@@ -278,8 +302,9 @@ def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm
         del known
         return _csr_counts(per_doc, word, v, lengths)
 
-    built = run(build, [(pd_, enc, i) for (pd_, enc), i in zip(split, ids, strict=True)])
-    del split
+    built = _map(len(split))(
+        build, [(pd_, enc, i) for (pd_, enc), i in zip(split, ids, strict=True)]
+    )
     if len(built) == 1:
         return built[0]
     offsets = np.cumsum([0] + [b.nnz for b in built[:-1]])
@@ -290,6 +315,18 @@ def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm
         np.concatenate([b.lengths for b in built]),
         v,
     )
+
+
+def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm:
+    """Doc×word counts of one batch of texts over ``vocab`` (which may grow).
+
+    :func:`tokenize_batch` then :func:`count_tokens`.
+
+    >>> v = Vocabulary(TokenizerSpec())
+    >>> count_batch(pa.array(["a b a", "b"]), v).matrix.toarray().tolist()
+    [[2, 1], [0, 1]]
+    """
+    return count_tokens(tokenize_batch(texts, vocab.spec), vocab)
 
 
 def _csr_counts(per_doc: np.ndarray, word: np.ndarray, v: int, lengths: np.ndarray) -> DocTerm:
@@ -324,3 +361,31 @@ def _map(parts: int) -> Any:
             return list(ex.map(f, xs))
 
     return run
+
+
+def prefetched(items: Iterable[Any], work: Callable[[Any], Any]) -> Iterator[tuple[Any, Any]]:
+    """``(item, work(item))`` for each item, the next one made on a second thread meanwhile.
+
+    Reading and tokenizing batch i+1 (Arrow, GIL released) overlaps counting
+    batch i, whose vocabulary lookup is sequential. At most one item is ahead,
+    so memory grows by one batch's tokens. An error from either the items or
+    ``work`` is raised here, in the caller's thread, when its turn comes.
+
+    >>> list(prefetched(range(3), lambda x: x * x))
+    [(0, 0), (1, 1), (2, 4)]
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    it = iter(items)
+    done = object()
+
+    def step() -> Any:
+        item = next(it, done)
+        return done if item is done else (item, work(item))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="lsctl-prefetch") as ex:
+        ahead = ex.submit(step)
+        while (got := ahead.result()) is not done:
+            ahead = ex.submit(step)
+            yield got
+            del got  # not held while the next one is awaited

@@ -304,3 +304,14 @@ def test_write_batches_writer_error_reaches_the_caller(tmp_path):
     with pytest.raises(ValueError, match="schema"):
         write_batches(mixed(), str(tmp_path / "out.parquet"), make_meta("dataset", ["a"]))
     assert os.listdir(tmp_path) == []
+
+
+def test_parquet_text_is_not_dictionary_encoded_but_labels_are(tmp_path):
+    """Free text skips the writer's dictionary attempt; short repeated columns keep it."""
+    out = tmp_path / "x.parquet"
+    write_artifact(_table(), str(out), make_meta("dataset", ["neg", "pos"]))
+    rg = pq.ParquetFile(out).metadata.row_group(0)
+    enc = {rg.column(i).path_in_schema: rg.column(i).encodings for i in range(rg.num_columns)}
+    assert not any("DICTIONARY" in e for e in enc["text"]), enc["text"]
+    assert any("DICTIONARY" in e for e in enc["label"]), enc["label"]
+    assert read_artifact(str(out))[0].column("text").to_pylist() == _table()["text"].to_pylist()

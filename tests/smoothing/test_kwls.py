@@ -186,3 +186,60 @@ def test_counts_past_the_memory_budget_spill_to_disk_and_match(monkeypatch, tmp_
         ref = soft_labels(tokenize(CORPUS, spec), CORPUS_GOLD, ["neg", "neu", "pos"])
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-15)
     assert not list(tmp_path.glob("lsctl-counts-*"))
+
+
+def test_an_input_projected_past_the_budget_spills_from_its_first_batch(monkeypatch, tmp_path):
+    # The first batch alone fits the budget, the whole input (known row count)
+    # does not: holding that batch until the end would only raise the memory
+    # high-water mark, so every batch goes to disk, and the targets are unchanged.
+    import tempfile
+
+    from lsctl.smoothing import relevance
+    from lsctl.text.counts import Vocabulary, count_batch
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    want, _ = _run("kwls", CORPUS, CORPUS_GOLD, {"_batch": 3})
+    first = count_batch(pa.array(CORPUS[:3]), Vocabulary(TokenizerSpec("words")))
+    loads = []
+    real_load = relevance.Spilled.load
+    monkeypatch.setattr(relevance.Spilled, "load", lambda s: loads.append(1) or real_load(s))
+    monkeypatch.setattr(relevance, "CACHE_BYTES", first.nnz * 8)
+    got, _ = _run("kwls", CORPUS, CORPUS_GOLD, {"_batch": 3})
+    assert len(loads) == -(-len(CORPUS) // 3)
+    np.testing.assert_array_equal(got, want)
+    # A budget the whole input fits keeps every batch in memory.
+    loads.clear()
+    monkeypatch.setattr(relevance, "CACHE_BYTES", 10 * first.nnz * 8)
+    got, _ = _run("kwls", CORPUS, CORPUS_GOLD, {"_batch": 3})
+    assert loads == []
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("known_rows", [True, False])
+def test_context_holds_no_batch_of_an_input_projected_past_its_budget(monkeypatch, known_rows):
+    # With the row count known, a first batch that fits while the projected
+    # whole does not is never held; a stream (row count unknown) holds batches
+    # until the budget is crossed. Either way the second pass re-reads.
+    import weakref
+
+    from lsctl.smoothing import base
+
+    def source():  # each batch made as it is read, as from a file
+        for i in range(3):
+            yield pa.record_batch(
+                {"id": [3 * i, 3 * i + 1, 3 * i + 2], "text": ["a b"] * 3, "label": ["x"] * 3}
+            )
+
+    ctx = Context(["x"], {}, source, num_rows=9 if known_rows else None)
+    # Two of the three batches fit.
+    size = next(source()).nbytes
+    monkeypatch.setattr(base, "HOLD_BYTES", 2 * size + 1)
+    it = ctx.batches()
+    _, first = next(it)
+    assert first.nbytes == size
+    ref = weakref.ref(first)
+    del first
+    next(it)
+    assert (ref() is None) is known_rows  # a stream's first batch is held for now
+    assert [b.num_rows for _, b in it] == [3]
+    assert ref() is None and ctx._held is None

@@ -77,3 +77,32 @@ def test_fold_statistics_are_total_minus_fold():
         assert got.n_docs == only.total.n_docs
         assert got.n_tokens == only.total.n_tokens
         np.testing.assert_array_equal(got.class_tokens, only.total.class_tokens)
+
+
+def test_prefetched_keeps_order_and_raises_errors_in_the_caller():
+    import threading
+
+    import pytest
+
+    from lsctl.text.counts import prefetched
+
+    threads = set()
+
+    def work(x):
+        threads.add(threading.current_thread().name)
+        return x + 1
+
+    assert list(prefetched(iter(range(5)), work)) == [(i, i + 1) for i in range(5)]
+    assert all(name.startswith("lsctl-prefetch") for name in threads)
+
+    def items():
+        yield 1
+        raise ValueError("bad batch 2")
+
+    got = []
+    with pytest.raises(ValueError, match="bad batch 2"):
+        for item, _ in prefetched(items(), work):
+            got.append(item)
+    assert got == [1]
+    with pytest.raises(ZeroDivisionError):
+        list(prefetched([1, 0], lambda x: 1 / x))

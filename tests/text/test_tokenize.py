@@ -111,6 +111,31 @@ def test_threaded_split_gives_the_same_ids_as_one_piece(monkeypatch):
     np.testing.assert_array_equal(one.lengths, three.lengths)
 
 
+@pytest.mark.parametrize("spec", SPECS[:3], ids=lambda s: f"{s.name}-{s.lower}")
+def test_slices_count_their_own_texts_only(monkeypatch, spec):
+    # A slice shares its parent's byte buffer; each thread's share and each
+    # sliced input must count its own texts, not the bytes around them.
+    import lsctl.text.counts as counts
+
+    monkeypatch.setattr(counts, "_MIN_SPLIT", 1)
+    monkeypatch.setattr(counts, "_threads", lambda: 3)
+    texts = TEXTS * 3
+    whole = pa.array(texts, pa.string())
+    for start, size in [(0, 24), (1, 7), (4, 9), (5, 1), (13, 11), (23, 1)]:
+        part = texts[start : start + size]
+        vocab = Vocabulary(spec)
+        dt = count_batch(whole.slice(start, size), vocab)
+        words = vocab.words.to_pylist()
+        m = dt.matrix.tocsr()
+        bags = [
+            Counter({words[j]: int(v) for j, v in zip(m[i].indices, m[i].data, strict=True)})
+            for i in range(m.shape[0])
+        ]
+        expected = tokenize(part, spec)
+        assert bags == [Counter(t) for t in expected], (start, size)
+        assert dt.lengths.tolist() == [len(t) for t in expected]
+
+
 def test_frozen_vocabulary_ignores_new_words_but_counts_them_as_tokens():
     spec = TokenizerSpec()
     vocab = Vocabulary(spec, pa.array(["a", "b"]), frozen=True)
