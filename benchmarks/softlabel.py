@@ -144,12 +144,14 @@ def main() -> None:
         f"kwls soft labels, IMDb train (25,000 reviews), tokenizer {args.tokenizer}, {os.cpu_count()} CPUs"
     )
     print(
-        f"{'case':<28} {'runs':>4} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'wall vs plain':>14} {'wall vs 1x':>11}"
+        f"{'case':<28} {'runs':>4} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'wall vs plain':>14} "
+        f"{'wall vs 1x':>11} {'peak vs 1x':>11}"
     )
     for r in results:
         print(
             f"{r['name']:<28} {r['runs']:>4} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['rss']:>8.0f} "
-            f"{r['wall'] / base['wall']:>13.2f}x {r['wall'] / one['wall']:>10.2f}x"
+            f"{r['wall'] / base['wall']:>13.2f}x {r['wall'] / one['wall']:>10.2f}x "
+            f"{r['rss'] / one['rss']:>10.2f}x"
         )
     print(f"max |lsctl - plain| over all soft labels: {diff:.2e}")
     print(
