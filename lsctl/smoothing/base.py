@@ -183,6 +183,9 @@ class Method:
     needs_labels: ClassVar[bool] = True
     # Methods that read the texts (word statistics) need a text column.
     needs_text: ClassVar[bool] = False
+    # Targets whose spread comes from the data rather than a chosen rate can
+    # come out nearly uniform; ``softlabel`` then warns (run.flat_warning).
+    warn_if_flat: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -79,6 +79,7 @@ class RelevanceMethod(Method):
 
     variant: ClassVar[str] = "kwls"
     needs_text: ClassVar[bool] = True
+    warn_if_flat: ClassVar[bool] = True
     options = (*SATURATION, *COMMON)
 
     def validate(self, params: dict[str, Any]) -> None:

@@ -243,3 +243,25 @@ def test_context_holds_no_batch_of_an_input_projected_past_its_budget(monkeypatc
     assert (ref() is None) is known_rows  # a stream's first batch is held for now
     assert [b.num_rows for _, b in it] == [3]
     assert ref() is None and ctx._held is None
+
+
+def test_nearly_uniform_targets_are_warned_about_and_separable_ones_are_not():
+    from lsctl.smoothing.run import FLAT_SHARE, softlabel
+
+    # Long texts that share almost every word: KWLS's vectors come out flat.
+    rng = np.random.default_rng(0)
+    common = [f"w{i}" for i in range(200)]
+    texts = [" ".join(rng.choice(common, 150)) + (" good" if i % 2 else " bad") for i in range(60)]
+    gold = ["pos" if i % 2 else "neg" for i in range(60)]
+    flat = softlabel(pa.table({"text": texts, "label": gold}), None, "kwls", {})
+    share = flat.summary["mean_entropy"] / math.log(2)
+    assert share > FLAT_SHARE
+    assert any("nearly uniform" in w for w in flat.warnings), flat.warnings
+    # Short texts with one word per class: sharp vectors, no warning.
+    sharp = softlabel(pa.table({"text": ["good film", "bad film"] * 30, "label": ["pos", "neg"] * 30}),
+                      None, "kwls", {})  # fmt: skip
+    assert sharp.summary["mean_entropy"] / math.log(2) <= FLAT_SHARE
+    assert not any("nearly uniform" in w for w in sharp.warnings)
+    # Uniform smoothing's spread is the user's choice: never warned about.
+    chosen = softlabel(pa.table({"text": texts, "label": gold}), None, "uniform", {"epsilon": 0.9})
+    assert not any("nearly uniform" in w for w in chosen.warnings)
