@@ -284,8 +284,13 @@ def count_tokens(tokens: Tokens, vocab: Vocabulary) -> DocTerm:
     batch was cut.
     """
     split = tokens.pieces
-    # Vocabulary growth is sequential so ids follow first appearance.
-    ids = [vocab.lookup(enc.dictionary).astype(np.int32) for _, enc in split]
+    # One lookup for all pieces (each lookup hashes the whole vocabulary):
+    # their dictionaries in piece order, so new words get ids in order of
+    # first appearance, as piece-by-piece lookups would give them.
+    dicts = [enc.dictionary for _, enc in split]
+    found = vocab.lookup(dicts[0] if len(dicts) == 1 else pa.concat_arrays(dicts))
+    ends = np.cumsum([len(d) for d in dicts])
+    ids = [part.astype(np.int32) for part in np.split(found, ends[:-1])]
     v = len(vocab)
 
     def build(args: tuple[np.ndarray, pa.DictionaryArray, np.ndarray]) -> DocTerm:
