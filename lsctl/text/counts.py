@@ -169,6 +169,13 @@ def _is_word_char(cps: np.ndarray) -> np.ndarray:
     return out
 
 
+def _offsets(array: pa.Array) -> np.ndarray:
+    """The ``len + 1`` value offsets of a string or list array (or slice), without a copy."""
+    large = pa.types.is_large_string(array.type) or pa.types.is_large_list(array.type)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if large else np.int32)
+    return offsets[array.offset : array.offset + len(array) + 1]
+
+
 def _words_separated(texts: pa.Array) -> pa.Array:
     """Texts whose non-word characters are all turned into spaces, byte for byte.
 
@@ -184,9 +191,7 @@ def _words_separated(texts: pa.Array) -> pa.Array:
         return texts
     # A slice (one thread's share of a batch) maps only its own bytes, not the
     # whole buffer it shares with the other slices.
-    large = pa.types.is_large_string(texts.type)
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if large else np.int32)
-    offsets = offsets[texts.offset : texts.offset + len(texts) + 1]
+    offsets = _offsets(texts)
     lo, hi = int(offsets[0]), int(offsets[-1])
     raw = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
     mapped = _KEEP_CASE[raw]
@@ -227,10 +232,7 @@ def split_tokens(texts: pa.Array, spec: TokenizerSpec) -> tuple[np.ndarray, pa.D
         lists = pc.split_pattern(texts, " ")
     else:
         lists = pc.ascii_split_whitespace(_words_separated(texts))
-    offsets = np.frombuffer(
-        lists.buffers()[1], dtype=np.int32 if pa.types.is_list(lists.type) else np.int64
-    )
-    offsets = offsets[lists.offset : lists.offset + len(lists) + 1]
+    offsets = _offsets(lists)
     values = lists.values.slice(offsets[0], offsets[-1] - offsets[0])
     return np.diff(offsets), pc.dictionary_encode(values)
 
