@@ -33,11 +33,14 @@ BATCH_ROWS = 4096
 FLAT_SHARE = 0.75
 
 
-def flat_warning(mean_entropy: float | None, k: int) -> str | None:
+def flat_warning(mean_entropy: float | None, k: int, method: str = "") -> str | None:
     """A warning when soft labels are nearly uniform, else None.
 
-    >>> flat_warning(0.68, 2) is not None, flat_warning(0.37, 2)
-    (True, None)
+    ``method`` names the soft labels in the message, so a script that makes several
+    sets can tell which one is flat.
+
+    >>> flat_warning(0.68, 2, "kwls")[:39], flat_warning(0.37, 2)
+    ('the kwls soft labels are nearly uniform', None)
     """
     if mean_entropy is None or k < 2:
         return None
@@ -45,7 +48,7 @@ def flat_warning(mean_entropy: float | None, k: int) -> str | None:
     if share <= FLAT_SHARE:
         return None
     return (
-        f"the soft labels are nearly uniform (mean entropy {share:.0%} of its maximum, ln {k}): "
+        f"the {method + ' ' if method else ''}soft labels are nearly uniform (mean entropy {share:.0%} of its maximum, ln {k}): "
         "as the only targets (train --loss soft) they carry little signal; --loss aux (the "
         "authors' eq. 9) keeps the one-hot term"
     )
@@ -245,7 +248,7 @@ def softlabel(
                 )
                 task.advance(batch.num_rows)
         method.finish(ctx)
-        if method.warn_if_flat and (flat := flat_warning(summary.result()["mean_entropy"], k)):
+        if method.warn_if_flat and (flat := flat_warning(summary.result()["mean_entropy"], k, method.name)):
             ctx.warn(flat)
 
     recorded = {name: params.get(name) for name in method.param_names if name in params}

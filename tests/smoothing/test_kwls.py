@@ -256,7 +256,7 @@ def test_nearly_uniform_targets_are_warned_about_and_separable_ones_are_not():
     flat = softlabel(pa.table({"text": texts, "label": gold}), None, "kwls", {})
     share = flat.summary["mean_entropy"] / math.log(2)
     assert share > FLAT_SHARE
-    assert any("nearly uniform" in w for w in flat.warnings), flat.warnings
+    assert any("the kwls soft labels are nearly uniform" in w for w in flat.warnings), flat.warnings
     # Short texts with one word per class: sharp vectors, no warning.
     sharp = softlabel(pa.table({"text": ["good film", "bad film"] * 30, "label": ["pos", "neg"] * 30}),
                       None, "kwls", {})  # fmt: skip
