@@ -60,6 +60,72 @@ aux_opts() {
 	esac
 }
 
+# JOBS (env, default 1): how many runs of a grid train at once. Each of the JOBS
+# copies of a run loop (in_jobs) takes the runs that no other process holds (one
+# lock per run), so JOBS=2 with TRAIN_EXTRA="--threads 1" keeps both cores of a
+# 2-core machine busy. Two invocations on the same OUT share the runs the same way.
+JOBS=${JOBS:-1}
+[[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "JOBS must be a whole number ≥ 1, not '$JOBS'"
+
+# claim NAME: take $OUT/preds/NAME.lock for this process; fails while a live
+# process holds it. A lock whose process is gone (killed, crashed) is taken over.
+claim() {
+	local lock="$OUT/preds/$1.lock" pid
+	mkdir -p "$OUT/preds"
+	if ! mkdir "$lock" 2>/dev/null; then
+		pid=$(cat "$lock/pid" 2>/dev/null || true)
+		if [ -z "$pid" ]; then
+			# Just made by a process that has not written its pid yet, unless old.
+			[ -n "$(find "$lock" -maxdepth 0 -mmin +1 2>/dev/null)" ] || return 1
+		elif kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		rm -rf "$lock"
+		mkdir "$lock" 2>/dev/null || return 1
+	fi
+	echo "$BASHPID" >"$lock/pid"
+}
+
+# holder NAME: the live process holding NAME's lock, or nothing.
+holder() {
+	local pid
+	pid=$(cat "$OUT/preds/$1.lock/pid" 2>/dev/null || true)
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+	return 0
+}
+
+# in_jobs COMMAND…: runs COMMAND (a loop of fit_eval calls) in $JOBS processes at
+# once; each skips the runs another one holds, so together they train each run
+# once. Returns when every run under $OUT is finished, including runs that
+# another invocation on the same OUT was training; stops all of them if one fails.
+in_jobs() {
+	if [ "$JOBS" = 1 ]; then
+		"$@"
+	else
+		local pids=() i p
+		for ((i = 0; i < JOBS; i++)); do
+			"$@" &
+			pids+=($!)
+		done
+		for ((i = 0; i < JOBS; i++)); do
+			if ! wait -n; then
+				for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null || true; done
+				kill "${pids[@]}" 2>/dev/null || true
+				die "a parallel run failed (its error is above); the others were stopped"
+			fi
+		done
+	fi
+	local lock name pid
+	for lock in "$OUT"/preds/*.lock; do
+		[ -d "$lock" ] || continue
+		name=$(basename "$lock" .lock)
+		pid=$(holder "$name")
+		[ -n "$pid" ] || continue
+		note "wait for $name, which process $pid is training"
+		while [ -n "$(holder "$name")" ]; do sleep 5; done
+	done
+}
+
 # fit_eval NAME SEED TRAIN DEV TEST [lsctl train options…]
 # Trains $OUT/runs/NAME-sSEED and writes $OUT/preds/NAME-sSEED.parquet.
 # TRAIN_OPTS (array): options common to every run; TRAIN_EXTRA (env, words):
@@ -89,11 +155,21 @@ fit_eval() {
 		note "keep $name (seed $seed): $OUT/preds/$name-s$seed.parquet exists"
 		return 0
 	fi
+	if ! claim "$name-s$seed"; then
+		note "skip $name (seed $seed): process $(holder "$name-s$seed") is training it"
+		return 0
+	fi
+	if [ -f "$OUT/preds/$name-s$seed.parquet" ] && [ -z "${FRESH:-}" ]; then
+		# Finished by another process between the check above and the lock.
+		rm -rf "$OUT/preds/$name-s$seed.lock"
+		return 0
+	fi
 	rm -rf "$run"
 	mkdir -p "$OUT/runs" "$OUT/preds"
 	note "train $name (seed $seed)"
 	# shellcheck disable=SC2086 # TRAIN_EXTRA is a list of words on purpose
-	if ! lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" "${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@"; then
+	if ! labelled "$name s$seed" lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" \
+		"${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@"; then
 		# The divergence guard (e.g. a runaway NLS loss) stops a run but keeps its last
 		# good epoch: that epoch is the run's result. Any other failure stops the script.
 		grep -q '"status": "diverged"' "$run/config.json" 2>/dev/null ||
@@ -103,6 +179,7 @@ fit_eval() {
 			# $OUT/diverged.txt so the tables can say which runs are missing and why.
 			note "$name (seed $seed) diverged before any selectable epoch; no result"
 			echo "$name seed $seed" >>"$OUT/diverged.txt"
+			rm -rf "$OUT/preds/$name-s$seed.lock"
 			return 0
 		fi
 		note "$name (seed $seed) diverged; evaluating the epoch the guard kept"
@@ -116,7 +193,19 @@ fit_eval() {
 	echo "$opts" >"$stamp"
 	# The checkpoint only serves --resume of an unfinished run; a grid of hundreds of
 	# runs would keep gigabytes of them (fastText's 2M-row bigram table is 80 MB).
-	rm -rf "$run/checkpoint"
+	rm -rf "$run/checkpoint" "$OUT/preds/$name-s$seed.lock"
+}
+
+# labelled LABEL COMMAND…: runs COMMAND; with JOBS > 1 its stderr lines (progress)
+# start with [LABEL], since parallel runs' lines interleave.
+labelled() {
+	local label=$1
+	shift
+	if [ "$JOBS" = 1 ]; then
+		"$@"
+	else
+		"$@" 2> >(sed -u "s/^/[$label] /" >&2)
+	fi
 }
 
 md_table() { "$PYTHON" "$EXAMPLES_DIR/_md_table.py" "$@"; }

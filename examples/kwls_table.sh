@@ -11,8 +11,9 @@
 # SETTINGS (balanced and/or undersampled), UNDER_DATASETS (datasets that get the
 # under-sampled setting), SEEDS, EPOCHS, PATIENCE, TRAIN_CAP and TEST_CAP (rows
 # per class; 0 = all), ROUNDS, METHODS (default: all six below), OUT (default
-# runs/kwls_table), FRESH=1 (retrain runs that already finished). Model options per model: textcnn runs Kim's
-# recipe (--preset kim2014); fasttext and lstm their defaults.
+# runs/kwls_table), FRESH=1 (retrain runs that already finished), JOBS (runs
+# trained at once, default 1; JOBS=2 TRAIN_EXTRA="--threads 1" on 2 cores).
+# Model options per model: textcnn runs Kim's recipe (--preset kim2014); fasttext and lstm their defaults.
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # Resumable: a run whose predictions file exists is kept, so an interrupted grid
@@ -100,7 +101,13 @@ grid() {
 			)" --temperature 4 --mix 0.4 -q
 	fi
 	step "$tag: ${METHODS// /, } × seeds {$SEEDS}"
-	local m
+	in_jobs grid_runs "$train" "$dev" "$test" "$D" "$model"
+	OUT=$saved
+}
+
+# grid_runs TRAIN DEV TEST DATADIR MODEL: every method × seed of one grid (resumable).
+grid_runs() {
+	local train=$1 dev=$2 test=$3 D=$4 model=$5 m seed
 	for seed in $SEEDS; do
 		for m in $METHODS; do
 			case $m in
@@ -115,7 +122,6 @@ grid() {
 			esac
 		done
 	done
-	OUT=$saved
 }
 
 soft_labels() {

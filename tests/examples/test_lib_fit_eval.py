@@ -1,9 +1,12 @@
-"""examples/_lib.sh fit_eval: resumable runs, and a diverged run evaluated at the epoch kept."""
+"""examples/_lib.sh fit_eval: resumable runs, a diverged run evaluated at the epoch kept, and
+parallel runs (JOBS) that share a grid through one lock per run."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import threading
 from pathlib import Path
 
 from conftest import REPO
@@ -14,9 +17,10 @@ cmd=$1; shift
 case $cmd in
 train)
 	while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
-	mkdir -p "$out"; echo train >>"$LOG"
+	mkdir -p "$out"; echo train >>"$LOG"; echo "$out" >>"$LOG.runs"; sleep "${SLEEP:-0}"
+	[ "${FAIL_RUN:-}" != "$(basename "$out")" ] || { echo "Error: bad run" >&2; exit 1; }
 	case $MODE in
-	ok) echo '{"status": "finished"}' >"$out/config.json"; touch "$out/model.safetensors"
+	ok) echo "epoch 1: dev accuracy 0.5" >&2; echo '{"status": "finished"}' >"$out/config.json"; touch "$out/model.safetensors"
 		mkdir -p "$out/checkpoint"; touch "$out/checkpoint/state.pt" ;;
 	diverged) echo '{"status": "diverged"}' >"$out/config.json"; touch "$out/model.safetensors"
 		echo "Error: training diverged" >&2; exit 1 ;;
@@ -31,14 +35,16 @@ esac
 """
 
 
-def _fit_eval(tmp_path: Path, mode: str, extra_env: dict | None = None):
+def _fit_eval(tmp_path: Path, mode: str, extra_env: dict | None = None, script: str | None = None):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "lsctl").write_text(FAKE)
     (bin_dir / "lsctl").chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", MODE=mode,
                LOG=str(tmp_path / "log"), OUT=str(tmp_path / "out"), **(extra_env or {}))  # fmt: skip
-    script = f'source "{REPO}/examples/_lib.sh"; fit_eval nls-0.4 1 train.parquet dev.parquet test.parquet'
+    script = f'source "{REPO}/examples/_lib.sh"; ' + (
+        script or "fit_eval nls-0.4 1 train.parquet dev.parquet test.parquet"
+    )
     return subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env)
 
 
@@ -89,3 +95,79 @@ def test_resuming_with_other_options_is_refused_not_mixed(tmp_path):
     fresh = _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10", "FRESH": "1"})
     assert fresh.returncode == 0
     assert _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10"}).returncode == 0
+
+
+# A grid of 3 methods × 2 seeds, as the example scripts write their run loops.
+GRID = """
+runs() {
+	local seed m
+	for seed in 1 2; do
+		for m in a b c; do fit_eval "$m" "$seed" train.parquet dev.parquet test.parquet; done
+	done
+}
+in_jobs runs
+"""
+
+
+def _held_by(tmp_path: Path, name: str, pid: int) -> None:
+    lock = tmp_path / "out" / "preds" / f"{name}.lock"
+    lock.mkdir(parents=True)
+    (lock / "pid").write_text(f"{pid}\n")
+
+
+def test_parallel_jobs_train_each_run_exactly_once(tmp_path):
+    r = _fit_eval(tmp_path, "ok", {"JOBS": "2", "SLEEP": "0.3"}, GRID)
+    assert r.returncode == 0, r.stderr
+    runs = (tmp_path / "log.runs").read_text().split()
+    assert sorted(Path(p).name for p in runs) == sorted(f"{m}-s{s}" for m in "abc" for s in (1, 2))
+    preds = tmp_path / "out" / "preds"
+    assert sorted(p.name for p in preds.glob("*.parquet")) == sorted(
+        f"{m}-s{s}.parquet" for m in "abc" for s in (1, 2)
+    )
+    assert not list(preds.glob("*.lock")), "every lock is released"
+    # Both copies took runs: the other one's current run was skipped, not retrained.
+    assert "is training it" in r.stderr
+    # Progress lines of parallel runs name their run, since they interleave.
+    assert len(re.findall(r"^\[[abc] s[12]\] epoch 1: dev accuracy", r.stderr, re.M)) == 6
+
+
+def test_a_run_held_by_a_live_process_is_skipped_then_waited_for(tmp_path):
+    holder = subprocess.Popen(["sleep", "1.5"])
+    # Reaped as soon as it exits: an unreaped (zombie) process still answers kill -0.
+    threading.Thread(target=holder.wait, daemon=True).start()
+    try:
+        _held_by(tmp_path, "b-s1", holder.pid)
+        r = _fit_eval(tmp_path, "ok", {}, GRID)
+        assert r.returncode == 0, r.stderr
+        # in_jobs returned only after the other process let go of b-s1.
+        assert holder.poll() is not None
+    finally:
+        holder.kill()
+    runs = [Path(p).name for p in (tmp_path / "log.runs").read_text().split()]
+    assert "b-s1" not in runs and len(runs) == 5
+    assert "\n[" not in r.stderr, "one job: progress lines as lsctl prints them"
+    assert f"skip b (seed 1): process {holder.pid} is training it" in r.stderr
+    assert f"wait for b-s1, which process {holder.pid} is training" in r.stderr
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    _held_by(tmp_path, "nls-0.4-s1", dead.pid)
+    r = _fit_eval(tmp_path, "ok")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "preds" / "nls-0.4-s1.parquet").exists()
+    assert not (tmp_path / "out" / "preds" / "nls-0.4-s1.lock").exists()
+
+
+def test_a_failed_parallel_run_stops_the_grid_with_one_error(tmp_path):
+    r = _fit_eval(tmp_path, "ok", {"JOBS": "2", "FAIL_RUN": "a-s1", "SLEEP": "0.2"}, GRID)
+    assert r.returncode == 1
+    assert "Error: a parallel run failed" in r.stderr
+    assert not (tmp_path / "out" / "preds" / "a-s1.parquet").exists()
+
+
+def test_jobs_must_be_a_positive_whole_number(tmp_path):
+    r = _fit_eval(tmp_path, "ok", {"JOBS": "0"})
+    assert r.returncode == 1
+    assert "JOBS must be a whole number" in r.stderr

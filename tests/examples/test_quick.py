@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,8 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 
 
-def run_script(name: str, out: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+def run_script(name: str, out: Path, **extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **extra)
     env.update(
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         OUT=str(out),
@@ -156,7 +157,10 @@ def test_sentiment_ls_quick(tmp_path):
 def test_nls_noise_quick(tmp_path):
     shared_dataset("ag_news", "train.parquet")
     out = tmp_path / "nls"
-    run_script("nls_noise.sh", out)
+    # Two runs at once (JOBS=2): each trains once, and the tables wait for both.
+    res = run_script("nls_noise.sh", out, JOBS="2", TRAIN_EXTRA="--threads 1")
+    assert res.stderr.count("    train nls") == 2
+    assert re.search(r"^\[nls-0\.4 s1\] ", res.stderr, re.M), "parallel progress names its run"
     check_results(
         out / "results.md", out / "ag_news-noise0.4" / "preds", {"nls0", "nls-0.4"}, "nls0"
     )
