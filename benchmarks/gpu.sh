@@ -16,7 +16,8 @@
 # hold imdb/{train,test}.parquet, and may hold reqa_squad/; copy just those
 # folders (23 MB) where the whole shared folder cannot travel. Env: GRID_BUDGET
 # (default 240 s), RET_BUDGET (60 s), SEEDS (upper bound, default 1 2 3 4 5),
-# EPOCHS (5), PATIENCE (2), OUT (runs/gpu).
+# EPOCHS (5), PATIENCE (2), OUT (runs/gpu), JOBS (grid runs sharing the GPU at
+# once, default 4: one small model leaves most of a GPU idle).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -62,11 +63,14 @@ T0=$SECONDS
 
 if [ "$CPU_CHECK" = 1 ]; then
 	DEVICE=cpu ROWS=300 TP_EPOCHS=2 GRID_BUDGET=${GRID_BUDGET:-1} SEEDS=${SEEDS:-1 2}
-	EPOCHS=${EPOCHS:-1} PATIENCE=${PATIENCE:-0} GRID_CAPS=(TRAIN_CAP=40 TEST_CAP=40)
+	EPOCHS=${EPOCHS:-1} PATIENCE=${PATIENCE:-0} GRID_CAPS=(TRAIN_CAP=40 TEST_CAP=40) JOBS=${JOBS:-2}
 else
 	DEVICE=cuda ROWS=10000 TP_EPOCHS=3 GRID_BUDGET=${GRID_BUDGET:-240} SEEDS=${SEEDS:-1 2 3 4 5}
-	EPOCHS=${EPOCHS:-5} PATIENCE=${PATIENCE:-2} GRID_CAPS=()
+	EPOCHS=${EPOCHS:-5} PATIENCE=${PATIENCE:-2} GRID_CAPS=() JOBS=${JOBS:-4}
 fi
+# Each parallel run gets an equal share of the CPU cores (tokenizing, batching).
+THREADS=$(($("$PY" -c "import os; print(os.cpu_count() or 1)") / JOBS))
+[ "$THREADS" -ge 1 ] || THREADS=1
 OUT=${OUT:-runs/gpu}
 mkdir -p "$OUT"
 
@@ -82,7 +86,7 @@ for s in $SEEDS; do
 	if [ "${#done_seeds[@]}" -gt 0 ] && [ $((SECONDS - G0)) -ge "$GRID_BUDGET" ]; then break; fi
 	env "${GRID_CAPS[@]}" OUT="$OUT/table2" DATASETS=imdb SETTINGS=balanced MODELS="textcnn lstm" \
 		METHODS="ce ls tfidf kwls kwls-cf" SEEDS="$s" EPOCHS="$EPOCHS" PATIENCE="$PATIENCE" \
-		TRAIN_EXTRA="--device $DEVICE" bash examples/kwls_table.sh >/dev/null
+		JOBS="$JOBS" TRAIN_EXTRA="--device $DEVICE --threads $THREADS" bash examples/kwls_table.sh >/dev/null
 	done_seeds+=("$s")
 done
 R0=$SECONDS
@@ -100,7 +104,7 @@ if [ -f "$LSCTL_DATA/reqa_squad/questions.parquet" ]; then
 	done
 fi
 echo
-echo "IMDb Table 2 on $DEVICE, seeds ${done_seeds[*]} (grid $((R0 - G0)) s, total $((SECONDS - T0)) s):"
+echo "IMDb Table 2 on $DEVICE, seeds ${done_seeds[*]}, $JOBS runs at once (grid $((R0 - G0)) s, total $((SECONDS - T0)) s):"
 cat "$OUT/table2/results.md"
 if [ "${#ret_seeds[@]}" -gt 0 ]; then
 	echo
