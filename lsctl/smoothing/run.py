@@ -248,7 +248,9 @@ def softlabel(
                 )
                 task.advance(batch.num_rows)
         method.finish(ctx)
-        if method.warn_if_flat and (flat := flat_warning(summary.result()["mean_entropy"], k, method.name)):
+        if method.warn_if_flat and (
+            flat := flat_warning(summary.result()["mean_entropy"], k, method.name)
+        ):
             ctx.warn(flat)
 
     recorded = {name: params.get(name) for name in method.param_names if name in params}
