@@ -210,6 +210,21 @@ labelled() {
 
 md_table() { "$PYTHON" "$EXAMPLES_DIR/_md_table.py" "$@"; }
 
+# results_file: the script writes its tables to $RESULTS, a file of its own
+# beside $OUT/results.md; results_done moves it into place and prints it. So two
+# invocations sharing an OUT (JOBS) each leave a whole results.md, never two
+# interleaved, and a script that stops half-way leaves the previous one intact.
+results_file() {
+	RESULTS_TMP="$OUT/.results.md.$$" RESULTS="$OUT/.results.md.$$"
+	trap 'rm -f "$RESULTS_TMP"' EXIT
+}
+results_done() {
+	RESULTS="$OUT/results.md"
+	mv "$RESULTS_TMP" "$RESULTS"
+	step "done in $((SECONDS - T_START)) s: $RESULTS"
+	cat "$RESULTS" >&2
+}
+
 # compare_tables GROUP BASELINE: compare the systems under $OUT/GROUP/preds with
 # BASELINE (writes $OUT/cmp/GROUP.parquet), then print their metrics and
 # comparison tables as Markdown on stdout.

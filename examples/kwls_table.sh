@@ -63,7 +63,7 @@ METHODS=${METHODS:-ce ls tfidf distill kwls kwls-cf}
 DATA_KEY="train cap $TRAIN_CAP, test cap $TEST_CAP"
 case " $METHODS " in *" ce "*) ;; *) die "METHODS must include ce (the baseline)" ;; esac
 require_data $DATASETS
-RESULTS="$OUT/results.md"
+results_file
 mkdir -p "$OUT/cmp"
 {
 	echo "# KWLS paper Tables 2/4: CE vs LS-Classic, LS-TFIDF, LS-Distill, KWLS"
@@ -188,5 +188,4 @@ for ds in $DATASETS; do
 		done
 	done
 done
-step "done in $((SECONDS - T_START)) s: $RESULTS"
-cat "$RESULTS" >&2
+results_done

@@ -36,7 +36,7 @@ fi
 require_data "$DATASET"
 DATA_KEY="$DATASET, train cap $TRAIN_CAP, test cap $TEST_CAP, noise $NOISE, folds $FOLDS"
 mkdir -p "$OUT/cmp"
-RESULTS="$OUT/results.md"
+results_file
 {
 	echo "# KWLS leakage: in-sample vs out-of-fold (--cross-fit $FOLDS) soft labels, $DATASET"
 	echo
@@ -92,5 +92,4 @@ for setting in $SETTINGS; do
 		compare_tables "$setting" ce
 	} >>"$RESULTS"
 done
-step "done in $((SECONDS - T_START)) s: $RESULTS"
-cat "$RESULTS" >&2
+results_done

@@ -39,7 +39,7 @@ case " $RATES " in *" 0 "*) ;; *) die "RATES must include 0 (the CE baseline)" ;
 require_data $DATASETS
 DATA_KEY="train cap $TRAIN_CAP, test cap $TEST_CAP"
 mkdir -p "$OUT/cmp"
-RESULTS="$OUT/results.md"
+results_file
 {
 	echo "# NLS under symmetric label noise (Wei et al. 2022), $MODEL"
 	echo
@@ -86,5 +86,4 @@ for ds in $DATASETS; do
 		} >>"$RESULTS"
 	done
 done
-step "done in $((SECONDS - T_START)) s: $RESULTS"
-cat "$RESULTS" >&2
+results_done

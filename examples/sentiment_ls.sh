@@ -41,7 +41,7 @@ fi
 require_data $(printf '%s\n' $DATASETS | grep -vx airline || true)
 DATA_KEY="train cap $TRAIN_CAP, test cap $TEST_CAP"
 mkdir -p "$OUT/cmp"
-RESULTS="$OUT/results.md"
+results_file
 {
 	echo "# Uniform label smoothing vs CE (Gao et al. 2312.06522), $MODEL"
 	echo
@@ -88,5 +88,4 @@ for ds in $DATASETS; do
 		md_table convergence "$OUT/$ds"/preds/*.parquet
 	} >>"$RESULTS"
 done
-step "done in $((SECONDS - T_START)) s: $RESULTS"
-cat "$RESULTS" >&2
+results_done

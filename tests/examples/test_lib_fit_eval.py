@@ -171,3 +171,23 @@ def test_jobs_must_be_a_positive_whole_number(tmp_path):
     r = _fit_eval(tmp_path, "ok", {"JOBS": "0"})
     assert r.returncode == 1
     assert "JOBS must be a whole number" in r.stderr
+
+
+def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OUT=str(tmp_path / "out"))
+    (tmp_path / "out").mkdir(exist_ok=True)
+    script = f'source "{REPO}/examples/_lib.sh"; results_file; {body}'
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env)
+
+
+def test_results_are_written_whole_by_each_invocation(tmp_path):
+    """Two invocations on one OUT each leave one whole results.md; a failed one leaves it alone."""
+    for n in ("first", "second"):
+        r = _script(tmp_path, f'echo "# {n}" >"$RESULTS"; echo "| table |" >>"$RESULTS"; results_done')
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "out" / "results.md").read_text() == f"# {n}\n| table |\n"
+        assert f"# {n}" in r.stderr  # printed at the end, as before
+    broken = _script(tmp_path, 'echo "# half" >"$RESULTS"; die "stopped"')
+    assert broken.returncode == 1
+    assert (tmp_path / "out" / "results.md").read_text() == "# second\n| table |\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["results.md"], "no temporary left"
