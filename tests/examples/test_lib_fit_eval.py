@@ -183,7 +183,9 @@ def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
 def test_results_are_written_whole_by_each_invocation(tmp_path):
     """Two invocations on one OUT each leave one whole results.md; a failed one leaves it alone."""
     for n in ("first", "second"):
-        r = _script(tmp_path, f'echo "# {n}" >"$RESULTS"; echo "| table |" >>"$RESULTS"; results_done')
+        r = _script(
+            tmp_path, f'echo "# {n}" >"$RESULTS"; echo "| table |" >>"$RESULTS"; results_done'
+        )
         assert r.returncode == 0, r.stderr
         assert (tmp_path / "out" / "results.md").read_text() == f"# {n}\n| table |\n"
         assert f"# {n}" in r.stderr  # printed at the end, as before
