@@ -136,6 +136,13 @@ class Fitted:
     x_avg: float
     k2: float
     variant: str
+    # WLR's label columns, each contiguous (K×V), made once per fit: a 1-D take
+    # from one is about twice as fast as the strided gather wlr[indices, c]
+    # (IMDb batches: 11 vs 19 ms).
+    wlr_columns: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.wlr_columns = np.ascontiguousarray(self.wlr.T)
 
     @classmethod
     def from_stats(
@@ -150,25 +157,23 @@ class Fitted:
         f = dt.data.astype(np.float64)
         wir = f * self.k2 / (f + self.k2) if self.variant == "kwls" else f
         wir *= self.wiw[dt.indices]
-        return _row_sums(dt, wir, self.wlr)
+        return _row_sums(dt, wir, self.wlr_columns)
 
     def targets(self, dt: DocTerm) -> np.ndarray:
         return softmax(self.ilr(dt) / self.x_avg)
 
 
-def _row_sums(dt: DocTerm, weights: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """n×K Σ over each row's entries j of weights[j] · table[word j]: a CSR × dense product.
+def _row_sums(dt: DocTerm, weights: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """n×K Σ over each row's entries j of weights[j] · columns[:, word j]: a CSR × dense
+    product, with the dense side given as K contiguous columns (K×V).
 
     One bincount per label: bincount adds in entry order, as SciPy's product
     does, so the sums are the same to the last bit (reduceat's are not), and
     no SciPy import (0.1 s) is needed.
     """
     rows = dt.row_ids()
-    # Each label's column made contiguous once: a 1-D take from it is about twice
-    # as fast as the strided gather table[indices, c] (IMDb batches: 11 vs 19 ms).
-    columns = np.ascontiguousarray(table.T)
-    out = np.empty((dt.n_docs, table.shape[1]))
-    for c in range(table.shape[1]):
+    out = np.empty((dt.n_docs, len(columns)))
+    for c in range(len(columns)):
         out[:, c] = np.bincount(
             rows, weights=weights * columns[c].take(dt.indices), minlength=dt.n_docs
         )
