@@ -86,6 +86,9 @@ claim() {
 	echo "$BASHPID" >"$lock/pid"
 }
 
+# release NAME: let go of NAME's lock (taken by claim).
+release() { rm -rf "$OUT/preds/$1.lock"; }
+
 # holder NAME: the live process holding NAME's lock, or nothing.
 holder() {
 	local pid
@@ -161,7 +164,7 @@ fit_eval() {
 	fi
 	if [ -f "$OUT/preds/$name-s$seed.parquet" ] && [ -z "${FRESH:-}" ]; then
 		# Finished by another process between the check above and the lock.
-		rm -rf "$OUT/preds/$name-s$seed.lock"
+		release "$name-s$seed"
 		return 0
 	fi
 	rm -rf "$run"
@@ -179,7 +182,7 @@ fit_eval() {
 			# $OUT/diverged.txt so the tables can say which runs are missing and why.
 			note "$name (seed $seed) diverged before any selectable epoch; no result"
 			echo "$name seed $seed" >>"$OUT/diverged.txt"
-			rm -rf "$OUT/preds/$name-s$seed.lock"
+			release "$name-s$seed"
 			return 0
 		fi
 		note "$name (seed $seed) diverged; evaluating the epoch the guard kept"
@@ -193,7 +196,8 @@ fit_eval() {
 	echo "$opts" >"$stamp"
 	# The checkpoint only serves --resume of an unfinished run; a grid of hundreds of
 	# runs would keep gigabytes of them (fastText's 2M-row bigram table is 80 MB).
-	rm -rf "$run/checkpoint" "$OUT/preds/$name-s$seed.lock"
+	rm -rf "$run/checkpoint"
+	release "$name-s$seed"
 }
 
 # labelled LABEL COMMAND…: runs COMMAND; with JOBS > 1 its stderr lines (progress)
