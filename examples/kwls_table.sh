@@ -82,18 +82,15 @@ grid() {
 	PLOT_SEED=
 	if [[ " $METHODS " == *" distill "* ]] && [ ! -f "$OUT/soft.distill.parquet" ]; then
 		step "$tag: cross-fitted LS-Distill teacher (5 CE models on 4/5 of TRAIN each)"
-		lsctl data folds "$train" -o "$OUT/folds" --folds 5 --seed 0 -q
+		[ -f "$OUT/folds/fold5/heldout.parquet" ] ||
+			lsctl data folds "$train" -o "$OUT/folds" --folds 5 --seed 0 -q
+		# The 5 teachers are independent runs: in_jobs trains them JOBS at a time and
+		# fit_eval keeps the finished ones, as for the grid itself. Each one predicts
+		# its held-out fold, under $OUT/teacher/preds/ (not $OUT/preds/, whose files
+		# are the grid's systems).
+		OUT="$saved/$tag/teacher" in_jobs teacher_runs "$OUT/folds" "$dev"
 		local teachers=() f
-		for f in 1 2 3 4 5; do
-			local run="$OUT/teacher/fold$f"
-			rm -rf "$run"
-			# shellcheck disable=SC2086
-			lsctl train "$OUT/folds/fold$f/train.parquet" --dev "$dev" -o "$run" --seed 1 -q \
-				"${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-}
-			lsctl eval "$run" "$OUT/folds/fold$f/heldout.parquet" -o "$OUT/teacher/fold$f.parquet" \
-				--name teacher -q
-			teachers+=("$OUT/teacher/fold$f.parquet")
-		done
+		for f in 1 2 3 4 5; do teachers+=("$OUT/teacher/preds/fold$f-s1.parquet"); done
 		lsctl softlabel "$train" -o "$OUT/soft.distill.parquet" --method distill \
 			--teacher "$(
 				IFS=,
@@ -103,6 +100,15 @@ grid() {
 	step "$tag: ${METHODS// /, } × seeds {$SEEDS}"
 	in_jobs grid_runs "$train" "$dev" "$test" "$D" "$model"
 	OUT=$saved
+}
+
+# teacher_runs FOLDS DEV: the LS-Distill teachers, one CE model per fold (seed 1),
+# each evaluated on the fold it did not see (resumable).
+teacher_runs() {
+	local folds=$1 dev=$2 f
+	for f in 1 2 3 4 5; do
+		fit_eval "fold$f" 1 "$folds/fold$f/train.parquet" "$dev" "$folds/fold$f/heldout.parquet" --loss ce
+	done
 }
 
 # grid_runs TRAIN DEV TEST DATADIR MODEL: every method × seed of one grid (resumable).

@@ -120,7 +120,8 @@ def test_kwls_table_quick(tmp_path):
     check_results(out / "results.md", tag / "preds", systems, "ce")
     # The LS-Distill teacher is out-of-fold: 5 fold models, each predicting rows it never saw.
     held = [
-        pq.read_table(tag / "teacher" / f"fold{f}.parquet")["id"].to_pylist() for f in range(1, 6)
+        pq.read_table(tag / "teacher" / "preds" / f"fold{f}-s1.parquet")["id"].to_pylist()
+        for f in range(1, 6)
     ]
     seen = [
         pq.read_table(tag / "folds" / f"fold{f}" / "train.parquet")["id"].to_pylist()
@@ -131,11 +132,16 @@ def test_kwls_table_quick(tmp_path):
         "id"
     ].to_pylist()
     assert sorted(i for h in held for i in h) == sorted(train_ids)
-    # A second invocation keeps the finished runs (resumable grids) and rewrites the tables.
+    # A second invocation keeps the finished runs (resumable grids), teachers included,
+    # and rewrites the tables; the distilled targets are rebuilt from the kept teachers.
     before = (tag / "preds" / "ce-s1.parquet").stat().st_mtime_ns
-    res = run_script("kwls_table.sh", out)
+    soft = pq.read_table(tag / "soft.distill.parquet")
+    (tag / "soft.distill.parquet").unlink()
+    res = run_script("kwls_table.sh", out, JOBS="2")
     assert "keep ce (seed 1)" in res.stderr
+    assert all(f"keep fold{f} (seed 1)" in res.stderr for f in range(1, 6))
     assert (tag / "preds" / "ce-s1.parquet").stat().st_mtime_ns == before
+    assert pq.read_table(tag / "soft.distill.parquet").column("soft_label").equals(soft.column("soft_label"))
 
 
 def test_sentiment_ls_quick(tmp_path):
