@@ -90,16 +90,40 @@ def one_line(message: str) -> str:
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
 
 
-def error(message: str) -> None:
-    console.print(
-        f"[bold red]Error:[/bold red] {escape(one_line(message))}", soft_wrap=True, highlight=False
+def _plain_stderr() -> bool:
+    """Whether a message can go to stderr as plain text, without loading rich.
+
+    True when rich would print it uncoloured anyway (stderr is not a terminal
+    and no variable forces colour) and no rich display (a progress bar) is
+    live. Saves rich's import (~30 ms) in scripts whose only output is a
+    warning, such as ``softlabel -q`` on near-uniform targets.
+    """
+    forced = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+    return (
+        _StderrConsole._real is None
+        and not any(os.environ.get(v) for v in forced)
+        and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
     )
+
+
+def _message(kind: str, style: str, message: str) -> None:
+    if _plain_stderr():
+        sys.stderr.write(f"{kind}: {one_line(message)}\n")
+        sys.stderr.flush()
+    else:
+        console.print(
+            f"[{style}]{kind}:[/{style}] {escape(one_line(message))}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
+def error(message: str) -> None:
+    _message("Error", "bold red", message)
 
 
 def warn(message: str) -> None:
-    console.print(
-        f"[yellow]Warning:[/yellow] {escape(one_line(message))}", soft_wrap=True, highlight=False
-    )
+    _message("Warning", "yellow", message)
 
 
 def info(message: str, quiet: bool = False) -> None:

@@ -7,6 +7,7 @@ covered without editing this test.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -144,3 +145,44 @@ def test_a_command_imports_only_its_own_cli_module_and_a_quiet_run_no_rich(tmp_p
     assert loaded & others == set()
     assert "lsctl.cli.noise" in loaded
     assert not any(m == "rich" or m.startswith("rich.") for m in loaded), sorted(loaded)
+
+
+def _softlabel_with_warning(tmp_path, **env_extra: str) -> tuple[list[str], str]:
+    """A quiet softlabel run on data whose targets are flat: its only output is a warning."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "flat.parquet"
+    # Every word occurs under both labels equally: KWLS targets are exactly uniform.
+    pq.write_table(pa.table({"text": ["a b"] * 8, "label": ["x", "y"] * 4}), src)
+    code = (
+        "import json, sys\n"
+        "from lsctl.cli.app import app\n"
+        "try:\n"
+        f"    app(['softlabel', {str(src)!r}, '-o', {str(tmp_path / 's.parquet')!r}, '-q'],"
+        " prog_name='lsctl')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('rich'))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), **env_extra}
+    for var in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
+        if var not in env_extra:
+            env.pop(var, None)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1]), r.stderr
+
+
+def test_a_warning_to_a_pipe_is_one_plain_line_without_rich(tmp_path):
+    loaded, err = _softlabel_with_warning(tmp_path)
+    assert loaded == []
+    assert err.startswith("Warning: the kwls soft labels are nearly uniform")
+    assert err.count("\n") == 1 and "\x1b[" not in err
+    # Forced colour goes through rich, with the same words.
+    loaded, colored = _softlabel_with_warning(tmp_path, FORCE_COLOR="1")
+    assert "rich.console" in loaded
+    assert "\x1b[" in colored
+    assert re.sub(r"\x1b\[[0-9;]*m", "", colored) == err
