@@ -7,8 +7,8 @@ covered without editing this test.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 

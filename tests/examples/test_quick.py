@@ -141,7 +141,11 @@ def test_kwls_table_quick(tmp_path):
     assert "keep ce (seed 1)" in res.stderr
     assert all(f"keep fold{f} (seed 1)" in res.stderr for f in range(1, 6))
     assert (tag / "preds" / "ce-s1.parquet").stat().st_mtime_ns == before
-    assert pq.read_table(tag / "soft.distill.parquet").column("soft_label").equals(soft.column("soft_label"))
+    assert (
+        pq.read_table(tag / "soft.distill.parquet")
+        .column("soft_label")
+        .equals(soft.column("soft_label"))
+    )
 
 
 def test_sentiment_ls_quick(tmp_path):
