@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 
@@ -149,3 +150,19 @@ def test_english_stopwords_are_sklearns_list():
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     assert TokenizerSpec(stopwords="english").stopword_set() == ENGLISH_STOP_WORDS
+
+
+def test_words_split_gives_python_regex_tokens_in_order_on_slices():
+    """Token sequences, not only bags: texts that touch (no separator between one
+    text's last word and the next one's first), nulls, astral characters, slices."""
+    from lsctl.text.counts import split_tokens
+
+    texts = ["end", "start", "", "x", None, "y_1", "naïve😀café", "𝐀𝐁 ok", "—", "日本語テキスト"]
+    whole = pa.array(["pad", *texts, "tail"], pa.string())
+    for arr in (whole.slice(1, len(texts)), pa.array(texts, pa.large_string())):
+        per_text, enc = split_tokens(arr, TokenizerSpec("words", lowercase=False))
+        tokens = iter(enc.dictionary.take(enc.indices).to_pylist())
+        # The splitter may leave "" at a text's edges; the vocabulary lookup drops it.
+        got = [[w for w in itertools.islice(tokens, n) if w] for n in per_text.tolist()]
+        assert got == [re.findall(r"\w+", t) if t is not None else [] for t in texts]
+        assert next(tokens, None) is None
