@@ -6,11 +6,16 @@ Runs, in one invocation and on the same file:
 - ``plain``: a straightforward Python/NumPy/SciPy implementation of the same
   equations (Python regex tokenization, a dict vocabulary, a SciPy CSR
   product), also a fresh process, writing the same columns;
+- ``floor``: what no implementation can skip, in Arrow kernels: start
+  Python, read the text column, lowercase it and split it at whitespace
+  (a cruder tokenization than the ``\\w+`` words the others use);
 - ``lsctl 10x``: IMDb repeated ten times (written to a temporary Parquet
   file), for time and memory scaling.
 
-Prints medians of wall and CPU time, peak RSS, and ratios. Wall time on a
-shared machine is noisy; CPU time (user+sys of the process) is steadier.
+The first three run in turn (plain, lsctl, floor, plain, …), so a machine
+whose speed drifts slows them alike and the ratios hold. Prints medians of
+wall and CPU time, peak RSS, and ratios. Wall time on a shared machine is
+noisy; CPU time (user+sys of the process) is steadier.
 
     python benchmarks/softlabel.py [--runs 5] [--runs-10x 1] [--tokenizer words]
 """
@@ -65,6 +70,13 @@ soft = pa.FixedSizeListArray.from_arrays(pa.array(d.astype(np.float32).ravel()),
 pq.write_table(t.append_column("soft_label", soft), out, compression="zstd")
 """
 
+FLOOR = r"""
+import sys
+import pyarrow.compute as pc, pyarrow.parquet as pq
+text = pq.read_table(sys.argv[1], columns=["text"]).column("text")
+tokens = pc.ascii_split_whitespace(pc.utf8_lower(text))
+"""
+
 
 def run(cmd: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user+sys) and peak RSS (MB) of one child process."""
@@ -78,15 +90,22 @@ def run(cmd: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def bench(name: str, cmd: list[str], runs: int) -> dict:
-    samples = [run(cmd) for _ in range(runs)]
-    return {
-        "name": name,
-        "runs": runs,
-        "wall": statistics.median(s[0] for s in samples),
-        "cpu": statistics.median(s[1] for s in samples),
-        "rss": max(s[2] for s in samples),
-    }
+def bench(cases: list[tuple[str, list[str]]], runs: int) -> list[dict]:
+    """Median wall/CPU and peak RSS of each (name, command), run in turn ``runs`` times."""
+    samples: list[list[tuple[float, float, float]]] = [[] for _ in cases]
+    for _ in range(runs):
+        for got, (_, cmd) in zip(samples, cases, strict=True):
+            got.append(run(cmd))
+    return [
+        {
+            "name": name,
+            "runs": runs,
+            "wall": statistics.median(s[0] for s in got),
+            "cpu": statistics.median(s[1] for s in got),
+            "rss": max(s[2] for s in got),
+        }
+        for got, (name, _) in zip(samples, cases, strict=True)
+    ]
 
 
 def max_abs_diff(a: str, b: str) -> float:
@@ -110,18 +129,17 @@ def main() -> None:
     tok = ["--tokenizer", args.tokenizer]
     with tempfile.TemporaryDirectory() as tmp:
         out_l, out_p = f"{tmp}/lsctl.parquet", f"{tmp}/plain.parquet"
-        results = [
-            bench(
-                "plain NumPy/SciPy",
-                [sys.executable, "-c", PLAIN, str(IMDB), out_p, args.tokenizer],
-                args.runs,
-            ),
-            bench(
-                "lsctl softlabel",
-                [*lsctl, "softlabel", str(IMDB), "-o", out_l, "-q", *tok],
-                args.runs,
-            ),
-        ]
+        results = bench(
+            [
+                (
+                    "plain NumPy/SciPy",
+                    [sys.executable, "-c", PLAIN, str(IMDB), out_p, args.tokenizer],
+                ),
+                ("lsctl softlabel", [*lsctl, "softlabel", str(IMDB), "-o", out_l, "-q", *tok]),
+                ("floor: Arrow read+split", [sys.executable, "-c", FLOOR, str(IMDB)]),
+            ],
+            args.runs,
+        )
         diff = max_abs_diff(out_l, out_p)
         if args.runs_10x:
             import pyarrow as pa
@@ -131,12 +149,14 @@ def main() -> None:
             t = pq.read_table(IMDB)
             pq.write_table(pa.concat_tables([t] * 10), big, row_group_size=t.num_rows)
             del t
-            results.append(
-                bench(
-                    "lsctl softlabel, IMDb x10",
-                    [*lsctl, "softlabel", big, "-o", f"{tmp}/big.parquet", "-q", *tok],
-                    args.runs_10x,
-                )
+            results += bench(
+                [
+                    (
+                        "lsctl softlabel, IMDb x10",
+                        [*lsctl, "softlabel", big, "-o", f"{tmp}/big.parquet", "-q", *tok],
+                    )
+                ],
+                args.runs_10x,
             )
     base = results[0]
     one = results[1]
@@ -153,6 +173,11 @@ def main() -> None:
             f"{r['wall'] / base['wall']:>13.2f}x {r['wall'] / one['wall']:>10.2f}x "
             f"{r['rss'] / one['rss']:>10.2f}x"
         )
+    floor = results[2]
+    print(
+        f"lsctl softlabel minus the floor: {one['wall'] - floor['wall']:.2f} s wall, "
+        f"{one['cpu'] - floor['cpu']:.2f} s CPU"
+    )
     print(f"max |lsctl - plain| over all soft labels: {diff:.2e}")
     print(
         f"load average at the end: {os.getloadavg()[0]:.2f} (wall times on a busy machine inflate)"
