@@ -88,7 +88,7 @@ grid() {
 		# fit_eval keeps the finished ones, as for the grid itself. Each one predicts
 		# its held-out fold, under $OUT/teacher/preds/ (not $OUT/preds/, whose files
 		# are the grid's systems).
-		OUT="$saved/$tag/teacher" in_jobs teacher_runs "$OUT/folds" "$dev"
+		OUT="$OUT/teacher" in_jobs teacher_runs "$OUT/folds" "$dev"
 		local teachers=() f
 		for f in 1 2 3 4 5; do teachers+=("$OUT/teacher/preds/fold$f-s1.parquet"); done
 		lsctl softlabel "$train" -o "$OUT/soft.distill.parquet" --method distill \

@@ -115,55 +115,17 @@ def test_import_lsctl_and_its_api_names_import_no_heavy_library():
     assert json.loads(r.stdout.strip().splitlines()[-1]) == []
 
 
-def test_a_command_imports_only_its_own_cli_module_and_a_quiet_run_no_rich(tmp_path):
-    """`lsctl noise …` builds only the noise command; a quiet run that succeeds never loads rich."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from lsctl.cli.app import COMMANDS
-
-    src = tmp_path / "d.parquet"
-    pq.write_table(pa.table({"text": ["a b", "c d"] * 5, "label": ["x", "y"] * 5}), src)
+def _run_cli(args: list[str], prefixes: tuple[str, ...], **env_extra: str) -> tuple[set[str], str]:
+    """Run ``lsctl ARGS`` in a fresh interpreter; returns (loaded modules starting with
+    one of ``prefixes``, stderr). Colour variables are unset unless given."""
     code = (
         "import json, sys\n"
         "from lsctl.cli.app import app\n"
         "try:\n"
-        f"    app(['noise', {str(src)!r}, '-o', {str(tmp_path / 'n.parquet')!r}, '-k', 'symmetric', '-r', '0.2', '-q'],"
-        " prog_name='lsctl')\n"
+        f"    app({args!r}, prog_name='lsctl')\n"
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('lsctl.cli.', 'rich')))))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert r.returncode == 0, r.stderr
-    loaded = set(json.loads(r.stdout.strip().splitlines()[-1]))
-    assert (tmp_path / "n.parquet").exists()
-    others = {f"lsctl.cli.{name}" for name in COMMANDS if name != "noise"}
-    assert loaded & others == set()
-    assert "lsctl.cli.noise" in loaded
-    assert not any(m == "rich" or m.startswith("rich.") for m in loaded), sorted(loaded)
-
-
-def _softlabel_with_warning(tmp_path, **env_extra: str) -> tuple[list[str], str]:
-    """A quiet softlabel run on data whose targets are flat: its only output is a warning."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    src = tmp_path / "flat.parquet"
-    # Every word occurs under both labels equally: KWLS targets are exactly uniform.
-    pq.write_table(pa.table({"text": ["a b"] * 8, "label": ["x", "y"] * 4}), src)
-    code = (
-        "import json, sys\n"
-        "from lsctl.cli.app import app\n"
-        "try:\n"
-        f"    app(['softlabel', {str(src)!r}, '-o', {str(tmp_path / 's.parquet')!r}, '-q'],"
-        " prog_name='lsctl')\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('rich'))))\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), **env_extra}
     for var in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
@@ -173,12 +135,42 @@ def _softlabel_with_warning(tmp_path, **env_extra: str) -> tuple[list[str], str]
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout.strip().splitlines()[-1]), r.stderr
+    return set(json.loads(r.stdout.strip().splitlines()[-1])), r.stderr
+
+
+def test_a_command_imports_only_its_own_cli_module_and_a_quiet_run_no_rich(tmp_path):
+    """`lsctl noise …` builds only the noise command; a quiet run that succeeds never loads rich."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lsctl.cli.app import COMMANDS
+
+    src = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["a b", "c d"] * 5, "label": ["x", "y"] * 5}), src)
+    args = ["noise", str(src), "-o", str(tmp_path / "n.parquet"), "-k", "symmetric", "-r", "0.2"]
+    loaded, _ = _run_cli([*args, "-q"], ("lsctl.cli.", "rich"))
+    assert (tmp_path / "n.parquet").exists()
+    others = {f"lsctl.cli.{name}" for name in COMMANDS if name != "noise"}
+    assert loaded & others == set()
+    assert "lsctl.cli.noise" in loaded
+    assert not any(m == "rich" or m.startswith("rich.") for m in loaded), sorted(loaded)
+
+
+def _softlabel_with_warning(tmp_path, **env_extra: str) -> tuple[set[str], str]:
+    """A quiet softlabel run on data whose targets are flat: its only output is a warning."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "flat.parquet"
+    # Every word occurs under both labels equally: KWLS targets are exactly uniform.
+    pq.write_table(pa.table({"text": ["a b"] * 8, "label": ["x", "y"] * 4}), src)
+    args = ["softlabel", str(src), "-o", str(tmp_path / "s.parquet"), "-q"]
+    return _run_cli(args, ("rich",), **env_extra)
 
 
 def test_a_warning_to_a_pipe_is_one_plain_line_without_rich(tmp_path):
     loaded, err = _softlabel_with_warning(tmp_path)
-    assert loaded == []
+    assert loaded == set()
     assert err.startswith("Warning: the kwls soft labels are nearly uniform")
     assert err.count("\n") == 1 and "\x1b[" not in err
     # Forced colour goes through rich, with the same words.
