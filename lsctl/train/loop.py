@@ -36,6 +36,7 @@ from lsctl.errors import LsctlError, Terminated, UsageError
 from lsctl.progress import Progress, ensure
 from lsctl.train import checkpoint, dist, losses
 from lsctl.train import run_dir as rd
+from lsctl.train.adadelta import RowSparseAdadelta
 from lsctl.train.config import TrainConfig, resume_conflicts
 from lsctl.train.data import TrainData
 from lsctl.train.device import autocast, resolve_device
@@ -326,9 +327,11 @@ class Trainer:
                 params, lr=c.lr, weight_decay=c.weight_decay, **fused
             )
         elif c.optimizer == "adadelta":
-            # Kim 2014 (after Zeiler 2012): rho 0.95, eps 1e-6. No fused kernel exists.
-            self.optimizer = torch.optim.Adadelta(
-                params, lr=c.lr, rho=0.95, eps=1e-6, weight_decay=c.weight_decay
+            # Kim 2014 (after Zeiler 2012): rho 0.95, eps 1e-6. No fused kernel
+            # exists; the embedding tables take torch's step on touched rows only.
+            tables = [m.weight for m in self.module.modules() if isinstance(m, torch.nn.Embedding)]
+            self.optimizer = RowSparseAdadelta(
+                params, row_sparse=tables, lr=c.lr, rho=0.95, eps=1e-6, weight_decay=c.weight_decay
             )
         elif c.sparse_embeddings:
             # fastText's update: plain SGD touching only the rows of the batch's
