@@ -1,85 +1,106 @@
 """Kim's recipe on long documents: lsctl's row-sparse Adadelta against torch's Adadelta.
 
-Run: .venv/bin/python benchmarks/adadelta.py [--dataset 20newsgroups] [--rows 1000]
-     [--epochs 3] [--repeats 2] [--threads 1]
+Run: .venv/bin/python benchmarks/adadelta.py [--dataset 20newsgroups] [--steps 40]
+     [--block 5] [--threads 1]
 
-Trains TextCNN with ``--preset kim2014`` (300-wide embeddings over a 50,000-word
-vocabulary, Adadelta) through ``lsctl.train.loop.train``, the function the CLI
-calls, on the same ``--rows`` rows of the dataset's TRAIN split. The baseline
-is the same loop with ``torch.optim.Adadelta`` in place of lsctl's optimizer;
-the two alternate (baseline, lsctl, baseline, …) so drift hits both. Prints
-the median examples/s over the epochs after the first of every run, the ratio,
-and whether the trained weights are identical (they must be).
+Builds TextCNN with ``--preset kim2014`` (300-wide embeddings over the 50,000
+most frequent words, batches of 50 texts of up to 256 tokens) on the dataset's
+full TRAIN split, through lsctl's own ``Trainer``, then trains two copies of it
+on the same batches: one with ``torch.optim.Adadelta`` (the baseline), one with
+``lsctl.train.adadelta.RowSparseAdadelta`` (what ``lsctl train`` uses). They
+alternate in blocks of ``--block`` steps so drift hits both. Prints the median
+time of a whole step (forward, backward, update) and of the update alone, the
+ratios, and whether the two copies' weights are identical afterwards (they must
+be).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
-import tempfile
+import time
 
-import numpy as np
-import pyarrow.parquet as pq
 import torch
+import torch.nn.functional as F
 
-from lsctl.train import loop
+from lsctl.train import data as data_mod
 from lsctl.train.adadelta import RowSparseAdadelta
 from lsctl.train.config import TrainConfig
+from lsctl.train.features import batch as make_batch
+from lsctl.train.loop import Trainer, epoch_order
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets")
-
-
-def torch_adadelta(params, row_sparse, **kw):
-    return torch.optim.Adadelta(params, **kw)
-
-
-def run(path: str, out: str, epochs: int, threads: int, optimizer) -> tuple[list[float], dict]:
-    loop.RowSparseAdadelta = optimizer
-    cfg = TrainConfig(
-        train=path, output=out, epochs=epochs, threads=threads, seed=0, cache=False,
-        device="cpu", dev_split=0.1,
-    ).with_preset("kim2014", keep={"epochs"})  # fmt: skip
-    result = loop.train(cfg)
-    return [r["examples_per_s"] for r in result.history[1:]], result.model.state_dict()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="20newsgroups")
-    ap.add_argument("--rows", type=int, default=1000)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=40, help="timed steps per optimizer")
+    ap.add_argument("--block", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     src = os.path.join(SHARED, args.dataset, "train.parquet")
     if not os.path.exists(src):
         raise SystemExit(f"{src} not found (the shared datasets are needed)")
-    cases = {"torch.optim.Adadelta": torch_adadelta, "lsctl RowSparseAdadelta": RowSparseAdadelta}
-    speeds: dict[str, list[float]] = {name: [] for name in cases}
-    weights: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        table = pq.read_table(src)
-        keep = np.sort(np.random.default_rng(0).permutation(table.num_rows)[: args.rows])
-        path = os.path.join(tmp, "train.parquet")
-        pq.write_table(table.take(keep), path)
-        for rep in range(args.repeats):
-            for i, (name, opt) in enumerate(cases.items()):
-                got, weights[name] = run(path, f"{tmp}/r{rep}-{i}", args.epochs, args.threads, opt)
-                speeds[name].extend(got)
-    loop.RowSparseAdadelta = RowSparseAdadelta
-    a, b = weights.values()
-    same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    base = statistics.median(speeds["torch.optim.Adadelta"])
+    torch.set_num_threads(args.threads)
+    cfg = TrainConfig(train=src, output="unused", seed=0, cache=False, device="cpu")
+    cfg = cfg.with_preset("kim2014").resolved()
+    t = Trainer(cfg, data_mod.load(cfg), write=False)
+    order = epoch_order(len(t.train_y), 0, 1)
+    bs = cfg.batch_size
+    batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
+    vocab = t.module.embedding.num_embeddings
+
+    models = {"torch.optim.Adadelta": t.module, "lsctl RowSparseAdadelta": copy.deepcopy(t.module)}
+    kw = dict(lr=cfg.lr, rho=0.95, eps=1e-6)
+    opts = {
+        "torch.optim.Adadelta": torch.optim.Adadelta(models["torch.optim.Adadelta"].parameters(), **kw),
+        "lsctl RowSparseAdadelta": RowSparseAdadelta(
+            models["lsctl RowSparseAdadelta"].parameters(),
+            row_sparse=[models["lsctl RowSparseAdadelta"].embedding.weight],
+            **kw,
+        ),
+    }  # fmt: skip
+    step_s: dict[str, list[float]] = {n: [] for n in models}
+    update_s: dict[str, list[float]] = {n: [] for n in models}
+    warm = 2 * args.block  # allocator and oneDNN warm-up, not timed
+    total = warm + args.steps
+    for start in range(0, total, args.block):
+        for name, model in models.items():
+            model.train()
+            for i in range(start, min(start + args.block, total)):
+                ids, mask = make_batch(t.train_ids, t.train_len, batches[i % len(batches)])
+                y = t.train_y[batches[i % len(batches)]]
+                torch.manual_seed(i)  # the same dropout masks for both copies
+                t0 = time.perf_counter()
+                opts[name].zero_grad(set_to_none=True)
+                logits, _ = model(ids, mask)
+                F.cross_entropy(logits, y).backward()
+                t1 = time.perf_counter()
+                opts[name].step()
+                t2 = time.perf_counter()
+                if i >= warm:
+                    step_s[name].append(t2 - t0)
+                    update_s[name].append(t2 - t1)
+    a, b = (m.state_dict() for m in models.values())
+    same = all(torch.equal(a[k], b[k]) for k in a)
+    base_step = statistics.median(step_s["torch.optim.Adadelta"])
+    base_upd = statistics.median(update_s["torch.optim.Adadelta"])
     print(
-        f"\nTextCNN --preset kim2014, {args.dataset} {args.rows} rows, {args.threads} thread(s), "
-        f"{args.repeats} runs x {args.epochs - 1} timed epochs each\n"
+        f"\nTextCNN --preset kim2014 on {args.dataset} ({len(t.train_y)} rows, vocabulary "
+        f"{vocab}), batch {bs}, {args.threads} thread(s), {args.steps} timed steps each\n"
     )
-    print("| optimizer | examples/s (median) | vs torch |\n|---|---:|---:|")
-    for name, s in speeds.items():
-        med = statistics.median(s)
-        print(f"| {name} | {med:.1f} | {med / base:.2f}x |")
-    print(f"\ntrained weights identical: {'yes' if same else 'NO'}")
+    print("| optimizer | step ms | update ms | examples/s | step vs torch | update vs torch |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in models:
+        st, up = statistics.median(step_s[name]), statistics.median(update_s[name])
+        print(
+            f"| {name} | {st * 1e3:.0f} | {up * 1e3:.1f} | {bs / st:.0f} "
+            f"| {st / base_step:.2f}x | {up / base_upd:.2f}x |"
+        )
+    print(f"\nweights identical after {total} steps: {'yes' if same else 'NO'}")
     if not same:
         raise SystemExit(1)
 
