@@ -94,9 +94,7 @@ def command(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Compare systems with a paired bootstrap, t-test and Wilcoxon over seeds, McNemar and Holm.
-
-    Files with the same `name` (set by `lsctl eval --name`) and different seeds
+    """Files with the same `name` (set by `lsctl eval --name`) and different seeds
     form one system. Δ is system − baseline; p_bootstrap is the share of
     rounds in which the system is not better (for nll and ece lower is better).
 

@@ -23,8 +23,7 @@ from lsctl.cli.common import (
 )
 
 app = typer.Typer(
-    help="Import, inspect, split and under-sample datasets.\n\n"
-    "\b\n"
+    help="\b\n"
     "Examples:\n"
     "  lsctl data import reviews.csv -o reviews.parquet --text-col body --label-col stars\n"
     "  lsctl data info reviews.parquet\n"

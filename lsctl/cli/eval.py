@@ -61,9 +61,7 @@ def command(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Predict DATA with RUN; write id, label, pred, probs and logits; print the metrics.
-
-    Metrics: accuracy, macro-F1, per-class precision/recall/F1, NLL, Brier,
+    """Metrics: accuracy, macro-F1, per-class precision/recall/F1, NLL, Brier,
     ECE (equal-width bins, L1, top-label confidence), adaptive ECE (equal-mass
     bins) and classwise ECE (Kull et al. 2019).
 

@@ -52,9 +52,7 @@ def command(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Count words per label and score them as KWLS keywords (WLC, WLW, WLR).
-
-    The table (word, label, count, wlc, wlw, wlr, rank, df) and its metadata
+    """The table (word, label, count, wlc, wlw, wlr, rank, df) and its metadata
     hold everything `lsctl softlabel --keywords KW` needs to apply these
     statistics to other data.
 

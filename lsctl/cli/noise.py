@@ -99,9 +99,7 @@ def command(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Inject seeded label noise; keep the clean label; report intended vs realized T.
-
-    T(i, j) = P(noisy = j | clean = i). Kinds:
+    """T(i, j) = P(noisy = j | clean = i). Kinds:
 
     \b
     symmetric   1−R kept, R/(K−1) to each other class (--convention off-diagonal),

@@ -9,7 +9,6 @@ import typer
 from lsctl.cli.common import QuietOpt, handle_errors, info
 
 app = typer.Typer(
-    help="Figures from run directories: training curves.",
     no_args_is_help=True,
 )
 

@@ -60,9 +60,7 @@ def command(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Rank systems across datasets: average ranks, Friedman, Nemenyi CD, Holm–Wilcoxon.
-
-    Files are grouped into datasets by the hash of the test data `lsctl eval`
+    """Files are grouped into datasets by the hash of the test data `lsctl eval`
     recorded (or by --dataset PATTERN=NAME), and into systems by name as in
     `compare`; a system's seeds are averaged per dataset. Each dataset ranks
     the systems (1 = best, ties share the mean rank); the Friedman test (with

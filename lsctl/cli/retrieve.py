@@ -19,8 +19,7 @@ from lsctl.cli.common import (
 )
 
 app = typer.Typer(
-    help="Answer retrieval (ReQA): questions rank a pool of sentences.\n\n"
-    "Pools: 'all' ranks every sentence (ReQA's protocol), 'fold' only the sentences of the "
+    help="Pools: 'all' ranks every sentence (ReQA's protocol), 'fold' only the sentences of the "
     "questions' fold (leak-free). Identical sentence texts count as the gold.\n\n"
     "\b\n"
     "Examples:\n"

@@ -145,9 +145,7 @@ def build_command() -> Callable[..., None]:
     return handle_errors(command)
 
 
-_DOC = """Write soft-label targets: DATA's rows plus a soft_label vector per row.
-
-    Example: lsctl softlabel train.parquet --method kwls -o train.soft.parquet --show 3
+_DOC = """Example: lsctl softlabel train.parquet --method kwls -o train.soft.parquet --show 3
     """
 
 

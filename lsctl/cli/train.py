@@ -279,9 +279,7 @@ def command(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train a classifier; writes a run directory that `lsctl eval` reads.
-
-    Example:
+    """Example:
 
         lsctl train trec-train.parquet -o runs/cnn --model textcnn --loss ce --epochs 10
 

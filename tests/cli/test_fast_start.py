@@ -178,3 +178,39 @@ def test_a_warning_to_a_pipe_is_one_plain_line_without_rich(tmp_path):
     assert "rich.console" in loaded
     assert "\x1b[" in colored
     assert re.sub(r"\x1b\[[0-9;]*m", "", colored) == err
+
+
+def test_root_help_lists_every_summary_without_building_a_command():
+    """`lsctl --help` shows each command's summary from the registry alone: no
+    command module, numpy or pyarrow is imported, and each summary is the first
+    paragraph of that command's own --help."""
+    from typer.main import get_command
+
+    from lsctl.cli.app import COMMANDS, app
+
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from lsctl.cli.app import app\n"
+        "buf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf):\n"
+        "    try:\n"
+        "        app(['--help'], prog_name='lsctl')\n"
+        "    except SystemExit as e:\n"
+        "        assert not e.code, e.code\n"
+        "mods = sorted(m for m in sys.modules if m.startswith(('lsctl.cli.', 'numpy', 'pyarrow')))\n"
+        "print(json.dumps({'mods': mods, 'help': buf.getvalue()}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "TERM": "dumb"}
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(out["mods"]) <= {"lsctl.cli.app", "lsctl.cli.common"}, out["mods"]
+    listing = [line.strip("│ ").split(None, 1) for line in out["help"].splitlines()]
+    listed = {row[0]: row[1].strip() for row in listing if len(row) == 2 and row[0] in COMMANDS}
+    assert list(listed) == list(COMMANDS)
+    root = get_command(app)
+    for name, summary in COMMANDS.items():
+        assert listed[name] == summary
+        assert root.commands[name].help.split("\n\n")[0] == summary
