@@ -1,6 +1,6 @@
 """Kim's recipe on long documents: lsctl's row-sparse Adadelta against torch's Adadelta.
 
-Run: .venv/bin/python benchmarks/adadelta.py [--dataset 20newsgroups] [--steps 40]
+Run: .venv/bin/python benchmarks/adadelta.py [--dataset 20newsgroups] [--steps 20]
      [--block 5] [--threads 1]
 
 Builds TextCNN with ``--preset kim2014`` (300-wide embeddings over the 50,000
@@ -37,7 +37,7 @@ SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="20newsgroups")
-    ap.add_argument("--steps", type=int, default=40, help="timed steps per optimizer")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps per optimizer")
     ap.add_argument("--block", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()

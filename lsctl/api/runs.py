@@ -185,7 +185,7 @@ def compare(
     baseline : str, optional
         The system every other is compared with; default: all pairs.
     metric : str
-        ``accuracy``, ``macro_f1``, ``nll``, ``brier``, ``ece``, ….
+        ``accuracy``, ``macro_f1``, ``nll`` or ``ece``.
     rounds, seed, ci : paired bootstrap rounds, its seed, the CI level.
     mcnemar : {"exact", "chi2"}
     alpha : float
