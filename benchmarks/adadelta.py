@@ -1,22 +1,29 @@
-"""Kim's recipe on long documents: lsctl's row-sparse Adadelta against torch's Adadelta.
+"""Kim's recipe on long documents: what lsctl does to the CPU step, against torch's defaults.
 
 Run: .venv/bin/python benchmarks/adadelta.py [--dataset 20newsgroups] [--steps 20]
      [--block 5] [--threads 1]
 
 Builds TextCNN with ``--preset kim2014`` (300-wide embeddings over the 50,000
 most frequent words, batches of 50 texts of up to 256 tokens) on the dataset's
-full TRAIN split, through lsctl's own ``Trainer``, then trains two copies of it
-on the same batches: one with ``torch.optim.Adadelta`` (the baseline), one with
-``lsctl.train.adadelta.RowSparseAdadelta`` (what ``lsctl train`` uses). They
-alternate in blocks of ``--block`` steps so drift hits both. Prints the median
-time of a whole step (forward, backward, update) and of the update alone, the
-ratios, and whether the two copies' weights are identical afterwards (they must
-be).
+full TRAIN split, through lsctl's own ``Trainer``, then trains three copies of
+it on the same batches:
+
+- ``torch.optim.Adadelta``: the baseline (torch's Adadelta, glibc's defaults);
+- ``RowSparseAdadelta``: lsctl's optimizer (``lsctl/train/adadelta.py``);
+- ``+ reuse_large_blocks``: the same inside ``lsctl.train.cpu_memory``'s
+  allocator setting, which is what ``lsctl train`` runs on CPU.
+
+They alternate in blocks of ``--block`` steps so drift hits all three; the
+first step of each block is not timed (a block may start on a trimmed heap).
+Prints the median time of a whole step (forward, backward, update) and of the
+update alone, the ratios, and whether the copies' weights are identical
+afterwards (they must be).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import statistics
@@ -28,6 +35,7 @@ import torch.nn.functional as F
 from lsctl.train import data as data_mod
 from lsctl.train.adadelta import RowSparseAdadelta
 from lsctl.train.config import TrainConfig
+from lsctl.train.cpu_memory import reuse_large_blocks
 from lsctl.train.features import batch as make_batch
 from lsctl.train.loop import Trainer, epoch_order
 
@@ -53,16 +61,17 @@ def main() -> None:
     batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
     vocab = t.module.embedding.num_embeddings
 
-    models = {"torch.optim.Adadelta": t.module, "lsctl RowSparseAdadelta": copy.deepcopy(t.module)}
+    base, rows, held = (
+        "torch.optim.Adadelta",
+        "RowSparseAdadelta",
+        "RowSparseAdadelta + reuse_large_blocks",
+    )
+    models = {name: copy.deepcopy(t.module) for name in (base, rows, held)}
     kw = dict(lr=cfg.lr, rho=0.95, eps=1e-6)
-    opts = {
-        "torch.optim.Adadelta": torch.optim.Adadelta(models["torch.optim.Adadelta"].parameters(), **kw),
-        "lsctl RowSparseAdadelta": RowSparseAdadelta(
-            models["lsctl RowSparseAdadelta"].parameters(),
-            row_sparse=[models["lsctl RowSparseAdadelta"].embedding.weight],
-            **kw,
-        ),
-    }  # fmt: skip
+    opts = {base: torch.optim.Adadelta(models[base].parameters(), **kw)}
+    for name in (rows, held):
+        m = models[name]
+        opts[name] = RowSparseAdadelta(m.parameters(), row_sparse=[m.embedding.weight], **kw)
     step_s: dict[str, list[float]] = {n: [] for n in models}
     update_s: dict[str, list[float]] = {n: [] for n in models}
     warm = 2 * args.block  # allocator and oneDNN warm-up, not timed
@@ -70,29 +79,32 @@ def main() -> None:
     for start in range(0, total, args.block):
         for name, model in models.items():
             model.train()
-            for i in range(start, min(start + args.block, total)):
-                ids, mask = make_batch(t.train_ids, t.train_len, batches[i % len(batches)])
-                y = t.train_y[batches[i % len(batches)]]
-                torch.manual_seed(i)  # the same dropout masks for both copies
-                t0 = time.perf_counter()
-                opts[name].zero_grad(set_to_none=True)
-                logits, _ = model(ids, mask)
-                F.cross_entropy(logits, y).backward()
-                t1 = time.perf_counter()
-                opts[name].step()
-                t2 = time.perf_counter()
-                if i >= warm:
-                    step_s[name].append(t2 - t0)
-                    update_s[name].append(t2 - t1)
-    a, b = (m.state_dict() for m in models.values())
-    same = all(torch.equal(a[k], b[k]) for k in a)
-    base_step = statistics.median(step_s["torch.optim.Adadelta"])
-    base_upd = statistics.median(update_s["torch.optim.Adadelta"])
+            memory = reuse_large_blocks() if name == held else contextlib.nullcontext()
+            with memory:
+                for i in range(start, min(start + args.block, total)):
+                    idx = batches[i % len(batches)]
+                    ids, mask = make_batch(t.train_ids, t.train_len, idx)
+                    torch.manual_seed(i)  # the same dropout masks for every copy
+                    t0 = time.perf_counter()
+                    opts[name].zero_grad(set_to_none=True)
+                    logits, _ = model(ids, mask)
+                    F.cross_entropy(logits, t.train_y[idx]).backward()
+                    t1 = time.perf_counter()
+                    opts[name].step()
+                    t2 = time.perf_counter()
+                    if i >= warm and i > start:
+                        step_s[name].append(t2 - t0)
+                        update_s[name].append(t2 - t1)
+    states = [m.state_dict() for m in models.values()]
+    same = all(torch.equal(st[k], states[0][k]) for st in states[1:] for k in states[0])
+    base_step = statistics.median(step_s[base])
+    base_upd = statistics.median(update_s[base])
     print(
         f"\nTextCNN --preset kim2014 on {args.dataset} ({len(t.train_y)} rows, vocabulary "
-        f"{vocab}), batch {bs}, {args.threads} thread(s), {args.steps} timed steps each\n"
+        f"{vocab}), batch {bs}, {args.threads} thread(s), {args.steps} steps each, "
+        f"{len(step_s[base])} timed\n"
     )
-    print("| optimizer | step ms | update ms | examples/s | step vs torch | update vs torch |")
+    print("| case | step ms | update ms | examples/s | step vs torch | update vs torch |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in models:
         st, up = statistics.median(step_s[name]), statistics.median(update_s[name])

@@ -19,6 +19,7 @@ Design notes (why, not what):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -38,6 +39,7 @@ from lsctl.train import checkpoint, dist, losses
 from lsctl.train import run_dir as rd
 from lsctl.train.adadelta import RowSparseAdadelta
 from lsctl.train.config import TrainConfig, resume_conflicts
+from lsctl.train.cpu_memory import reuse_large_blocks
 from lsctl.train.data import TrainData
 from lsctl.train.device import autocast, resolve_device
 from lsctl.train.features import batch as make_batch
@@ -426,13 +428,16 @@ class Trainer:
                 self.vocab.save(os.path.join(c.output, rd.VOCAB))
 
         previous = self._install_sigint()
+        # Each CPU step frees and reallocates the same large blocks (cpu_memory).
+        memory = reuse_large_blocks() if self.device.type == "cpu" else contextlib.nullcontext()
         try:
-            for epoch in range(start_epoch, c.epochs + 1):
-                self._train_epoch(epoch, start_step, carry)
-                start_step, carry = 0, {"loss_sum": 0.0, "seen": 0, "seconds": 0.0}
-                if self._end_epoch(epoch):
-                    stopped = "early-stopped"
-                    break
+            with memory:
+                for epoch in range(start_epoch, c.epochs + 1):
+                    self._train_epoch(epoch, start_step, carry)
+                    start_step, carry = 0, {"loss_sum": 0.0, "seen": 0, "seconds": 0.0}
+                    if self._end_epoch(epoch):
+                        stopped = "early-stopped"
+                        break
         except KeyboardInterrupt as e:
             # The note rides on the exception so the CLI prints one line, not two.
             note = self._save_on_interrupt()
