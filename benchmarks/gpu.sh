@@ -69,7 +69,7 @@ else
 	EPOCHS=${EPOCHS:-5} PATIENCE=${PATIENCE:-2} GRID_CAPS=() JOBS=${JOBS:-4}
 fi
 # Each parallel run gets an equal share of the CPU cores (tokenizing, batching).
-THREADS=$(($("$PY" -c "import os; print(os.cpu_count() or 1)") / JOBS))
+THREADS=$(($(nproc 2>/dev/null || echo 1) / JOBS))
 [ "$THREADS" -ge 1 ] || THREADS=1
 OUT=${OUT:-runs/gpu}
 mkdir -p "$OUT"
