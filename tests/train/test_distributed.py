@@ -27,7 +27,7 @@ def _worker(rank: int, world: int, tmp: str, kw: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["textcnn", "fasttext"])
+@pytest.mark.parametrize("model", ["textcnn", "fasttext", "textcnn-adadelta"])
 def test_two_processes_match_one(tmp_path, model):
     import torch.multiprocessing as mp
 
@@ -38,6 +38,8 @@ def test_two_processes_match_one(tmp_path, model):
     write_dataset(tmp_path / "train.parquet", n=100)
     # No dropout: each rank draws its own masks, so only then is one process comparable.
     kw = {"model": model, "dropout": 0.0, "epochs": 2, "batch_size": 16, "lr": 3e-3}
+    if model == "textcnn-adadelta":  # Kim's optimizer: the row-sparse step after all-reduce
+        kw.update(model="textcnn", optimizer="adadelta", lr=1.0, max_norm=3.0)
     mp.spawn(_worker, args=(2, str(tmp_path), kw), nprocs=2, join=True)
 
     r0 = torch.load(tmp_path / "rank0.pt")
