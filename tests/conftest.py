@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# lsctl's OpenMP wait default (lsctl/train/cpu_threads.py) must be in the
+# environment before any test file imports torch, as it is for the CLI: else
+# libgomp's idle threads spin against the suite's other work.
+import lsctl.train  # noqa: F401
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
