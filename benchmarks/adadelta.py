@@ -67,7 +67,8 @@ def main() -> None:
         "RowSparseAdadelta + reuse_large_blocks",
     )
     models = {name: copy.deepcopy(t.module) for name in (base, rows, held)}
-    kw = dict(lr=cfg.lr, rho=0.95, eps=1e-6)
+    # The hyperparameters lsctl's Trainer gave its own optimizer (Kim's rho and eps).
+    kw = {k: t.optimizer.defaults[k] for k in ("lr", "rho", "eps", "weight_decay")}
     opts = {base: torch.optim.Adadelta(models[base].parameters(), **kw)}
     for name in (rows, held):
         m = models[name]

@@ -3,15 +3,14 @@
 glibc serves every allocation above its mmap threshold (at most 32 MiB) with a
 fresh ``mmap`` and returns it to the kernel on ``free``. A TextCNN step on a
 50,000-word vocabulary allocates a 60 MB embedding gradient (``vocab x 300``
-floats) and frees it a step later, so every step pays ~15,000 page faults and
-the kernel's zeroing of those pages; with two trainings on two cores that
-traffic also slows the other process. With mmap off for the main arena and a
-high trim threshold, the freed block stays in the heap and the next step
-reuses it. ``python benchmarks/adadelta.py`` on these 2 cores: a Kim-recipe
+floats) and frees it a step later, so every step pays the page faults of a
+fresh 60 MB mapping (15,000 with 4 KiB pages) and the kernel's zeroing of it;
+with two trainings on two cores that traffic also slows the other process.
+With mmap off for the main arena and a high trim threshold, the freed block
+stays in the heap and the next step reuses it. ``python benchmarks/adadelta.py`` on these 2 cores: a Kim-recipe
 TextCNN step on 20 Newsgroups took 389 instead of 418 ms alone, and 379
 instead of 451 ms with another training on the other core; peak memory rose
-by ~1%.
-Values are unchanged: only where memory comes from differs.
+by ~1%. Values are unchanged: only where memory comes from differs.
 
 The settings are glibc's ``mallopt`` (Linux); elsewhere nothing changes. They
 hold for the training loop only: afterwards glibc's defaults come back and the

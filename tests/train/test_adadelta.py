@@ -8,10 +8,7 @@ torch = pytest.importorskip("torch")
 
 from lsctl.train.adadelta import RowSparseAdadelta  # noqa: E402
 from lsctl.train.models import TextCNN  # noqa: E402
-from tests.train.trainkit import tiny_config, write_dataset  # noqa: E402
-
-# Kim's optimizer, max-norm and padding, at the tiny sizes of tiny_config.
-SMALL = {"epochs", "embed_dim", "max_length"}
+from tests.train.trainkit import tiny_kim_config, write_dataset  # noqa: E402
 
 
 def _model(seed: int = 0) -> TextCNN:
@@ -95,10 +92,7 @@ def test_kim2014_training_equals_a_run_with_torch_adadelta(tmp_path, monkeypatch
     data = write_dataset(tmp_path / "train.parquet", n=90)
 
     def run(tag):
-        cfg = tiny_config(data, tmp_path / tag, epochs=2, cache=False).with_preset(
-            "kim2014", keep=SMALL
-        )
-        return train(cfg)
+        return train(tiny_kim_config(data, tmp_path / tag, cache=False))
 
     built = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import resource
 
 import numpy as np
@@ -10,8 +11,6 @@ import pytest
 from lsctl.train import cpu_memory
 from lsctl.train.cpu_memory import reuse_large_blocks
 
-# Kim's optimizer, max-norm and padding, at the tiny sizes of tiny_config.
-SMALL = {"epochs", "embed_dim", "max_length"}
 glibc = pytest.mark.skipif(cpu_memory._glibc() is None, reason="needs glibc (Linux)")
 
 
@@ -59,26 +58,23 @@ def test_training_is_identical_with_and_without_reused_blocks(tmp_path, monkeypa
     import torch
 
     from lsctl.train.loop import train
-    from tests.train.trainkit import tiny_config, write_dataset
+    from tests.train.trainkit import tiny_kim_config, write_dataset
 
     data = write_dataset(tmp_path / "train.parquet", n=90)
-    used = []
+    applied = []
     real = cpu_memory.reuse_large_blocks
 
+    @contextlib.contextmanager
     def spy(environ=None):
-        ctx = real(environ)
-        used.append(environ)
-        return ctx
+        with real(environ) as on:
+            applied.append(on)
+            yield on
 
     monkeypatch.setattr("lsctl.train.loop.reuse_large_blocks", spy)
-    ours = train(
-        tiny_config(data, tmp_path / "a", epochs=2, cache=False).with_preset("kim2014", keep=SMALL)
-    )
+    ours = train(tiny_kim_config(data, tmp_path / "a", cache=False))
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")  # the user's choice: not applied
-    plain = train(
-        tiny_config(data, tmp_path / "b", epochs=2, cache=False).with_preset("kim2014", keep=SMALL)
-    )
-    assert len(used) == 2
+    plain = train(tiny_kim_config(data, tmp_path / "b", cache=False))
+    assert applied == [True, False]
     a, b = ours.model.state_dict(), plain.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [r["train_loss"] for r in ours.history] == [r["train_loss"] for r in plain.history]

@@ -74,6 +74,13 @@ def tiny_config(train, output, **kw):
     return TrainConfig(**base)
 
 
+def tiny_kim_config(train, output, **kw):
+    """Kim's recipe (Adadelta, max-norm, full padding) at tiny_config's sizes."""
+    return tiny_config(train, output, **kw).with_preset(
+        "kim2014", keep={"epochs", "embed_dim", "max_length"}
+    )
+
+
 def tiny_bert_dir(d, num_labels: int):
     """Save a random-weight 2-layer BERT and its word-level tokenizer under ``d``.
 
