@@ -115,9 +115,11 @@ def test_import_lsctl_and_its_api_names_import_no_heavy_library():
     assert json.loads(r.stdout.strip().splitlines()[-1]) == []
 
 
-def _run_cli(args: list[str], prefixes: tuple[str, ...], **env_extra: str) -> tuple[set[str], str]:
+def _run_cli(
+    args: list[str], prefixes: tuple[str, ...], **env_extra: str
+) -> tuple[set[str], str, str]:
     """Run ``lsctl ARGS`` in a fresh interpreter; returns (loaded modules starting with
-    one of ``prefixes``, stderr). Colour variables are unset unless given."""
+    one of ``prefixes``, stderr, stdout). Colour variables are unset unless given."""
     code = (
         "import json, sys\n"
         "from lsctl.cli.app import app\n"
@@ -135,7 +137,8 @@ def _run_cli(args: list[str], prefixes: tuple[str, ...], **env_extra: str) -> tu
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
     assert r.returncode == 0, r.stderr
-    return set(json.loads(r.stdout.strip().splitlines()[-1])), r.stderr
+    *output, loaded = r.stdout.strip().splitlines()
+    return set(json.loads(loaded)), r.stderr, "\n".join(output)
 
 
 def test_a_command_imports_only_its_own_cli_module_and_a_quiet_run_no_rich(tmp_path):
@@ -148,7 +151,7 @@ def test_a_command_imports_only_its_own_cli_module_and_a_quiet_run_no_rich(tmp_p
     src = tmp_path / "d.parquet"
     pq.write_table(pa.table({"text": ["a b", "c d"] * 5, "label": ["x", "y"] * 5}), src)
     args = ["noise", str(src), "-o", str(tmp_path / "n.parquet"), "-k", "symmetric", "-r", "0.2"]
-    loaded, _ = _run_cli([*args, "-q"], ("lsctl.cli.", "rich"))
+    loaded, _, _ = _run_cli([*args, "-q"], ("lsctl.cli.", "rich"))
     assert (tmp_path / "n.parquet").exists()
     others = {f"lsctl.cli.{name}" for name in COMMANDS if name != "noise"}
     assert loaded & others == set()
@@ -165,7 +168,8 @@ def _softlabel_with_warning(tmp_path, **env_extra: str) -> tuple[set[str], str]:
     # Every word occurs under both labels equally: KWLS targets are exactly uniform.
     pq.write_table(pa.table({"text": ["a b"] * 8, "label": ["x", "y"] * 4}), src)
     args = ["softlabel", str(src), "-o", str(tmp_path / "s.parquet"), "-q"]
-    return _run_cli(args, ("rich",), **env_extra)
+    loaded, err, _ = _run_cli(args, ("rich",), **env_extra)
+    return loaded, err
 
 
 def test_a_warning_to_a_pipe_is_one_plain_line_without_rich(tmp_path):
@@ -188,26 +192,11 @@ def test_root_help_lists_every_summary_without_building_a_command():
 
     from lsctl.cli.app import COMMANDS, app
 
-    code = (
-        "import contextlib, io, json, sys\n"
-        "from lsctl.cli.app import app\n"
-        "buf = io.StringIO()\n"
-        "with contextlib.redirect_stdout(buf):\n"
-        "    try:\n"
-        "        app(['--help'], prog_name='lsctl')\n"
-        "    except SystemExit as e:\n"
-        "        assert not e.code, e.code\n"
-        "mods = sorted(m for m in sys.modules if m.startswith(('lsctl.cli.', 'numpy', 'pyarrow')))\n"
-        "print(json.dumps({'mods': mods, 'help': buf.getvalue()}))\n"
+    loaded, _, help_text = _run_cli(
+        ["--help"], ("lsctl.cli.", "numpy", "pyarrow"), COLUMNS="200", TERM="dumb"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "TERM": "dumb"}
-    r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert set(out["mods"]) <= {"lsctl.cli.app", "lsctl.cli.common"}, out["mods"]
-    listing = [line.strip("│ ").split(None, 1) for line in out["help"].splitlines()]
+    assert loaded <= {"lsctl.cli.app", "lsctl.cli.common"}, sorted(loaded)
+    listing = [line.strip("│ ").split(None, 1) for line in help_text.splitlines()]
     listed = {row[0]: row[1].strip() for row in listing if len(row) == 2 and row[0] in COMMANDS}
     assert list(listed) == list(COMMANDS)
     root = get_command(app)
