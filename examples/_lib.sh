@@ -167,12 +167,23 @@ fit_eval() {
 		release "$name-s$seed"
 		return 0
 	fi
-	rm -rf "$run"
-	mkdir -p "$OUT/runs" "$OUT/preds"
-	note "train $name (seed $seed)"
+	# A run stopped part-way (the grid was killed, the machine went away) continues
+	# from its last epoch's checkpoint when it was started with these same options:
+	# lsctl train --resume continues it bit-identically. Anything else starts afresh.
+	local started="$OUT/runs/$name-s$seed.options" resume=()
+	if [ -z "${FRESH:-}" ] && [ -f "$run/checkpoint/state.pt" ] && [ -f "$started" ] &&
+		[ "$(cat "$started")" = "$opts" ]; then
+		resume=(--resume)
+		note "resume $name (seed $seed) from its last checkpoint"
+	else
+		rm -rf "$run"
+		mkdir -p "$OUT/runs" "$OUT/preds"
+		echo "$opts" >"$started"
+		note "train $name (seed $seed)"
+	fi
 	# shellcheck disable=SC2086 # TRAIN_EXTRA is a list of words on purpose
 	if ! labelled "$name s$seed" lsctl train "$train" --dev "$dev" -o "$run" --seed "$seed" \
-		"${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@"; then
+		"${TRAIN_OPTS[@]}" ${TRAIN_EXTRA:-} "$@" "${resume[@]}"; then
 		# The divergence guard (e.g. a runaway NLS loss) stops a run but keeps its last
 		# good epoch: that epoch is the run's result. Any other failure stops the script.
 		grep -q '"status": "diverged"' "$run/config.json" 2>/dev/null ||
@@ -196,7 +207,7 @@ fit_eval() {
 	echo "$opts" >"$stamp"
 	# The checkpoint only serves --resume of an unfinished run; a grid of hundreds of
 	# runs would keep gigabytes of them (fastText's 2M-row bigram table is 80 MB).
-	rm -rf "$run/checkpoint"
+	rm -rf "$run/checkpoint" "$started"
 	release "$name-s$seed"
 }
 

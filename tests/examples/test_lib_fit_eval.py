@@ -1,4 +1,4 @@
-"""examples/_lib.sh fit_eval: resumable runs, a diverged run evaluated at the epoch kept, and
+"""examples/_lib.sh fit_eval: resumable runs (finished ones kept, killed ones continued), a diverged run evaluated at the epoch kept, and
 parallel runs (JOBS) that share a grid through one lock per run."""
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ FAKE = r"""#!/usr/bin/env bash
 cmd=$1; shift
 case $cmd in
 train)
-	while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
+	resume=
+	while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; [ "$1" = --resume ] && resume=1; shift; done
+	# --resume needs the run's checkpoint, as lsctl's does.
+	[ -z "$resume" ] || [ -f "$out/checkpoint/state.pt" ] || { echo "Error: no checkpoint" >&2; exit 1; }
+	[ -n "$resume" ] || [ ! -e "$out" ] || { echo "Error: $out is not empty" >&2; exit 1; }
 	mkdir -p "$out"; echo train >>"$LOG"; echo "$out" >>"$LOG.runs"; sleep "${SLEEP:-0}"
+	[ -z "$resume" ] || echo "$(basename "$out")" >>"$LOG.resumed"
 	[ "${FAIL_RUN:-}" != "$(basename "$out")" ] || { echo "Error: bad run" >&2; exit 1; }
 	case $MODE in
 	ok) echo "epoch 1: dev accuracy 0.5" >&2; echo '{"status": "finished"}' >"$out/config.json"; touch "$out/model.safetensors"
@@ -27,6 +32,7 @@ train)
 	early) echo '{"status": "diverged"}' >"$out/config.json"
 		echo "Error: training diverged, no weights" >&2; exit 1 ;;
 	broken) echo "Error: something else" >&2; exit 1 ;;
+	killed) mkdir -p "$out/checkpoint"; touch "$out/checkpoint/state.pt"; exit 137 ;;
 	esac ;;
 eval)
 	while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
@@ -95,6 +101,42 @@ def test_resuming_with_other_options_is_refused_not_mixed(tmp_path):
     fresh = _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10", "FRESH": "1"})
     assert fresh.returncode == 0
     assert _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10"}).returncode == 0
+
+
+def _resumed(tmp_path: Path) -> list[str]:
+    log = tmp_path / "log.resumed"
+    return log.read_text().split() if log.exists() else []
+
+
+def test_a_run_killed_part_way_continues_from_its_checkpoint(tmp_path):
+    """A grid killed mid-run (machine gone, Ctrl-C) loses at most the epoch in progress."""
+    assert _fit_eval(tmp_path, "killed").returncode == 1
+    run = tmp_path / "out" / "runs" / "nls-0.4-s1"
+    assert (run / "checkpoint" / "state.pt").exists()
+    r = _fit_eval(tmp_path, "ok")
+    assert r.returncode == 0, r.stderr
+    assert "resume nls-0.4 (seed 1) from its last checkpoint" in r.stderr
+    assert _resumed(tmp_path) == ["nls-0.4-s1"]
+    assert (tmp_path / "out" / "preds" / "nls-0.4-s1.parquet").exists()
+    # Finished: nothing of the partial run is left to resume from.
+    assert not (run / "checkpoint").exists()
+    assert not (tmp_path / "out" / "runs" / "nls-0.4-s1.options").exists()
+
+
+def test_a_killed_run_restarts_afresh_with_other_options_or_fresh(tmp_path):
+    assert _fit_eval(tmp_path, "killed", {"TRAIN_EXTRA": "--epochs 40"}).returncode == 1
+    other = _fit_eval(tmp_path, "killed", {"TRAIN_EXTRA": "--epochs 10"})
+    assert "train nls-0.4 (seed 1)" in other.stderr and _resumed(tmp_path) == []
+    fresh = _fit_eval(tmp_path, "ok", {"TRAIN_EXTRA": "--epochs 10", "FRESH": "1"})
+    assert fresh.returncode == 0, fresh.stderr
+    assert _resumed(tmp_path) == []
+    # Without a checkpoint (killed before the first epoch ended) there is nothing to resume.
+    other_dir = tmp_path / "no_checkpoint"
+    other_dir.mkdir()
+    assert _fit_eval(other_dir, "broken").returncode == 1
+    r = _fit_eval(other_dir, "ok")
+    assert r.returncode == 0, r.stderr
+    assert _resumed(other_dir) == []
 
 
 # A grid of 3 methods × 2 seeds, as the example scripts write their run loops.
