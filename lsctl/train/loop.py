@@ -38,6 +38,7 @@ from lsctl.progress import Progress, ensure
 from lsctl.train import checkpoint, dist, losses
 from lsctl.train import run_dir as rd
 from lsctl.train.adadelta import RowSparseAdadelta
+from lsctl.train.clip import clip_grad_norm_
 from lsctl.train.config import TrainConfig, resume_conflicts
 from lsctl.train.cpu_memory import reuse_large_blocks
 from lsctl.train.data import TrainData
@@ -496,7 +497,7 @@ class Trainer:
                 opt.zero_grad(set_to_none=True)
                 (loss * scale).backward() if scale != 1.0 else loss.backward()
                 if c.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(self.module.parameters(), c.grad_clip)
+                    clip_grad_norm_(self.module.parameters(), c.grad_clip)
                 opt.step()
                 if c.max_norm:
                     apply_max_norm(self.module, c.max_norm)
@@ -895,7 +896,19 @@ def train(
         data = data_mod.load(config, warn if dist.rank() == 0 else None)
         trainer = Trainer(config, data, progress, notify, resume=resume)
         return trainer.fit()
-    except BaseException:
-        # A run that failed before writing anything leaves no empty folder behind.
+    except BaseException as e:
+        # A new run that failed before its first checkpoint leaves nothing behind:
+        # its config.json ("running") and vocabulary would only block the rerun.
+        # RUN was empty or absent before (rd.prepare), so all it holds is ours.
+        # A divergence keeps its record; an interrupt or a later failure keeps
+        # the checkpoint for --resume.
+        if (
+            not resume
+            and dist.rank() == 0
+            and not isinstance(e, Diverged)
+            and os.path.isdir(config.output)
+            and not os.path.exists(checkpoint.path(config.output))
+        ):
+            rd.clear(config.output)
         remove_empty_dirs(created)
         raise

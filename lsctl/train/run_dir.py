@@ -62,6 +62,17 @@ def prepare(run: str, resume: bool) -> list[str]:
     return ensure_dir(run)
 
 
+def clear(run: str) -> None:
+    """Remove everything inside RUN, keeping RUN itself."""
+    import shutil
+
+    for entry in os.scandir(run):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.remove(entry.path)
+
+
 def write_json(run: str, name: str, obj: dict[str, Any]) -> None:
     from lsctl.artifacts.io import atomic_path
 
