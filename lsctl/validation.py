@@ -17,6 +17,7 @@ Templates are :meth:`str.format` strings over the parameters involved:
 from __future__ import annotations
 
 import math
+import operator
 import string
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
@@ -130,6 +131,32 @@ def check_range(
     else:
         rule = f"must be {'below' if high_open else 'at most'} {_num(high)}"
     raise ParameterError(f"{{{name}}} {rule}{(' ' + hint) if hint else ''}", **{name: value})
+
+
+# Seeds are 32-bit, as NumPy's legacy seeding and most tools take them; the
+# training loop derives per-epoch seeds from them (seed * 1,000,003 + epoch).
+SEED_MAX = 2**32 - 1
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """``value`` as an int if it is a whole number in [0, 2^32 - 1]; else a clear error.
+
+    >>> check_seed(7)
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    lsctl.validation.ParameterError: seed=-1 must be a whole number from 0 to 4294967295
+    """
+    try:
+        ok = not isinstance(value, bool) and 0 <= operator.index(value) <= SEED_MAX
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ParameterError(
+            f"{{{name}}} must be a whole number from 0 to {SEED_MAX}", **{name: value}
+        )
+    return int(value)
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:

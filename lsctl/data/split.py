@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lsctl.errors import LsctlError
+from lsctl.validation import check_seed
 
 SPLITS = ("train", "dev", "test")
 
@@ -48,6 +49,7 @@ def stratified_split(
     so a class's assignment depends only on the seed and its own rows.
     """
     check_fractions(dev, test)
+    check_seed(seed)
     fractions = np.array([1.0 - dev - test, dev, test])
     held_out = [s for s, f in zip(SPLITS[1:], fractions[1:], strict=True) if f > 0]
     k = len(labels)

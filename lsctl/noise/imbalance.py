@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from lsctl.errors import LsctlError
-from lsctl.validation import ParameterError
+from lsctl.validation import ParameterError, check_seed
 
 
 class _Item:
@@ -61,6 +61,7 @@ def undersample(
     Each sampled class draws from its own generator seeded with (seed, class),
     so adding a limit for one class never changes which rows another keeps.
     """
+    check_seed(seed)
     labels_idx = np.asarray(labels_idx)
     for c in (*ratios, *caps):
         if not 0 <= c < k:

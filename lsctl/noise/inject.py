@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from lsctl.noise.transition import noise_rate
+from lsctl.validation import check_seed
 
 
 @dataclass
@@ -121,6 +122,7 @@ def summarize(y: np.ndarray, noisy: np.ndarray, intended: np.ndarray) -> NoiseRe
 
 def inject(y: np.ndarray, t: np.ndarray, seed: int, exact: bool = False) -> NoiseResult:
     """Apply T to label indices ``y`` (int, 0..K−1); same seed, same result."""
+    check_seed(seed)
     y = np.asarray(y, dtype=np.int64)
     rng = np.random.default_rng(seed)
     noisy = sample_exact(y, t, rng) if exact else sample(y, t, rng)

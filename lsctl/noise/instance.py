@@ -30,6 +30,7 @@ import numpy as np
 from lsctl.noise.inject import NoiseResult, round_half_up, summarize
 from lsctl.noise.transition import check_rate
 from lsctl.progress import Progress, ensure
+from lsctl.validation import check_seed
 
 DEFAULT_TEMPERATURE = 0.2
 
@@ -99,6 +100,7 @@ def instance_noise(
     exact: bool = False,
 ) -> tuple[NoiseResult, InstanceDetail]:
     """Flip confusable instances to their most relevant other class (see module doc)."""
+    check_seed(seed)
     y = np.asarray(y, dtype=np.int64)
     n, k = ilr.shape
     target, margin = targets_and_margins(ilr, y)

@@ -30,7 +30,7 @@ from lsctl.smoothing.relevance import (
 )
 from lsctl.text.counts import DocTerm, count_batch
 from lsctl.text.tokenize import TOKENIZERS, TokenizerSpec
-from lsctl.validation import ParameterError, check_range
+from lsctl.validation import SEED_MAX, ParameterError, check_range
 
 # The BM25-style parameters of KWLS (not of TF-IDF) ...
 SATURATION = (
@@ -70,7 +70,7 @@ COMMON = (
           hint="(1 keeps every word)"),
     Param("keywords", str, None, "apply statistics from `lsctl keywords` (e.g. of TRAIN)."),
     Param("cross_fit", int, 0, "out-of-fold statistics over F folds (0: in-sample)."),
-    Param("seed", int, 0, "seed of the --cross-fit fold assignment."),
+    Param("seed", int, 0, "seed of the --cross-fit fold assignment.", low=0, high=SEED_MAX),
 )  # fmt: skip
 
 

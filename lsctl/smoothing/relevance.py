@@ -36,7 +36,7 @@ from lsctl.text.counts import (
     tokenize_batch,
 )
 from lsctl.text.tokenize import TokenizerSpec
-from lsctl.validation import check_range
+from lsctl.validation import check_range, check_seed
 
 VARIANTS = ("kwls", "tfidf")
 # The KWLS authors' k1, b and k2: the one place these defaults are written.
@@ -416,6 +416,7 @@ def stats_from_keywords(
 
 def fold_assignment(n: int, folds: int, seed: int) -> np.ndarray:
     """Fold of each row: a seeded permutation dealt round-robin (sizes differ by ≤ 1)."""
+    check_seed(seed)
     out = np.empty(n, dtype=np.int64)
     out[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
     return out

@@ -32,6 +32,7 @@ from lsctl.stats.bootstrap import (
     summarize_deltas,
 )
 from lsctl.stats.hypothesis import holm, mcnemar, mcnemar_counts, paired_ttest, wilcoxon
+from lsctl.validation import SEED_MAX
 
 ROW_KEYS = (
     "system",
@@ -244,8 +245,8 @@ def validate_options(opts: CompareOptions) -> None:
         raise UsageError(f"--metric {opts.metric!r}: use one of {', '.join(METRICS)}")
     if opts.mcnemar not in ("exact", "chi2"):
         raise UsageError(f"--mcnemar {opts.mcnemar!r}: use exact or chi2")
-    if opts.seed < 0:
-        raise UsageError("--seed must be a non-negative integer")
+    if not 0 <= opts.seed <= SEED_MAX:
+        raise UsageError(f"--seed must be a whole number from 0 to {SEED_MAX}")
     if opts.rounds < 1:
         raise UsageError("--rounds must be at least 1")
     if opts.bins < 1:

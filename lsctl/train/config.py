@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsctl.errors import UsageError
+from lsctl.validation import SEED_MAX
 
 MODELS = ("textcnn", "lstm", "fasttext")
 LOSSES = ("ce", "soft", "aux", "aux-head", "ols")
@@ -193,6 +194,8 @@ class TrainConfig:
             (0 <= c.warmup_ratio < 1, "--warmup-ratio must be in [0, 1)"),
             (c.max_length >= 1, "--max-length must be at least 1"),
             (c.grad_clip >= 0, "--grad-clip must be >= 0 (0 turns it off)"),
+            (c.weight_decay >= 0, "--weight-decay must be >= 0 (0 turns it off)"),
+            (0 <= c.seed <= SEED_MAX, f"--seed must be a whole number from 0 to {SEED_MAX}"),
             (c.device in ("auto", "cpu", "cuda"), "--device: choose auto, cpu or cuda"),
             (c.precision in ("fp32", "bf16"), "--precision: choose fp32 or bf16"),
             (c.patience >= 0, "--patience must be >= 0 (0 turns early stopping off)"),
