@@ -240,6 +240,22 @@ def label_indices(
     return as_numpy(idx).astype(np.int64)
 
 
+def check_ids(table: pa.Table, where: str) -> None:
+    """Refuse null or repeated ids: every row must be one instance that others can name."""
+    ids = table.column("id")
+    if ids.null_count:
+        raise LsctlError(
+            f"{where}: {ids.null_count} rows have a null id; fill them, or rename the id "
+            "column so lsctl numbers the rows"
+        )
+    n_distinct = pc.count_distinct(ids).as_py()
+    if n_distinct != table.num_rows:
+        raise LsctlError(
+            f"{where}: the id column has {table.num_rows - n_distinct} duplicate values; ids "
+            "must be unique (rename the column so lsctl numbers the rows)"
+        )
+
+
 def ensure_id(table: pa.Table) -> pa.Table:
     """Keep an existing ``id`` column; otherwise add the row index as ``id``."""
     if "id" in table.column_names:

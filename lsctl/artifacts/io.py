@@ -258,6 +258,8 @@ def open_artifact(path: str) -> ArtifactReader:
         raise LsctlError(f"{path}: is a directory, expected a Parquet or Arrow file")
     with open(path, "rb") as f:
         head = f.read(8)
+    if not head:
+        raise LsctlError(f"{path}: is empty (0 bytes), expected a Parquet or Arrow file")
     fmt = sniff(head)
     try:
         if fmt == "parquet":
@@ -570,10 +572,10 @@ def check_output(path: str, inputs: list[str] = ()) -> str:  # type: ignore[assi
     if path == "-":
         _refuse_terminal()
         return "arrow-stream"
+    refuse_directory(path)
     fmt = output_format(path)
     target = os.path.abspath(path)
     refuse_input(path, inputs)
-    refuse_directory(path)
     # A missing directory is created when the file is written (like `data split`).
     missing_dirs(os.path.dirname(target))
     return fmt

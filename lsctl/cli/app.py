@@ -7,6 +7,7 @@ load inside the commands that use them, so ``lsctl --help`` stays fast.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Annotated, Any
 
 import typer
@@ -49,7 +50,29 @@ def _load(name: str) -> Any:
         parent.command(name=name)(mod.command)
     cmd = typer.main.get_command(parent).commands[name]
     cmd.help = f"{COMMANDS[name]}\n\n{cmd.help}" if cmd.help else COMMANDS[name]
+    _literal_brackets(cmd)
     return cmd
+
+
+# What rich's markup takes for a tag ([bold], [yes for words]); rich drops
+# unknown tags, so help such as "[yes for words, no for whitespace]" vanished.
+_RICH_TAG = re.compile(r"(?<!\\)\[(?=[a-z#/@][^\[]*?\])")
+
+
+def _literal_brackets(cmd: Any) -> None:
+    """Escape tag-like brackets in CMD's help texts when typer renders them as rich markup.
+
+    Plain help (no rich, as docs/cli.md is generated) shows them as written.
+    """
+    if not typer.core.HAS_RICH or getattr(cmd, "rich_markup_mode", None) != "rich":
+        return
+    if cmd.help:
+        cmd.help = _RICH_TAG.sub(r"\\[", cmd.help)
+    for param in cmd.params:
+        if getattr(param, "help", None):
+            param.help = _RICH_TAG.sub(r"\\[", param.help)
+    for sub in getattr(cmd, "commands", {}).values():
+        _literal_brackets(sub)
 
 
 def _noop() -> None:

@@ -458,6 +458,8 @@ def parse_pairs(values: list[str], option: str, cast: Callable[[str], Any] = str
         key, sep, val = item.rpartition("=")
         if not sep or not key:
             raise UsageError(f"{option} expects LABEL=VALUE, got {item!r}")
+        if key in out:
+            raise UsageError(f"{option} {key}=… is given twice; give each label once")
         try:
             out[key] = cast(val)
         except ValueError:

@@ -32,8 +32,11 @@ def command(
         typer.Option("--output", "-o", help="Write the keywords table here ('-' for stdout)."),
     ] = None,
     top: Annotated[
-        int, typer.Option(help="Show the top K keywords per label on stderr [10 without -o].")
-    ] = -1,
+        int | None,
+        typer.Option(
+            min=0, help="Show the top K keywords per label on stderr [10 without -o, else 0]."
+        ),
+    ] = None,
     k1: Annotated[float, typer.Option(help="BM25-style saturation k1 > 0.")] = K1,
     b: Annotated[float, typer.Option(help="Class-length normalization b in [0, 1].")] = B,
     tokenizer: Annotated[
@@ -64,7 +67,7 @@ def command(
     check_json_vs_stdout(as_json, output)
     spec = TokenizerSpec(tokenizer, lowercase, stopwords)
     result = keywords_file(data, output, spec, k1, b, min_count, progress(quiet, as_json))
-    if top < 0:
+    if top is None:
         top = 0 if output is not None else 10
     tops = _top(result.table, result.labels, top) if top else {}
     if as_json:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lsctl.artifacts import ensure_id, file_sha256, open_artifact, resolve_labels, texts
+from lsctl.artifacts.columns import check_ids
 from lsctl.errors import LsctlError, UsageError
 from lsctl.progress import Progress, ensure
 
@@ -78,7 +79,7 @@ def import_dataset(
     table, notes = _map_columns(raw.table, text_col, label_col, raw.where, names)
     # Ids first, so rows dropped under --drop-empty leave gaps instead of renumbering.
     table = ensure_id(table)
-    _check_ids(table, raw.where)
+    check_ids(table, raw.where)
     before = table.num_rows
     table = texts(table, raw.where, drop_empty=drop_empty)
     order = raw.labels or names
@@ -145,6 +146,18 @@ def _map_columns(
     class_names: list[str] | None,
 ) -> tuple[pa.Table, list[str]]:
     notes: list[str] = []
+    names = table.column_names
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise LsctlError(
+            f"{where}: the column name {repeated[0]!r} appears {names.count(repeated[0])} times; "
+            "give each column its own name"
+        )
+    if (text_col or "text") == (label_col or "label"):
+        raise UsageError(
+            f"--text-col and --label-col both name {text_col or 'text'!r}; "
+            "the text and the label need their own columns"
+        )
     for role, given in (("text", text_col), ("label", label_col)):
         name = given or role
         if name not in table.column_names:
@@ -194,22 +207,12 @@ def _label_strings(table: pa.Table, where: str, class_names: list[str] | None) -
                 f"{where}: column 'label' is {col.type}, which cannot be read as class names; "
                 "choose another --label-col"
             ) from e
+    # An empty cell (CSV has no null) or blanks is a missing label, not a class "".
+    blank = pc.equal(pc.utf8_trim_whitespace(col), "")
+    n_blank = pc.sum(blank).as_py() or 0
+    if n_blank:
+        raise LsctlError(f"{where}: {n_blank} rows have an empty label; drop or fill them first")
     return table.set_column(pos, pa.field("label", col.type), col)
-
-
-def _check_ids(table: pa.Table, where: str) -> None:
-    ids = table.column("id")
-    if ids.null_count:
-        raise LsctlError(
-            f"{where}: {ids.null_count} rows have a null id; fill them, or rename the id "
-            "column so lsctl numbers the rows"
-        )
-    n_distinct = pc.count_distinct(ids).as_py()
-    if n_distinct != table.num_rows:
-        raise LsctlError(
-            f"{where}: the id column has {table.num_rows - n_distinct} duplicate values; ids "
-            "must be unique (rename the column so lsctl numbers the rows)"
-        )
 
 
 # ---------------------------------------------------------------------------

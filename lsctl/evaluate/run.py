@@ -18,6 +18,7 @@ from lsctl.artifacts import (
     resolve_labels,
     texts,
 )
+from lsctl.artifacts.columns import check_ids
 from lsctl.errors import LsctlError
 from lsctl.evaluate import metrics
 from lsctl.numeric import softmax
@@ -104,6 +105,10 @@ def evaluate(
     table, reader = read_artifact(data_path)
     where = data_path
     table = ensure_id(texts(table, where))
+    if table.num_rows == 0:
+        raise LsctlError(f"{where}: no rows; nothing to evaluate")
+    # compare pairs systems by id: repeated ids would only fail there, later.
+    check_ids(table, where)
     data_labels = resolve_labels(table, reader.meta, where)
     given_name = name
     if calibrate is not None and calibrate == data_path == "-":

@@ -124,6 +124,8 @@ def load_matrix(path: str, labels: Sequence[str]) -> np.ndarray:
     JSON: a list of lists, or ``{"labels": [...], "matrix": [[...]]}``.
     Validation (shape, signs, sums) is :func:`validate`'s job.
     """
+    if os.path.isdir(path):
+        raise LsctlError(f"--matrix {path}: is a directory; give a CSV or JSON file")
     if not os.path.isfile(path):
         raise LsctlError(f"--matrix {path}: no such file")
     try:
@@ -190,6 +192,10 @@ def parse_pairs(values: list[str], labels: list[str]) -> list[tuple[int, int]]:
             for p in range(len(item))
             if item[p] == ":" and item[:p] in index and item[p + 1 :] in index
         ]
+        if not splits and ":" not in item:
+            raise LsctlError(
+                f"--pair {item!r}: no ':'; use SOURCE:TARGET with labels from {', '.join(labels)}"
+            )
         if not splits:
             src, _, dst = item.partition(":")
             unknown = [x for x in (src, dst) if x not in index] or [item]
@@ -198,5 +204,7 @@ def parse_pairs(values: list[str], labels: list[str]) -> list[tuple[int, int]]:
                 f"use SOURCE:TARGET with labels from {', '.join(labels)}"
             )
         a, b = splits[0]
+        if a == b:
+            raise LsctlError(f"--pair {item!r} maps {a!r} to itself; give two different labels")
         out.append((index[a], index[b]))
     return out

@@ -26,6 +26,7 @@ OLS_EPSILON = 0.1
 # --alpha's default per loss: KWLS's MSE weight for aux/aux-head (their code's
 # value), OLS's hard-label weight for ols.
 ALPHA_DEFAULTS = {"ols": 0.5}
+ALPHA_LOSSES = ("aux", "aux-head", "ols")  # the losses that weigh two terms by --alpha
 ALPHA_DEFAULT = 1.0
 
 # Options that may change between the first run and ``--resume`` without
@@ -156,7 +157,7 @@ class TrainConfig:
         c.embeddings = _abspath(c.embeddings) if c.embeddings else None
         if not (c.model in MODELS or (c.is_hf and len(c.model) > 3)):
             raise UsageError(
-                f"--model {c.model!r}: use textcnn, lstm or hf:PATH_OR_NAME (e.g. hf:minilm)"
+                f"--model {c.model!r}: use textcnn, lstm, fasttext or hf:PATH_OR_NAME (e.g. hf:minilm)"
             )
         if c.loss not in LOSSES:
             raise UsageError(f"--loss {c.loss!r}: choose one of {', '.join(LOSSES)}")
@@ -185,6 +186,7 @@ class TrainConfig:
         if c.eval_batch_size is None:
             c.eval_batch_size = 128 if c.is_hf else 512
         checks = [
+            (c.output != "-", "-o -: a run is a directory, not a stream; give its path"),
             (c.epochs >= 1, "--epochs must be at least 1"),
             (c.batch_size >= 1, "--batch-size must be at least 1"),
             (c.eval_batch_size >= 1, "--eval-batch-size must be at least 1"),
@@ -226,6 +228,24 @@ class TrainConfig:
             (
                 fasttext or (c.ngrams, c.buckets) == (TrainConfig.ngrams, TrainConfig.buckets),
                 "--ngrams and --buckets apply to --model fasttext",
+            ),
+            # An option the chosen model or loss does not read is refused, not
+            # recorded in config.json as if it had shaped the run.
+            (
+                c.model == "lstm" or c.hidden == TrainConfig.hidden,
+                "--hidden applies to --model lstm",
+            ),
+            (
+                c.model == "textcnn" or c.conv_padding == TrainConfig.conv_padding,
+                "--conv-padding applies to --model textcnn",
+            ),
+            (
+                c.dev is None or c.dev_split == TrainConfig.dev_split,
+                "--dev-split applies without --dev; with --dev, DEV is the dev set",
+            ),
+            (
+                c.loss in ALPHA_LOSSES or c.alpha == ALPHA_DEFAULTS.get(c.loss, ALPHA_DEFAULT),
+                f"--alpha applies to --loss {', '.join(ALPHA_LOSSES)}",
             ),
             (c.max_norm >= 0, "--max-norm must be >= 0 (0 turns it off)"),
             (c.embed_init in ("normal", "uniform"), "--embed-init: choose normal or uniform"),

@@ -70,7 +70,7 @@ def test_existing_run_needs_resume(cli, tmp_path):
     [
         (["--loss", "soft"], 1, "lsctl softlabel"),
         (["--loss", "aux-head"], 1, "lsctl softlabel"),
-        (["--model", "cnn"], 2, "textcnn, lstm or hf:"),
+        (["--model", "cnn"], 2, "textcnn, lstm, fasttext or hf:"),
         (["--loss", "kl"], 2, "--loss"),
         (["--label-smoothing", "1.5"], 2, "--label-smoothing"),
         (["--warmup-epochs", "1"], 2, "--warmup-epochs"),

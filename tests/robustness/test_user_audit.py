@@ -3,6 +3,7 @@ option now does what its name says."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,111 @@ def test_fasttext_grad_clip_runs_from_the_command_line(cli, tmp_path, data):
     assert (tmp_path / "run" / "model.safetensors").exists()
 
 
-def _rows(path: Path, n: int = 0, **cols) -> str:
-    pq.write_table(pa.table(cols) if cols else pq.read_table(path).slice(0, n), path)
-    return str(path)
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--dev", "{data}", "--dev-split", "0.3"], "--dev-split applies without --dev"),
+        (["--loss", "ce", "--alpha", "5"], "--alpha applies to --loss aux"),
+        (["--hidden", "5"], "--hidden applies to --model lstm"),
+        (["--conv-padding", "full"], "--conv-padding applies to --model textcnn"),
+    ],
+)
+def test_train_refuses_options_the_run_would_ignore(cli, tmp_path, data, extra, needle):
+    extra = [a.format(data=data) for a in extra]
+    r = cli("train", data, "-o", tmp_path / "run", "--model", "fasttext", "--epochs", "1", *extra)
+    one_error(r, 2, needle)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_output_cannot_be_stdout(cli, tmp_path, data, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one_error(cli("train", data, "-o", "-", "--model", "fasttext"), 2, "a run is a directory")
+    assert not (tmp_path / "-").exists()
+
+
+def test_eval_refuses_no_rows_and_repeated_ids(cli, tmp_path, data):
+    run = tmp_path / "run"
+    r = cli("train", data, "-o", run, "--model", "fasttext", "--epochs", "1", "-q")
+    assert r.exit_code == 0, r.stderr
+    table = pq.read_table(data)
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(table.slice(0, 0), empty)
+    one_error(cli("eval", run, empty, "-o", tmp_path / "p.parquet"), 1, "no rows")
+    ids = table.column("id").to_pylist()
+    ids[1] = ids[0]
+    dup = tmp_path / "dup.parquet"
+    pq.write_table(table.set_column(table.column_names.index("id"), "id", pa.array(ids)), dup)
+    one_error(cli("eval", run, dup, "-o", tmp_path / "p.parquet"), 1, "1 duplicate values")
+    assert not (tmp_path / "p.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("csv", "extra", "code", "needle"),
+    [
+        ("text,text,label\nhello,x,a\nworld,y,b\n", [], 1, "'text' appears 2 times"),
+        ("text,label\nhello,a\nworld,\nfoo,b\n", [], 1, "1 rows have an empty label"),
+        ("text,label\nhello,a\nworld,  \nfoo,b\n", [], 1, "1 rows have an empty label"),
+        (
+            "review,label\nhello,a\nworld,b\n",
+            ["--text-col", "review", "--label-col", "review"],
+            2,
+            "both name 'review'",
+        ),
+    ],
+)
+def test_import_refuses_ambiguous_columns_and_empty_labels(cli, tmp_path, csv, extra, code, needle):
+    src = tmp_path / "in.csv"
+    src.write_text(csv)
+    one_error(cli("data", "import", src, "-o", tmp_path / "o.parquet", *extra), code, needle)
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_a_label_given_twice_is_refused(cli, tmp_path, data):
+    r = cli(
+        "data", "sample", data, "-o", tmp_path / "s.parquet", "--cap", "neg=5", "--cap", "neg=10"
+    )
+    one_error(r, 2, "--cap neg=… is given twice")
+
+
+def test_keywords_top_must_not_be_negative(cli, tmp_path, data):
+    r = cli("keywords", data, "--top", "-5")
+    assert r.exit_code == 2 and "-5" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("pair", "needle"), [("neg:neg", "maps 'neg' to itself"), ("negpos", "no ':'")]
+)
+def test_pair_errors_name_labels(cli, tmp_path, data, pair, needle):
+    r = cli("noise", data, "-k", "asymmetric", "--rate", "0.2", "--pair", pair,
+            "-o", tmp_path / "n.parquet")  # fmt: skip
+    one_error(r, 1, needle)
+
+
+def test_paths_that_are_empty_files_or_directories_say_so(cli, tmp_path, data):
+    empty = tmp_path / "e.parquet"
+    empty.write_bytes(b"")
+    one_error(cli("data", "info", empty), 1, "is empty (0 bytes)")
+    (tmp_path / "adir").mkdir()
+    one_error(cli("data", "import", data, "-o", tmp_path / "adir"), 1, "is a directory")
+    r = cli(
+        "noise", data, "-k", "matrix", "--matrix", tmp_path / "adir", "-o", tmp_path / "n.parquet"
+    )
+    one_error(r, 1, "is a directory")
+
+
+def test_bracketed_help_text_survives_rich_rendering(cli, monkeypatch):
+    """Rich drops what looks like a markup tag: '[yes for words, …]' used to vanish."""
+    from lsctl.cli.app import COMMANDS, _load
+
+    monkeypatch.setenv("COLUMNS", "400")  # one line per option: no wrapping inside a part
+    checked = 0
+    for name in COMMANDS:
+        cmd = _load(name)
+        subs = list(getattr(cmd, "commands", {}).items()) or [(None, cmd)]
+        for sub, c in subs:
+            shown = cli(*([name, sub] if sub else [name]), "--help").stdout
+            for p in c.params:
+                for part in re.findall(r"\[[a-z][^\[\]]*\]", (p.help or "").replace("\\[", "[")):
+                    assert part in shown, (name, sub, part)
+                    checked += 1
+    assert checked >= 5  # --lowercase, --metric, --stopwords, … are among them

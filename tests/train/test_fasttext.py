@@ -172,7 +172,7 @@ def test_aux_loss_with_sgd_says_the_step_shrinks(tmp_path):
     path = write_dataset(tmp_path / "train.parquet", n=60)
     notes: list[str] = []
     train(
-        tiny_config(path, tmp_path / "run", model="fasttext", loss="ce", epochs=1, alpha=3.0),
+        tiny_config(path, tmp_path / "run", model="fasttext", loss="ce", epochs=1),
         notify=notes.append,
     )
     assert not any("(1+alpha)^2" in n for n in notes)
