@@ -4,7 +4,6 @@ option now does what its name says."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
