@@ -161,9 +161,19 @@ def run(
     **given: Any,
 ) -> None:
     from lsctl.artifacts import parse_labels
+    from lsctl.errors import UsageError
     from lsctl.smoothing.run import softlabel
 
     check_json_vs_stdout(as_json, output)
+    # An option of another method would be dropped without a word: refuse it,
+    # as lsctl.soft_labels refuses a parameter its method does not take.
+    # (An unknown --method is the registry's error, below.)
+    known = {m for _, owners in declared for m in owners}
+    for p, owners in declared:
+        if method in known and method not in owners and given.get(p.name) != p.default:
+            raise UsageError(
+                f"{flag_name(p.name)} applies to --method {', '.join(owners)}, not {method}"
+            )
     params = dict(given)
     for p, _ in declared:
         if p.labels:

@@ -175,3 +175,32 @@ def test_bracketed_help_text_survives_rich_rendering(cli, monkeypatch):
                     assert part in shown, (name, sub, part)
                     checked += 1
     assert checked >= 5  # --lowercase, --metric, --stopwords, … are among them
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["-m", "uniform", "--rate", "0.3"], "--rate applies to --method nls, not uniform"),
+        (["-m", "uniform", "--k1", "5"], "--k1 applies to --method kwls, not uniform"),
+        (["-m", "distill", "--epsilon", "0.3"], "--epsilon applies to --method uniform"),
+        (["-m", "uniform", "--no-lowercase"], "--lowercase applies to --method kwls, tfidf"),
+    ],
+)
+def test_softlabel_refuses_another_methods_option(cli, tmp_path, data, args, needle):
+    one_error(cli("softlabel", data, *args, "-o", tmp_path / "s.parquet"), 2, needle)
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_softlabel_options_of_the_method_itself_still_apply(cli, tmp_path, data):
+    for eps in ("0.1", "0.3"):
+        r = cli(
+            "softlabel", data, "-m", "uniform", "--epsilon", eps, "-o", tmp_path / f"{eps}.parquet"
+        )
+        assert r.exit_code == 0, r.stderr
+    a, b = (
+        pq.read_table(tmp_path / f"{e}.parquet")["soft_label"].to_pylist() for e in ("0.1", "0.3")
+    )
+    k = len(a[0])
+    assert max(a[0]) == pytest.approx(1 - 0.1 + 0.1 / k) and max(b[0]) == pytest.approx(
+        1 - 0.3 + 0.3 / k
+    )
