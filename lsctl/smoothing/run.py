@@ -56,7 +56,11 @@ def flat_warning(mean_entropy: float | None, k: int, method: str = "") -> str | 
 
 @dataclass
 class Summary:
-    """Streaming summary of soft labels against the gold labels."""
+    """Streaming summary of soft labels against the gold labels.
+
+    ``argmax_agreement``: the share of rows whose gold label has the largest
+    entry, alone (a tie at the top is no agreement).
+    """
 
     n: int = 0
     n_gold: int = 0
@@ -75,7 +79,11 @@ class Summary:
         if y is not None:
             self.n_gold += len(y)
             self.gold_prob += float(d[np.arange(len(y)), y].sum())
-            self.agree += int((d.argmax(axis=1) == y).sum())
+            # The gold label agrees only as the one largest entry: argmax would
+            # credit a tie (a uniform row) to whichever label comes first.
+            top = d.max(axis=1)
+            alone = (d == top[:, None]).sum(axis=1) == 1
+            self.agree += int((alone & (d[np.arange(len(y)), y] == top)).sum())
 
     def result(self) -> dict[str, Any]:
         gold = self.n_gold > 0
@@ -201,6 +209,8 @@ def softlabel(
     if output is not None:
         check_output(output, [data])
     source, num_rows = _batch_source(reader)
+    if num_rows == 0:
+        raise LsctlError(f"{data}: no rows; nothing to smooth")
     if method.needs_text:
         source = _nonblank_texts(source, data)
     ctx = Context(

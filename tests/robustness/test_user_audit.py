@@ -204,3 +204,21 @@ def test_softlabel_options_of_the_method_itself_still_apply(cli, tmp_path, data)
     assert max(a[0]) == pytest.approx(1 - 0.1 + 0.1 / k) and max(b[0]) == pytest.approx(
         1 - 0.3 + 0.3 / k
     )
+
+
+def test_argmax_agreement_does_not_credit_ties():
+    from lsctl.smoothing.run import Summary
+
+    s = Summary()
+    d = np.array([[0.5, 0.5], [0.7, 0.3], [0.2, 0.8], [0.5, 0.5]])
+    s.add(d, np.array([0, 0, 0, 1]))
+    # Row 1 alone agrees; the tied rows agree with neither label, whichever comes first.
+    assert s.result()["argmax_agreement"] == pytest.approx(1 / 4)
+
+
+@pytest.mark.parametrize("method", [["uniform"], ["kwls"], ["nls", "--rate", "-0.2"]])
+def test_softlabel_on_a_file_without_rows_says_so(cli, tmp_path, data, method):
+    zero = tmp_path / "zero.parquet"
+    pq.write_table(pq.read_table(data).slice(0, 0), zero)
+    one_error(cli("softlabel", zero, "-m", *method, "-o", tmp_path / "z.parquet"), 1, "no rows")
+    assert not (tmp_path / "z.parquet").exists()
