@@ -157,6 +157,15 @@ def soft_labels(
             f"{', '.join(sorted(allowed)) or 'none'}",
             **{unknown[0]: params[unknown[0]]},
         )
+    # A column named here must exist (it used to fall back to the default one
+    # silently), and the error speaks Python, not the CLI's --text-col.
+    for arg, col, needed in (("text", text, cls.needs_text), ("label", label, True)):
+        if col not in table.column_names and (needed or col != arg):
+            raise ParameterError(
+                f"{{{arg}}}: the table has no such column (columns: "
+                f"{', '.join(table.column_names)})",
+                **{arg: col},
+            )
     table, renamed = _rename(table, {text: "text", label: "label"})
     had_id = "id" in table.column_names
     result = softlabel(table, None, method, params, labels=label_order, collect=True)

@@ -222,3 +222,14 @@ def test_softlabel_on_a_file_without_rows_says_so(cli, tmp_path, data, method):
     pq.write_table(pq.read_table(data).slice(0, 0), zero)
     one_error(cli("softlabel", zero, "-m", *method, "-o", tmp_path / "z.parquet"), 1, "no rows")
     assert not (tmp_path / "z.parquet").exists()
+
+
+def test_api_column_names_must_exist():
+    df = pa.table({"text": ["a b", "b c", "c"], "label": ["x", "y", "x"]})
+    for kw in ({"text": "nope"}, {"label": "nope"}):
+        with pytest.raises(ParameterError, match=r"=\'nope\': the table has no such column"):
+            lsctl.soft_labels(df, "kwls", **kw)
+    with pytest.raises(ParameterError, match=r"text='text'"):
+        lsctl.soft_labels(df.drop_columns(["text"]), "kwls")
+    # A method that reads no text needs no text column.
+    assert len(lsctl.soft_labels(df.drop_columns(["text"]), "uniform", epsilon=0.1)) == 3
