@@ -24,6 +24,13 @@ from lsctl.validation import ParameterError
 def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, list[Any]]:
     """(int64 indices into the order, the order) for ``labels``."""
     values = list(labels)
+    missing = next((i for i, v in enumerate(values) if v is None or v != v), None)
+    if missing is not None:
+        # None or NaN (NaN != NaN) is a missing label, not a class of its own.
+        raise ParameterError(
+            f"{{labels:n}}[{missing}] is missing ({_literal(values[missing])}); drop or fill it",
+            labels=None,
+        )
     if label_order is None:
         try:
             order = sorted(set(values))
@@ -49,6 +56,25 @@ def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, 
     return y, order
 
 
+def _pair(pair: Any) -> tuple[str, str]:
+    """A (source, target) pair of label names; "SOURCE:TARGET" as on the command line."""
+    if isinstance(pair, str):
+        source, sep, target = pair.rpartition(":")
+        if sep and source and target:
+            return source, target
+    elif isinstance(pair, Sequence) and len(pair) == 2:
+        return str(pair[0]), str(pair[1])
+    raise ParameterError(
+        f"{{pairs:n}} holds {_literal(pair)}; give (source, target) tuples or 'SOURCE:TARGET' strings",
+        pairs=None,
+    )
+
+
+def _literal(value: Any) -> str:
+    """``repr(value)`` safe inside a ParameterError template (braces doubled)."""
+    return repr(value).replace("{", "{{").replace("}", "}}")
+
+
 def _table(texts: Any, y: np.ndarray, order: list[Any]) -> tuple[pa.Table, list[str]]:
     names = [str(v) for v in order]
     cols: dict[str, Any] = {"label": pa.array(np.asarray(names, dtype=object)[y], pa.string())}
@@ -60,12 +86,16 @@ def _table(texts: Any, y: np.ndarray, order: list[Any]) -> tuple[pa.Table, list[
                 texts=None,
                 labels=None,
             )
-        cols = {
-            "text": arr
-            if isinstance(arr, (pa.Array, pa.ChunkedArray))
-            else pa.array(arr, pa.string()),
-            **cols,
-        }
+        if not isinstance(arr, (pa.Array, pa.ChunkedArray)):
+            bad = next((i for i, t in enumerate(arr) if not isinstance(t, str)), None)
+            if bad is not None:
+                raise ParameterError(
+                    f"{{texts:n}}[{bad}] is {type(arr[bad]).__name__} {_literal(arr[bad])}; "
+                    "texts are strings",
+                    texts=None,
+                )
+            arr = pa.array(arr, pa.string())
+        cols = {"text": arr, **cols}
     return pa.table(cols), names
 
 
@@ -310,7 +340,7 @@ def add_noise(
 
     y, order = _codes(labels, label_order)
     names = [str(v) for v in order]
-    pair_names = [(str(a), str(b)) for a, b in pairs] if pairs else None
+    pair_names = [_pair(p) for p in pairs] if pairs else None
     text_arr = None
     if texts is not None:
         text_arr = _table(texts, y, order)[0].column("text")

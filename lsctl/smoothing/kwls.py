@@ -181,7 +181,9 @@ class RelevanceMethod(Method):
             if n is None:
                 n = sum(b.num_rows for _, b in ctx.batches())
             if n < folds:
-                raise LsctlError(f"--cross-fit {folds} needs at least {folds} rows, DATA has {n}")
+                raise ParameterError(
+                    f"{{cross_fit}} needs at least {folds} rows; the data has {n}", cross_fit=folds
+                )
             self.fold_of = fold_assignment(n, folds, int(p.get("seed") or 0))
         result = count_pass(
             ctx.batches(),

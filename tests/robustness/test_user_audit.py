@@ -233,3 +233,33 @@ def test_api_column_names_must_exist():
         lsctl.soft_labels(df.drop_columns(["text"]), "kwls")
     # A method that reads no text needs no text column.
     assert len(lsctl.soft_labels(df.drop_columns(["text"]), "uniform", epsilon=0.1)) == 3
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: lsctl.kwls(["x y", "y z", "z"], ["a", "b", "a"], cross_fit=5),
+            r"^cross_fit=5 needs",
+        ),
+        (lambda: lsctl.kwls([1, 2], ["a", "b"]), r"texts\[0\] is int 1; texts are strings"),
+        (lambda: lsctl.uniform(np.array([1.0, np.nan, 2.0])), r"labels\[1\] is missing"),
+        (lambda: lsctl.uniform(["a", None, "b"]), r"labels\[1\] is missing"),
+        (
+            lambda: lsctl.add_noise(["a", "b"] * 5, kind="asymmetric", rate=0.2, pairs=["ab"]),
+            r"pairs holds 'ab'",
+        ),
+    ],
+)
+def test_api_errors_name_python_parameters(call, match):
+    with pytest.raises(ParameterError, match=match):
+        call()
+
+
+def test_api_pairs_take_tuples_or_the_command_lines_strings():
+    y = ["a", "b", "c"] * 20
+    kw = dict(kind="asymmetric", rate=0.4, seed=3)
+    as_str = lsctl.add_noise(y, pairs=["a:b", "c:a"], **kw)
+    as_tuple = lsctl.add_noise(y, pairs=[("a", "b"), ("c", "a")], **kw)
+    assert list(as_str.labels) == list(as_tuple.labels)
+    assert list(as_str.labels) != y
