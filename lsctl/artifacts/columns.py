@@ -155,13 +155,23 @@ def vector_labels(
     """
     require_columns(table, [column], where)
     width = _vector_width(table.column(column), where, column)
+    tries = (prove_with,) if isinstance(prove_with, str) else prove_with
     if given is not None:
         _check_given(given, meta, where, option)
         labels = list(given)
+        if not (meta and meta.get("labels")):
+            # Without metadata the argmax columns lsctl writes still prove the
+            # order; a given order that contradicts them would invert targets.
+            for by in (b for b in tries if b in ("soft_argmax", "pred")):
+                proved = _proved_order(table, where, column, width, by)
+                if proved is not None and proved != labels:
+                    raise LsctlError(
+                        f"{where}: {option or 'the given labels'} {','.join(labels)} contradicts "
+                        f"the order its {by} column proves ({','.join(proved)})"
+                    )
     elif meta and meta.get("labels"):
         labels = [str(v) for v in meta["labels"]]
     else:
-        tries = (prove_with,) if isinstance(prove_with, str) else prove_with
         labels = None
         for by in tries:
             labels = _proved_order(table, where, column, width, by)

@@ -263,3 +263,16 @@ def test_api_pairs_take_tuples_or_the_command_lines_strings():
     as_tuple = lsctl.add_noise(y, pairs=[("a", "b"), ("c", "a")], **kw)
     assert list(as_str.labels) == list(as_tuple.labels)
     assert list(as_str.labels) != y
+
+
+def test_given_labels_must_agree_with_the_argmax_column_when_metadata_is_gone(cli, tmp_path, data):
+    soft = tmp_path / "k.parquet"
+    assert cli("softlabel", data, "-m", "kwls", "-o", soft, "-q").exit_code == 0
+    bare = tmp_path / "bare.parquet"  # as after a pandas round trip: no lsctl metadata
+    pq.write_table(pq.read_table(soft).replace_schema_metadata(None), bare)
+    common = ("--model", "fasttext", "--epochs", "1", "--loss", "aux", "-q")
+    r = cli("train", bare, "-o", tmp_path / "bad", *common, "--labels", "pos,neu,neg")
+    one_error(r, 1, "contradicts the order its soft_argmax column proves (neg,neu,pos)")
+    assert not (tmp_path / "bad").exists()
+    r = cli("train", bare, "-o", tmp_path / "good", *common, "--labels", "neg,neu,pos")
+    assert r.exit_code == 0, r.stderr
