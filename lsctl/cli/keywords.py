@@ -16,6 +16,7 @@ from lsctl.cli.common import (
     emit_json,
     handle_errors,
     progress,
+    warn,
 )
 from lsctl.smoothing.relevance import K1, B
 from lsctl.text.tokenize import TOKENIZERS
@@ -70,6 +71,11 @@ def command(
     if top is None:
         top = 0 if output is not None else 10
     tops = _top(result.table, result.labels, top) if top else {}
+    if result.table.num_rows == 0:
+        warn(
+            f"no word occurs --min-count {min_count} times; the keywords table is empty "
+            "(softlabel --keywords would give every row uniform targets)"
+        )
     if as_json:
         emit_json(
             {

@@ -116,6 +116,8 @@ def noisy_labels(
     warnings = check_options(kind, rate, convention, pairs, matrix, stochastic, temperature)
     y = np.asarray(y, dtype=np.int64)
     k = len(labels)
+    if len(y) == 0:
+        raise LsctlError(f"{where}: no rows; nothing to add noise to")
     present = [labels[i] for i in np.unique(y)]
     if len(present) < 2:
         raise LsctlError(

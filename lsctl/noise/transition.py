@@ -90,7 +90,7 @@ def validate(
     k = len(labels)
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2 or m.shape != (k, k):
-        shape = "×".join(map(str, m.shape)) if m.ndim else "a scalar"
+        shape = "empty" if m.size == 0 else "×".join(map(str, m.shape)) if m.ndim else "a scalar"
         raise LsctlError(
             f"{where}: the matrix is {shape}, expected {k}×{k} (one row and column per label: "
             f"{', '.join(labels)})"

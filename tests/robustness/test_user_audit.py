@@ -276,3 +276,19 @@ def test_given_labels_must_agree_with_the_argmax_column_when_metadata_is_gone(cl
     assert not (tmp_path / "bad").exists()
     r = cli("train", bare, "-o", tmp_path / "good", *common, "--labels", "neg,neu,pos")
     assert r.exit_code == 0, r.stderr
+
+
+def test_small_messages_say_what_is_wrong(cli, tmp_path, data):
+    r = cli("keywords", data, "--min-count", "100000", "-o", tmp_path / "kw.parquet")
+    assert r.exit_code == 0 and "the keywords table is empty" in r.stderr
+    zero = tmp_path / "zero.parquet"
+    pq.write_table(pq.read_table(data).slice(0, 0), zero)
+    r = cli("noise", zero, "-k", "symmetric", "--rate", "0.2", "-o", tmp_path / "n.parquet")
+    one_error(r, 1, "no rows")
+    (tmp_path / "m.csv").write_text("")
+    r = cli(
+        "noise", data, "-k", "matrix", "--matrix", tmp_path / "m.csv", "-o", tmp_path / "n.parquet"
+    )
+    one_error(r, 1, "the matrix is empty, expected 3×3")
+    r = cli("train", data, "-o", tmp_path / "r", "--embed-dim", "0")
+    one_error(r, 2, "--embed-dim must be at least 1")
