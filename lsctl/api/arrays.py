@@ -300,7 +300,7 @@ def add_noise(
     rate: float | None = None,
     seed: int = 0,
     convention: str | None = None,
-    pairs: Sequence[tuple[Any, Any]] | None = None,
+    pairs: Sequence[tuple[Any, Any] | str] | None = None,
     matrix: Any = None,
     stochastic: str = "rows",
     temperature: float | None = None,
@@ -319,7 +319,7 @@ def add_noise(
         The noise rate (not for ``matrix``).
     convention : {"off-diagonal", "uniform"}, optional
         symmetric: R/(K−1) to each other class, or R resampled over all K.
-    pairs : sequence of (source, target), optional
+    pairs : sequence of (source, target) or "SOURCE:TARGET", optional
         asymmetric: which classes flip to which.
     matrix : array (K, K) or str, optional
         matrix: T, or a CSV/JSON file; ``stochastic`` says whether its
