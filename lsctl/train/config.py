@@ -146,6 +146,9 @@ class TrainConfig:
         if name not in PRESETS:
             raise UsageError(f"--preset {name!r}: choose one of {', '.join(PRESETS)}")
         values = {k: v for k, v in PRESETS[name].items() if k not in keep}
+        if self.model != "textcnn":
+            # Kim's full padding is a TextCNN layer; other models take the rest.
+            values.pop("conv_padding", None)
         return dataclasses.replace(self, preset=name, **values)
 
     def resolved(self) -> TrainConfig:

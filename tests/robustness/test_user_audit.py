@@ -292,3 +292,12 @@ def test_small_messages_say_what_is_wrong(cli, tmp_path, data):
     one_error(r, 1, "the matrix is empty, expected 3×3")
     r = cli("train", data, "-o", tmp_path / "r", "--embed-dim", "0")
     one_error(r, 2, "--embed-dim must be at least 1")
+
+
+def test_kims_preset_on_another_model_takes_all_but_the_textcnn_padding(tmp_path):
+    from lsctl.train.config import TrainConfig
+
+    lstm = TrainConfig(train="t", output="o", model="lstm").with_preset("kim2014").resolved()
+    assert (lstm.optimizer, lstm.max_norm, lstm.conv_padding) == ("adadelta", 3.0, "valid")
+    cnn = TrainConfig(train="t", output="o", model="textcnn").with_preset("kim2014").resolved()
+    assert cnn.conv_padding == "full"
