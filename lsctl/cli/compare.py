@@ -95,8 +95,8 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Files with the same `name` (set by `lsctl eval --name`) and different seeds
-    form one system. Δ is system − baseline; p_bootstrap is the share of
-    rounds in which the system is not better (for nll and ece lower is better).
+    form one system. Δ is system − baseline; p_bootstrap is (1 + rounds in
+    which the system is not better) / (rounds + 1) (for nll and ece lower is better).
 
     A file from other code needs columns id, label and probs; its system
     name is its file name unless --name PATTERN=NAME says otherwise.

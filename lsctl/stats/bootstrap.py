@@ -178,12 +178,20 @@ def summarize_deltas(
     """(CI low, CI high, one-sided p, two-sided p) from per-round Δ = system − baseline.
 
     The improvement is Δ for higher-is-better metrics and −Δ for nll/ece.
-    One-sided p is the share of rounds whose improvement is ≤ 0 (H1: the system
-    is better). Two-sided p is ``min(1, 2·min(share ≤ 0, share ≥ 0))``; for two
-    identical systems every Δ is 0, so both p-values are 1.
+    One-sided p is ``(1 + #rounds whose improvement is ≤ 0) / (R + 1)`` (H1: the
+    system is better); the +1s count the observed data as one more round
+    (Davison & Hinkley 1997, eq. 4.11), so R rounds never give p below
+    1/(R + 1), and a handful of rounds cannot give p = 0. Two-sided p is
+    ``min(1, 2·min(p≤0, p≥0))`` with the same correction; for two identical
+    systems every Δ is 0, so both p-values are 1.
+
+    >>> summarize_deltas(np.array([0.1, 0.2, -0.1, 0.3]), "accuracy")[2:]  # (1+1)/5, 2·(1+1)/5
+    (0.4, 0.8)
     """
     improvement = -deltas if metric in LOWER_IS_BETTER else deltas
-    p_one = float(np.mean(improvement <= 0))
-    p_two = float(min(1.0, 2 * min(p_one, float(np.mean(improvement >= 0)))))
+    r = len(improvement)
+    p_one = float((1 + np.count_nonzero(improvement <= 0)) / (r + 1))
+    p_ge = float((1 + np.count_nonzero(improvement >= 0)) / (r + 1))
+    p_two = float(min(1.0, 2 * min(p_one, p_ge)))
     lo, hi = np.quantile(deltas, [(1 - ci) / 2, (1 + ci) / 2])
     return float(lo), float(hi), p_one, p_two

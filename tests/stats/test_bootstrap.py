@@ -138,5 +138,15 @@ def test_lower_is_better_orientation():
     deltas = np.array([-0.2, -0.1, -0.3, 0.1])  # system's nll mostly lower: better
     _, _, p_nll, _ = summarize_deltas(deltas, "nll")
     _, _, p_acc, _ = summarize_deltas(deltas, "accuracy")
-    assert p_nll == 0.25
-    assert p_acc == 0.75
+    # (1 + rounds with no improvement) / (R + 1): nll 1 of 4, accuracy 3 of 4.
+    assert p_nll == pytest.approx(2 / 5)
+    assert p_acc == pytest.approx(4 / 5)
+
+
+def test_few_rounds_cannot_give_p_zero():
+    """One round that favours the system: p is 1/2, not 0 (it was 0, and 'significant')."""
+    _, _, p, p_two = summarize_deltas(np.array([0.09]), "accuracy")
+    assert (p, p_two) == (0.5, 1.0)
+    # With R rounds all favouring the system, p is the floor 1/(R + 1).
+    _, _, p, p_two = summarize_deltas(np.full(1999, 0.01), "accuracy")
+    assert p == pytest.approx(1 / 2000) and p_two == pytest.approx(2 / 2000)

@@ -127,8 +127,9 @@ def _boot_deltas(files, system, baseline):
 
 
 def _p_two(deltas: np.ndarray) -> float:
-    le = sum(1 for d in deltas if d <= 0) / len(deltas)
-    ge = sum(1 for d in deltas if d >= 0) / len(deltas)
+    # Davison & Hinkley's (1 + count) / (R + 1).
+    le = (1 + sum(1 for d in deltas if d <= 0)) / (len(deltas) + 1)
+    ge = (1 + sum(1 for d in deltas if d >= 0)) / (len(deltas) + 1)
     return min(1.0, 2 * min(le, ge))
 
 
@@ -188,7 +189,7 @@ def test_ci_p_adjusted_and_verdicts_by_hand(cli, files, tmp_path):
         assert rows90[pair]["ci_high"] == pytest.approx(hi90, abs=1e-12)
         # --ci 0.9 narrows the interval.
         assert hi90 - lo90 < hi95 - lo95
-        le = sum(1 for x in deltas[pair] if x <= 0) / ROUNDS
+        le = (1 + sum(1 for x in deltas[pair] if x <= 0)) / (ROUNDS + 1)
         assert rows95[pair]["p_bootstrap"] == pytest.approx(le, abs=1e-12)
         assert rows95[pair]["p_adjusted"] == pytest.approx(p_adj[pair], abs=1e-12)
         assert rows90[pair]["p_adjusted"] == pytest.approx(p_adj[pair], abs=1e-12)
