@@ -216,8 +216,9 @@ def refuse_input(path: str, inputs: Iterable[str] = ()) -> None:
 def refuse_directory(path: str) -> None:
     """An output path that names an existing directory is an error, not a rename over it."""
     if os.path.isdir(path):
+        example = "out" + (os.path.splitext(path)[1] or ".parquet")
         raise LsctlError(
-            f"{path}: is a directory; give a file name, e.g. {os.path.join(path, 'out.parquet')}"
+            f"{path}: is a directory; give a file name, e.g. {os.path.join(path, example)}"
         )
 
 

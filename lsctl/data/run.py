@@ -65,6 +65,20 @@ class SplitResult:
     labels: list[str]
 
 
+def _refuse_stale(output_dir: str, names: list[str]) -> None:
+    """Refuse to write next to an earlier run's part this run would not replace.
+
+    A test.parquet left from a split with --test, or a fold5/ from a run with
+    more folds, would sit beside the new files as if it belonged to them.
+    """
+    stale = [n for n in names if os.path.exists(os.path.join(output_dir, n))]
+    if stale:
+        raise LsctlError(
+            f"{os.path.join(output_dir, stale[0])}: left from an earlier run, and this one does "
+            "not write it (it would look like part of this split); remove it or choose another -o"
+        )
+
+
 def split_file(
     file: str, output_dir: str, *, dev: float = 0.1, test: float = 0.1, seed: int = 0,
     fmt: str = "parquet",
@@ -86,7 +100,7 @@ def split_file(
         write_artifact,
     )
     from lsctl.artifacts.io import atomic_path, ensure_dir, missing_dirs, remove_empty_dirs
-    from lsctl.data.split import check_fractions, stratified_split
+    from lsctl.data.split import SPLITS, check_fractions, stratified_split
     from lsctl.validation import check_choice
 
     check_fractions(dev, test)
@@ -101,6 +115,10 @@ def split_file(
     if os.path.isdir(output_dir):
         for p in paths.values():
             check_output(p, [file])
+        mine = {os.path.basename(q) for q in paths.values()}
+        _refuse_stale(
+            output_dir, [f"{s}.{f}" for s in SPLITS for f in FORMATS if f"{s}.{f}" not in mine]
+        )
 
     table, reader = read_artifact(file)
     where = "stdin" if file == "-" else file
@@ -250,6 +268,18 @@ def folds_file(
         for p in fold.values():
             if os.path.exists(p):
                 check_output(p, [file])
+    if os.path.isdir(output_dir):
+        _refuse_stale(
+            output_dir,
+            sorted(
+                e.name
+                for e in os.scandir(output_dir)
+                if e.is_dir()
+                and e.name.startswith("fold")
+                and e.name[4:].isdigit()
+                and not 1 <= int(e.name[4:]) <= folds
+            ),
+        )
 
     table, reader = read_artifact(file)
     where = "stdin" if file == "-" else file

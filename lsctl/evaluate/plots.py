@@ -28,10 +28,14 @@ def plot_format(path: str) -> str:
 
 def check_plot_path(path: str) -> None:
     """Fail before any work when the plot cannot be written."""
-    from lsctl.artifacts.io import missing_dirs
+    from lsctl.artifacts.io import missing_dirs, refuse_directory
 
     plot_format(path)
-    missing_dirs(os.path.dirname(os.path.abspath(path)))
+    refuse_directory(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    missing_dirs(parent)
+    if os.path.isdir(parent) and not os.access(parent, os.W_OK):
+        raise LsctlError(f"{path}: cannot write in {parent}; give another --plot path")
 
 
 def _pyplot() -> Any:

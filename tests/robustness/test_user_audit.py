@@ -301,3 +301,31 @@ def test_kims_preset_on_another_model_takes_all_but_the_textcnn_padding(tmp_path
     assert (lstm.optimizer, lstm.max_norm, lstm.conv_padding) == ("adadelta", 3.0, "valid")
     cnn = TrainConfig(train="t", output="o", model="textcnn").with_preset("kim2014").resolved()
     assert cnn.conv_padding == "full"
+
+
+def test_a_plot_path_that_is_a_directory_fails_before_any_output(cli, tmp_path, data):
+    run = tmp_path / "run"
+    assert (
+        cli("train", data, "-o", run, "--model", "fasttext", "--epochs", "1", "-q").exit_code == 0
+    )
+    (tmp_path / "p.png").mkdir()
+    r = cli("eval", run, data, "-o", tmp_path / "e.parquet", "--plot", tmp_path / "p.png")
+    one_error(r, 1, "is a directory", "p.png/out.png")
+    assert not (tmp_path / "e.parquet").exists()
+
+
+def test_split_and_folds_refuse_to_leave_an_earlier_runs_parts_beside_theirs(cli, tmp_path, data):
+    out = tmp_path / "sp"
+    assert cli("data", "split", data, "-o", out, "--test", "0.2", "-q").exit_code == 0
+    one_error(
+        cli("data", "split", data, "-o", out, "--test", "0", "-q"), 1, "test.parquet: left from"
+    )
+    assert (
+        cli("data", "split", data, "-o", out, "--test", "0.2", "--seed", "3", "-q").exit_code == 0
+    )
+    folds = tmp_path / "fo"
+    assert cli("data", "folds", data, "-o", folds, "--folds", "4", "-q").exit_code == 0
+    one_error(cli("data", "folds", data, "-o", folds, "--folds", "2", "-q"), 1, "fold3: left from")
+    assert (
+        cli("data", "folds", data, "-o", folds, "--folds", "4", "--seed", "1", "-q").exit_code == 0
+    )
