@@ -80,7 +80,23 @@ class DualConfig:
             (c.epochs >= 1, "--epochs must be at least 1"),
             (c.batch_size >= 2, "--batch-size must be at least 2 (in-batch negatives)"),
             (c.lr > 0, "--lr must be > 0"),
-            (c.embed_dim >= 1 and c.hidden >= 1, "--embed-dim and --hidden must be >= 1"),
+            (c.embed_dim >= 1, "--embed-dim must be at least 1"),
+            (c.hidden >= 1, "--hidden must be at least 1"),
+            # Options the run would not read are refused, as `lsctl train` does,
+            # rather than recorded in config.json as if they had shaped it.
+            (
+                c.targets == "uniform" or c.label_smoothing == DualConfig.label_smoothing,
+                "--label-smoothing applies to --targets uniform",
+            ),
+            (c.loss == "aux" or c.alpha == DualConfig.alpha, "--alpha applies to --loss aux"),
+            (
+                c.encoder == "lstm" or c.hidden == DualConfig.hidden,
+                "--hidden applies to --encoder lstm",
+            ),
+            (
+                not c.encoder.startswith("hf:") or c.embed_dim == DualConfig.embed_dim,
+                "--embed-dim applies to the scratch encoders (an hf: encoder has its own width)",
+            ),
         )
         for ok, msg in checks:
             if not ok:

@@ -397,3 +397,19 @@ def test_hf_encoder_is_mean_pooled(cli, toy):
     ids = [r["sentence_id"] for r in ts]
     want = _hand_ranks(scores, [[ids.index(r["sentence_id"])] for r in tq])
     assert pq.read_table(out).column("rank").to_pylist() == want
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--label-smoothing", "0.3"], "--label-smoothing applies to --targets uniform"),
+        (["--alpha", "5"], "--alpha applies to --loss aux"),
+        (["--hidden", "8"], "--hidden applies to --encoder lstm"),
+    ],
+)
+def test_train_refuses_options_the_run_would_not_read(cli, toy, args, needle):
+    (q, s), folder = toy
+    run = folder / "ignored"
+    res = cli("retrieve", "train", "--questions", q, "--sentences", s, "-o", run, *args)
+    assert res.exit_code == 2 and needle in res.stderr, res.stderr
+    assert not run.exists()
