@@ -202,6 +202,11 @@ def compare(
     from lsctl.stats.compare import CompareOptions, compare_files
 
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
+    if names is not None and not isinstance(names, dict):
+        raise ParameterError(
+            f"{{names:n}} is a dict of glob pattern → system name, not {type(names).__name__}",
+            names=None,
+        )
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lsctl-api-"))
         paths = []

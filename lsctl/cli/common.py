@@ -451,15 +451,18 @@ def check_json_vs_stdout(as_json: bool, output: str | None) -> None:
         raise UsageError("--json and -o - both write to stdout; write the artifact to a file")
 
 
-def parse_pairs(values: list[str], option: str, cast: Callable[[str], Any] = str) -> dict[str, Any]:
+def parse_pairs(
+    values: list[str], option: str, cast: Callable[[str], Any] = str, form: str = "LABEL=VALUE"
+) -> dict[str, Any]:
     """``['a=1', 'b=2']`` → ``{'a': cast('1'), …}`` with a clear error for bad items."""
     out: dict[str, Any] = {}
+    key_name = form.split("=")[0].lower()
     for item in values:
         key, sep, val = item.rpartition("=")
         if not sep or not key:
-            raise UsageError(f"{option} expects LABEL=VALUE, got {item!r}")
+            raise UsageError(f"{option} expects {form}, got {item!r}")
         if key in out:
-            raise UsageError(f"{option} {key}=… is given twice; give each label once")
+            raise UsageError(f"{option} {key}=… is given twice; give each {key_name} once")
         try:
             out[key] = cast(val)
         except ValueError:

@@ -123,7 +123,7 @@ def command(
         output,
         opts,
         labels=parse_labels(labels),
-        names=parse_pairs(name or [], "--name"),
+        names=parse_pairs(name or [], "--name", form="PATTERN=NAME"),
         plot=plot,
         progress=progress(quiet, as_json),
     )
@@ -152,12 +152,13 @@ def _compare_ranked(
 ) -> None:
     """compare on ranked retrieval files (`lsctl retrieve bm25|predict`): per-question scores."""
     from lsctl.artifacts import check_output
-    from lsctl.stats.compare import CompareOptions
+    from lsctl.stats.compare import CompareOptions, check_names
     from lsctl.stats.ranked import check_metric, compare_ranked, load_ranked, write_comparison
 
     check_metric(metric)
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha)
-    names_given = parse_pairs(name or [], "--name")
+    names_given = parse_pairs(name or [], "--name", form="PATTERN=NAME")
+    check_names(names_given, preds)
     if output is not None:
         check_output(output, preds)
     if plot:

@@ -35,6 +35,9 @@ def check_ratio(label: str, ratio: float) -> None:
 
 
 def check_cap(label: str, cap: int) -> None:
+    whole = isinstance(cap, (int, np.integer)) and not isinstance(cap, bool)
+    if not whole:
+        raise ParameterError("{cap}: the cap is a whole number of rows", cap=_Item(label, cap))
     if cap < 1:
         raise ParameterError("{cap}: the cap must be at least 1 row", cap=_Item(label, cap))
 

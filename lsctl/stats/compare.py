@@ -198,6 +198,21 @@ def comparison_params(opts: CompareOptions, systems: list[Any], **extra: Any) ->
     }
 
 
+def check_names(names_given: dict[str, str] | None, paths: list[str]) -> None:
+    """Each ``--name PATTERN=NAME`` must name something and match one of ``paths``.
+
+    A pattern that matches nothing was a typo: ignoring it would leave the
+    systems under their old names without a word.
+    """
+    if names_given is not None and not isinstance(names_given, dict):
+        raise UsageError("--name: give PATTERN=NAME pairs (from Python: a dict pattern → name)")
+    for pattern, name in (names_given or {}).items():
+        if not str(name).strip():
+            raise UsageError(f"--name {pattern}=: the system name is empty")
+        if not any(_given_name(p, {pattern: name}) for p in paths):
+            raise UsageError(f"--name {pattern}={name}: the pattern matches none of the files")
+
+
 def _given_name(path: str, names_given: dict[str, str] | None) -> str | None:
     """The ``--name`` for ``path``: the first pattern that matches it or its file name."""
     import fnmatch
@@ -439,6 +454,7 @@ def compare_files(
 
     opts = opts or CompareOptions()
     validate_options(opts)
+    check_names(names, list(preds))
     if output is not None:
         check_output(output, list(preds))
     if plot:

@@ -329,3 +329,26 @@ def test_split_and_folds_refuse_to_leave_an_earlier_runs_parts_beside_theirs(cli
     assert (
         cli("data", "folds", data, "-o", folds, "--folds", "4", "--seed", "1", "-q").exit_code == 0
     )
+
+
+def test_compare_names_must_match_a_file_and_name_something(cli, tmp_path, data):
+    run = tmp_path / "run"
+    assert (
+        cli("train", data, "-o", run, "--model", "fasttext", "--epochs", "1", "-q").exit_code == 0
+    )
+    for s in ("a", "b"):
+        r = cli("eval", run, data, "-o", tmp_path / f"{s}.parquet", "--name", s, "-q")
+        assert r.exit_code == 0, r.stderr
+    files = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    for name, needle in (("nomatch*=X", "matches none of the files"),
+                         ("a.*=", "the system name is empty"),
+                         ("a.*", "expects PATTERN=NAME")):  # fmt: skip
+        one_error(cli("compare", *files, "--rounds", "20", "--name", name, "-q"), 2, needle)
+    with pytest.raises(ParameterError, match="names is a dict"):
+        lsctl.compare([str(f) for f in files], names=["x"], rounds=20)
+
+
+@pytest.mark.parametrize("cap", [2.5, True, "3"])
+def test_api_undersample_caps_are_whole_numbers(cap):
+    with pytest.raises(ParameterError, match="the cap is a whole number"):
+        lsctl.undersample(["a"] * 50 + ["b"] * 60, cap={"a": cap})
