@@ -173,7 +173,28 @@ def _root(
 
 
 def main() -> None:
-    app(prog_name="lsctl")
+    """The ``lsctl`` entry point: click's usage errors as one ``Error:`` line, exit 2.
+
+    Typer would draw them in a rich panel; every other lsctl error is one
+    line (handle_errors), and scripts grep stderr for it.
+    """
+    import sys
+
+    try:
+        code = app(prog_name="lsctl", standalone_mode=False)
+    except typer.Abort:
+        sys.stderr.write("Error: aborted\n")
+        sys.exit(1)
+    except typer.TyperException as e:
+        # click's usage errors (typer vendors click; TyperException is their public base).
+        if not hasattr(e, "format_message"):
+            raise
+        ctx = getattr(e, "ctx", None)
+        where = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+        message = " ".join(e.format_message().split())
+        sys.stderr.write(f"Error: {message}{where}\n")
+        sys.exit(getattr(e, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -352,3 +352,24 @@ def test_compare_names_must_match_a_file_and_name_something(cli, tmp_path, data)
 def test_api_undersample_caps_are_whole_numbers(cap):
     with pytest.raises(ParameterError, match="the cap is a whole number"):
         lsctl.undersample(["a"] * 50 + ["b"] * 60, cap={"a": cap})
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["compare", "--nope"], "No such option: --nope"),
+        (["compare", "a", "b", "--rounds", "abc"], "'abc' is not a valid int"),
+        (["frob"], "No such command 'frob'"),
+        (["train"], "Missing argument 'train'"),
+    ],
+)
+def test_usage_errors_of_the_console_command_are_one_line(args, needle):
+    """The entry point prints click's usage errors as one Error: line (typer drew a panel)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "lsctl", *args], capture_output=True, text=True)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], r.stderr
+    assert "-h')" in lines[0]
