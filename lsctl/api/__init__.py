@@ -30,8 +30,31 @@ def one_command(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from lsctl.artifacts.io import input_scope
+        from lsctl.errors import UsageError
+        from lsctl.validation import ParameterError
 
         with input_scope():
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except ParameterError:
+                raise
+            except UsageError as e:
+                # Checks shared with the CLI speak its flags; from Python, name the
+                # keyword argument instead (--batch-size → batch_size).
+                raise ParameterError(_python_names(str(e))) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _python_names(message: str) -> str:
+    """``message`` with ``--flag-name`` spelled ``flag_name``, as a literal template.
+
+    >>> _python_names("--epochs must be at least 1 (--warmup-epochs {2})")
+    'epochs must be at least 1 (warmup_epochs {{2}})'
+    """
+    import re
+
+    named = re.sub(
+        r"(?<![\w-])--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), message
+    )
+    return named.replace("{", "{{").replace("}", "}}")

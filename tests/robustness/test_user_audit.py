@@ -373,3 +373,13 @@ def test_usage_errors_of_the_console_command_are_one_line(args, needle):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], r.stderr
     assert "-h')" in lines[0]
+
+
+def test_api_errors_from_checks_shared_with_the_cli_name_keywords(tmp_path, data):
+    with pytest.raises(ParameterError, match=r"^epochs must be at least 1$"):
+        lsctl.train(data, str(tmp_path / "run"), epochs=0)
+    with pytest.raises(ParameterError, match=r"^batch_size must be at least 1$"):
+        lsctl.train(data, str(tmp_path / "run"), batch_size=0)
+    with pytest.raises(ParameterError, match=r"tokenizer takes one of"):
+        lsctl.keyword_stats(["a b"], ["x"], tokenizer="foo")
+    assert not (tmp_path / "run").exists()
