@@ -19,6 +19,7 @@ from lsctl.cli.common import (
     table_console,
 )
 from lsctl.errors import LsctlError
+from lsctl.stats import MCNEMAR_TESTS
 
 
 def _metrics() -> list[str]:
@@ -61,7 +62,12 @@ def command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resampling.")] = 0,
     ci: Annotated[float, typer.Option("--ci", help="Confidence level of the bootstrap CI.")] = 0.95,
     mcnemar: Annotated[
-        str, typer.Option("--mcnemar", help="exact (binomial) or chi2 (continuity-corrected).")
+        str,
+        typer.Option(
+            "--mcnemar",
+            help="exact (binomial) or chi2 (continuity-corrected).",
+            autocompletion=completer(MCNEMAR_TESTS),
+        ),
     ] = "exact",
     alpha: Annotated[
         float, typer.Option("--alpha", help="Significance level for the verdict (Holm-adjusted).")
@@ -106,12 +112,21 @@ def command(
         lsctl compare ce_s*.parquet kwls_s*.parquet --baseline ce -o cmp.parquet --plot cmp.png
     """
     from lsctl.artifacts import parse_labels
+    from lsctl.errors import UsageError
     from lsctl.stats.compare import CompareOptions, compare_files
-
-    check_json_vs_stdout(as_json, output)
     from lsctl.stats.ranked import is_ranked
 
-    if preds and is_ranked(preds[0]):
+    check_json_vs_stdout(as_json, output)
+    if list(preds).count("-") > 1:
+        raise UsageError("'-' (stdin) is given more than once; a pipe carries one file")
+    ranked = [p for p in preds if is_ranked(p)]
+    if ranked and "-" in preds:
+        # Ranked files are read twice (rows, then metadata): a pipe cannot be.
+        raise UsageError(
+            f"'-': ranked retrieval files ({ranked[0]}) are compared from paths; "
+            "write the piped one to a file first"
+        )
+    if ranked:
         return _compare_ranked(
             list(preds), output, baseline, metric or "mrr", rounds, seed, ci, mcnemar, alpha,
             plot, name, fail_if_worse, as_json, quiet,

@@ -10,12 +10,14 @@ from lsctl.cli.common import (
     JsonOpt,
     QuietOpt,
     check_json_vs_stdout,
+    completer,
     emit_json,
     handle_errors,
     info,
     print_table,
     progress,
 )
+from lsctl.train.config import DEVICES
 
 
 @handle_errors
@@ -57,7 +59,10 @@ def command(
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Inference batch size.")] = 256,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[
+        str,
+        typer.Option("--device", help="auto, cpu or cuda.", autocompletion=completer(DEVICES)),
+    ] = "auto",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

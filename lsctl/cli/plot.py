@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from lsctl.cli.common import QuietOpt, handle_errors, info
+from lsctl.cli.common import QuietOpt, completer, handle_errors, info
+from lsctl.evaluate.curves import BANDS
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -36,7 +37,11 @@ def curves(
     ] = None,
     band: Annotated[
         str,
-        typer.Option("--band", help="Band over seeds: minmax (min to max) or sd (mean ± sd)."),
+        typer.Option(
+            "--band",
+            help="Band over seeds: minmax (min to max) or sd (mean ± sd).",
+            autocompletion=completer(BANDS),
+        ),
     ] = "minmax",
     title: Annotated[str, typer.Option("--title", help="Text before the figure's title.")] = "",
     quiet: QuietOpt = False,

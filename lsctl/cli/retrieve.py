@@ -11,12 +11,15 @@ from lsctl.cli.common import (
     QuietOpt,
     SeedOpt,
     check_json_vs_stdout,
+    completer,
     emit_json,
     handle_errors,
     info,
     print_table,
     progress,
 )
+from lsctl.retrieval.data import POOLS
+from lsctl.train.config import DEVICES
 
 app = typer.Typer(
     help="Pools: 'all' ranks every sentence (ReQA's protocol), 'fold' only the sentences of the "
@@ -43,7 +46,9 @@ SentencesOpt = Annotated[
 PoolOpt = Annotated[
     str,
     typer.Option(
-        "--pool", help="all: every sentence (ReQA); fold: the sentences of --fold only (leak-free)."
+        "--pool",
+        help="all: every sentence (ReQA); fold: the sentences of --fold only (leak-free).",
+        autocompletion=completer(POOLS),
     ),
 ]
 FoldOpt = Annotated[
@@ -190,7 +195,10 @@ def train(
     embed_dim: Annotated[int, typer.Option("--embed-dim", help="Word vector size.")] = 128,
     hidden: Annotated[int, typer.Option("--hidden", help="lstm: hidden size per direction.")] = 128,
     seed: SeedOpt = 0,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[
+        str,
+        typer.Option("--device", help="auto, cpu or cuda.", autocompletion=completer(DEVICES)),
+    ] = "auto",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -236,7 +244,10 @@ def predict(
     name: Annotated[
         str | None, typer.Option("--name", help="System name [the run folder's name].")
     ] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[
+        str,
+        typer.Option("--device", help="auto, cpu or cuda.", autocompletion=completer(DEVICES)),
+    ] = "auto",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

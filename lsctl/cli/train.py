@@ -19,7 +19,7 @@ from lsctl.cli.common import (
     warn,
 )
 from lsctl.text.tokenize import TOKENIZERS
-from lsctl.train.config import LOSSES, MODELS, TrainConfig
+from lsctl.train.config import DEVICES, LOSSES, MODELS, TrainConfig
 
 # TrainConfig is the one source of every default below.
 _D = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -123,7 +123,13 @@ def command(
     ] = _D["grad_clip"],
     seed: SeedOpt = _D["seed"],
     device: Annotated[
-        str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel=_T)
+        str,
+        typer.Option(
+            "--device",
+            help="auto, cpu or cuda.",
+            rich_help_panel=_T,
+            autocompletion=completer(DEVICES),
+        ),
     ] = _D["device"],
     precision: Annotated[
         str,

@@ -23,6 +23,7 @@ from lsctl.artifacts import (
 )
 from lsctl.errors import LsctlError, UsageError
 from lsctl.progress import Progress
+from lsctl.stats import MCNEMAR_TESTS
 from lsctl.stats.bootstrap import (
     LOWER_IS_BETTER,
     METRICS,
@@ -164,8 +165,9 @@ def join_system(
     system = systems.setdefault(name, System(name))
     for other in system.seeds:
         if other.seed == seed:
+            which = f"seed {seed}" if seed is not None else "a file without a seed"
             raise LsctlError(
-                f"{path}: system {name!r} seed {seed} is already given by {other.path}; "
+                f"{path}: system {name!r} ({which}) is already given by {other.path}; "
                 f"give each system a distinct {hint}"
             )
     return system, seed
@@ -258,7 +260,7 @@ class CompareOptions:
 def validate_options(opts: CompareOptions) -> None:
     if opts.metric not in METRICS:
         raise UsageError(f"--metric {opts.metric!r}: use one of {', '.join(METRICS)}")
-    if opts.mcnemar not in ("exact", "chi2"):
+    if opts.mcnemar not in MCNEMAR_TESTS:
         raise UsageError(f"--mcnemar {opts.mcnemar!r}: use exact or chi2")
     if not 0 <= opts.seed <= SEED_MAX:
         raise UsageError(f"--seed must be a whole number from 0 to {SEED_MAX}")

@@ -34,6 +34,7 @@ ALPHA_DEFAULT = 1.0
 RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "cache")
 
 OPTIMIZERS = ("adamw", "sgd", "adadelta")
+DEVICES = ("auto", "cpu", "cuda")
 
 # fastText's defaults where they differ from the other models' (Joulin et al.
 # 2016 use d = 10 and plain SGD; lr, batch and length were chosen on the dev
@@ -201,7 +202,7 @@ class TrainConfig:
             (c.grad_clip >= 0, "--grad-clip must be >= 0 (0 turns it off)"),
             (c.weight_decay >= 0, "--weight-decay must be >= 0 (0 turns it off)"),
             (0 <= c.seed <= SEED_MAX, f"--seed must be a whole number from 0 to {SEED_MAX}"),
-            (c.device in ("auto", "cpu", "cuda"), "--device: choose auto, cpu or cuda"),
+            (c.device in DEVICES, f"--device: choose {', '.join(DEVICES)}"),
             (c.precision in ("fp32", "bf16"), "--precision: choose fp32 or bf16"),
             (c.patience >= 0, "--patience must be >= 0 (0 turns early stopping off)"),
             (c.alpha >= 0, "--alpha must be >= 0"),

@@ -149,3 +149,17 @@ def test_bash_completes_train_model_and_loss_from_the_config_lists():
 
     assert _bash_complete(["lsctl", "train", "--loss", ""]) == list(LOSSES)
     assert _bash_complete(["lsctl", "train", "--model", ""]) == [*MODELS, "hf:minilm"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completes_the_remaining_choice_options_from_their_declarations():
+    from lsctl.evaluate.curves import BANDS
+    from lsctl.retrieval.data import POOLS
+    from lsctl.stats import MCNEMAR_TESTS
+    from lsctl.train.config import DEVICES
+
+    assert _bash_complete(["lsctl", "compare", "--mcnemar", ""]) == list(MCNEMAR_TESTS)
+    for cmd in (["train"], ["eval"], ["retrieve", "train"], ["retrieve", "predict"]):
+        assert _bash_complete(["lsctl", *cmd, "--device", ""]) == list(DEVICES), cmd
+    assert _bash_complete(["lsctl", "retrieve", "bm25", "--pool", ""]) == list(POOLS)
+    assert _bash_complete(["lsctl", "plot", "curves", "--band", ""]) == list(BANDS)

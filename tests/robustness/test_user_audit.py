@@ -4,6 +4,7 @@ option now does what its name says."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -383,3 +384,8 @@ def test_api_errors_from_checks_shared_with_the_cli_name_keywords(tmp_path, data
     with pytest.raises(ParameterError, match=r"tokenizer takes one of"):
         lsctl.keyword_stats(["a b"], ["x"], tokenizer="foo")
     assert not (tmp_path / "run").exists()
+
+
+def test_compare_reads_stdin_once(cli, data):
+    r = cli("compare", "-", "-", input=Path(data).read_bytes())
+    one_error(r, 2, "'-' (stdin) is given more than once")
