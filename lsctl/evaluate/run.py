@@ -100,7 +100,7 @@ def evaluate(
     """
     from lsctl.train.predict import load_predictor
 
-    check_options(bins, batch_size)
+    check_options(bins, batch_size, device)
     # The data is checked before the model loads: a bad file fails in milliseconds.
     table, reader = read_artifact(data_path)
     where = data_path

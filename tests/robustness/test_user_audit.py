@@ -389,3 +389,8 @@ def test_api_errors_from_checks_shared_with_the_cli_name_keywords(tmp_path, data
 def test_compare_reads_stdin_once(cli, data):
     r = cli("compare", "-", "-", input=Path(data).read_bytes())
     one_error(r, 2, "'-' (stdin) is given more than once")
+
+
+def test_api_evaluate_names_a_bad_device(tmp_path, data):
+    with pytest.raises(ParameterError, match=r"^device='foo': choose auto, cpu or cuda"):
+        lsctl.evaluate(str(tmp_path / "no-run"), data, device="foo")
