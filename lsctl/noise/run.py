@@ -147,7 +147,9 @@ def noisy_labels(
             t = tr.asymmetric(k, rate, tr.parse_pairs(pair_names, labels))  # type: ignore[arg-type]
         else:
             given = tr.load_matrix(matrix, labels) if isinstance(matrix, str) else matrix
-            t = tr.validate(np.asarray(given, dtype=np.float64), labels, stochastic)
+            # A file comes from the command line (--matrix); an array from Python.
+            where = "--matrix" if isinstance(matrix, str) else "matrix"
+            t = tr.validate(np.asarray(given, dtype=np.float64), labels, stochastic, where)
         result = inj.inject(y, t, seed, exact)
     options = {
         "kind": kind,

@@ -109,12 +109,17 @@ def validate(
         other = "columns" if stochastic == "rows" else "rows"
         raise LsctlError(
             f"{where}: {axis_name} {i} ({labels[i]}) sums to {sums[i]:.9g}, not 1 (±{TOL:g}); "
-            f"with --stochastic {stochastic} each {axis_name} must sum to 1 "
-            f"(use --stochastic {other} if your matrix's {other} sum to 1)"
+            f"with {_spell('stochastic', stochastic, where)} each {axis_name} must sum to 1 "
+            f"(use {_spell('stochastic', other, where)} if your matrix's {other} sum to 1)"
         )
     t = m if stochastic == "rows" else m.T
     # Absorb the tolerated rounding so the sampler sees exact probabilities.
     return t / t.sum(axis=1, keepdims=True)
+
+
+def _spell(name: str, value: str, where: str) -> str:
+    """An option as the caller writes it: ``--stochastic rows`` or ``stochastic='rows'``."""
+    return f"--{name} {value}" if where.startswith("--") else f"{name}={value!r}"
 
 
 def load_matrix(path: str, labels: Sequence[str]) -> np.ndarray:

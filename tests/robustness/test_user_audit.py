@@ -394,3 +394,14 @@ def test_compare_reads_stdin_once(cli, data):
 def test_api_evaluate_names_a_bad_device(tmp_path, data):
     with pytest.raises(ParameterError, match=r"^device='foo': choose auto, cpu or cuda"):
         lsctl.evaluate(str(tmp_path / "no-run"), data, device="foo")
+
+
+def test_api_matrix_errors_speak_python(tmp_path, cli, data):
+    with pytest.raises(
+        lsctl.LsctlError, match=r"^matrix: row 1 \(b\) sums to 1.1.*stochastic='columns'"
+    ):
+        lsctl.add_noise(["a", "b"] * 5, kind="matrix", matrix=[[1, 0], [0.5, 0.6]])
+    m = tmp_path / "m.csv"
+    m.write_text("1,0,0\n0.5,0.6,0\n0,0,1\n")
+    r = cli("noise", data, "-k", "matrix", "--matrix", m, "-o", tmp_path / "n.parquet")
+    one_error(r, 1, "--matrix: row 1", "--stochastic columns")
