@@ -265,7 +265,7 @@ def _render(
     out = table_console()
     print_table(table, out)
     out.print(
-        "p-values: boot = one-sided bootstrap (share of rounds not better), t/wilc over seeds, "
+        "p-values: boot = one-sided bootstrap, (1 + rounds not better) / (rounds + 1), t/wilc over seeds, "
         "mcn = McNemar, holm = Holm-adjusted two-sided bootstrap (decides the verdict).",
         highlight=False,
     )
