@@ -35,6 +35,15 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+def literal(text: str) -> str:
+    """``text`` as it reads inside a template: braces doubled, so it is not a field.
+
+    >>> literal("{'a': 1}")
+    "{{'a': 1}}"
+    """
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def python_spelling(name: str, value: Any) -> str:
     """``rate=1.5``; strings quoted as Python writes them (``kind='pairflip'``)."""
     return f"{name}={_plain(value)!r}"

@@ -54,7 +54,8 @@ def _python_names(message: str) -> str:
     """
     import re
 
-    named = re.sub(
-        r"(?<![\w-])--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), message
+    from lsctl.validation import literal
+
+    return literal(
+        re.sub(r"(?<![\w-])--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), message)
     )
-    return named.replace("{", "{{").replace("}", "}}")

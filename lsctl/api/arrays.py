@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from lsctl.api import one_command
 from lsctl.smoothing.relevance import K1, K2, B
-from lsctl.validation import ParameterError
+from lsctl.validation import ParameterError, literal
 
 
 def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, list[Any]]:
@@ -71,8 +71,8 @@ def _pair(pair: Any) -> tuple[str, str]:
 
 
 def _literal(value: Any) -> str:
-    """``repr(value)`` safe inside a ParameterError template (braces doubled)."""
-    return repr(value).replace("{", "{{").replace("}", "}}")
+    """``repr(value)`` safe inside a ParameterError template."""
+    return literal(repr(value))
 
 
 def _table(texts: Any, y: np.ndarray, order: list[Any]) -> tuple[pa.Table, list[str]]:

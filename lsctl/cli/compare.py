@@ -119,11 +119,13 @@ def command(
     check_json_vs_stdout(as_json, output)
     if list(preds).count("-") > 1:
         raise UsageError("'-' (stdin) is given more than once; a pipe carries one file")
-    ranked = [p for p in preds if is_ranked(p)]
+    # The first file that is not stdin tells ranked retrieval files from predictions.
+    first = next((p for p in preds if p != "-"), None)
+    ranked = first is not None and is_ranked(first)
     if ranked and "-" in preds:
         # Ranked files are read twice (rows, then metadata): a pipe cannot be.
         raise UsageError(
-            f"'-': ranked retrieval files ({ranked[0]}) are compared from paths; "
+            f"'-': ranked retrieval files ({first}) are compared from paths; "
             "write the piped one to a file first"
         )
     if ranked:

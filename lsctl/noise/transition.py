@@ -119,7 +119,9 @@ def validate(
 
 def _spell(name: str, value: str, where: str) -> str:
     """An option as the caller writes it: ``--stochastic rows`` or ``stochastic='rows'``."""
-    return f"--{name} {value}" if where.startswith("--") else f"{name}={value!r}"
+    from lsctl.validation import python_spelling
+
+    return f"--{name} {value}" if where.startswith("--") else python_spelling(name, value)
 
 
 def load_matrix(path: str, labels: Sequence[str]) -> np.ndarray:

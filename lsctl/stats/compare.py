@@ -33,7 +33,7 @@ from lsctl.stats.bootstrap import (
     summarize_deltas,
 )
 from lsctl.stats.hypothesis import holm, mcnemar, mcnemar_counts, paired_ttest, wilcoxon
-from lsctl.validation import SEED_MAX
+from lsctl.validation import check_seed
 
 ROW_KEYS = (
     "system",
@@ -206,8 +206,6 @@ def check_names(names_given: dict[str, str] | None, paths: list[str]) -> None:
     A pattern that matches nothing was a typo: ignoring it would leave the
     systems under their old names without a word.
     """
-    if names_given is not None and not isinstance(names_given, dict):
-        raise UsageError("--name: give PATTERN=NAME pairs (from Python: a dict pattern → name)")
     for pattern, name in (names_given or {}).items():
         if not str(name).strip():
             raise UsageError(f"--name {pattern}=: the system name is empty")
@@ -261,9 +259,8 @@ def validate_options(opts: CompareOptions) -> None:
     if opts.metric not in METRICS:
         raise UsageError(f"--metric {opts.metric!r}: use one of {', '.join(METRICS)}")
     if opts.mcnemar not in MCNEMAR_TESTS:
-        raise UsageError(f"--mcnemar {opts.mcnemar!r}: use exact or chi2")
-    if not 0 <= opts.seed <= SEED_MAX:
-        raise UsageError(f"--seed must be a whole number from 0 to {SEED_MAX}")
+        raise UsageError(f"--mcnemar {opts.mcnemar!r}: use {' or '.join(MCNEMAR_TESTS)}")
+    check_seed(opts.seed)
     if opts.rounds < 1:
         raise UsageError("--rounds must be at least 1")
     if opts.bins < 1:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsctl.errors import UsageError
-from lsctl.validation import SEED_MAX
+from lsctl.validation import check_seed
 
 MODELS = ("textcnn", "lstm", "fasttext")
 LOSSES = ("ce", "soft", "aux", "aux-head", "ols")
@@ -201,7 +201,6 @@ class TrainConfig:
             (c.max_length >= 1, "--max-length must be at least 1"),
             (c.grad_clip >= 0, "--grad-clip must be >= 0 (0 turns it off)"),
             (c.weight_decay >= 0, "--weight-decay must be >= 0 (0 turns it off)"),
-            (0 <= c.seed <= SEED_MAX, f"--seed must be a whole number from 0 to {SEED_MAX}"),
             (c.device in DEVICES, f"--device: choose {', '.join(DEVICES)}"),
             (c.precision in ("fp32", "bf16"), "--precision: choose fp32 or bf16"),
             (c.patience >= 0, "--patience must be >= 0 (0 turns early stopping off)"),
@@ -268,6 +267,7 @@ class TrainConfig:
         for ok, msg in checks:
             if not ok:
                 raise UsageError(msg)
+        check_seed(c.seed)
         if c.label_smoothing is not None and c.label_smoothing >= 1:
             raise UsageError("--label-smoothing must be below 1 (negative values give NLS)")
         if c.warmup_epochs and c.loss == "ce" and c.label_smoothing is None:
