@@ -51,4 +51,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # The public names only: not this module's own imports (importlib, Any,
+    # annotations), which tab completion in a notebook would otherwise offer.
+    return sorted(__all__)

@@ -30,8 +30,8 @@ def one_command(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from lsctl.artifacts.io import input_scope
-        from lsctl.errors import UsageError
-        from lsctl.validation import ParameterError
+        from lsctl.errors import LsctlError, UsageError
+        from lsctl.validation import ParameterError, literal
 
         with input_scope():
             try:
@@ -41,21 +41,38 @@ def one_command(fn: F) -> F:
             except UsageError as e:
                 # Checks shared with the CLI speak its flags; from Python, name the
                 # keyword argument instead (--batch-size → batch_size).
-                raise ParameterError(_python_names(str(e))) from None
+                raise ParameterError(literal(_python_names(str(e)))) from None
+            except LsctlError as e:
+                # The same for the core's other errors ("--convention k-1 needs at
+                # least 2 labels"); the error keeps its type and attributes.
+                e.args = (_python_names(str(e)), *e.args[1:])
+                raise
 
     return wrapper  # type: ignore[return-value]
 
 
-def _python_names(message: str) -> str:
-    """``message`` with ``--flag-name`` spelled ``flag_name``, as a literal template.
+# CLI flags whose keyword argument is spelled differently.
+_KEYWORD_OF_FLAG = {"pair": "pairs"}
 
-    >>> _python_names("--epochs must be at least 1 (--warmup-epochs {2})")
-    'epochs must be at least 1 (warmup_epochs {{2}})'
+
+def _python_names(message: str) -> str:
+    """``message`` with ``--flag-name`` spelled as its keyword argument, ``flag_name``.
+
+    Text in backticks is a command line to run, and keeps its flags.
+
+    >>> _python_names("--epochs must be at least 1 (--warmup-epochs 2)")
+    'epochs must be at least 1 (warmup_epochs 2)'
+    >>> _python_names("--pair 'a:a' maps 'a' to itself; see `lsctl noise --pair A:B`")
+    "pairs 'a:a' maps 'a' to itself; see `lsctl noise --pair A:B`"
     """
     import re
 
-    from lsctl.validation import literal
+    def keyword(m: re.Match[str]) -> str:
+        name = m.group(1).replace("-", "_")
+        return _KEYWORD_OF_FLAG.get(name, name)
 
-    return literal(
-        re.sub(r"(?<![\w-])--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), message)
-    )
+    parts = message.split("`")
+    # Even parts are outside backticks (an unpaired one leaves the rest as is).
+    for i in range(0, len(parts) - (len(parts) % 2 == 0), 2):
+        parts[i] = re.sub(r"(?<![\w-])--([a-z][a-z0-9-]*)", keyword, parts[i])
+    return "`".join(parts)

@@ -405,3 +405,31 @@ def test_api_matrix_errors_speak_python(tmp_path, cli, data):
     m.write_text("1,0,0\n0.5,0.6,0\n0,0,1\n")
     r = cli("noise", data, "-k", "matrix", "--matrix", m, "-o", tmp_path / "n.parquet")
     one_error(r, 1, "--matrix: row 1", "--stochastic columns")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: lsctl.uniform(["a", "a"], convention="k-1"), "convention k-1 needs at least 2"),
+        (
+            lambda: lsctl.add_noise(["a", "b"], kind="asymmetric", rate=0.2),
+            "kind asymmetric needs at least one pairs SOURCE:TARGET",
+        ),
+        (
+            lambda: lsctl.add_noise(["a", "b"], kind="asymmetric", rate=0.2, pairs=[("a", "a")]),
+            "pairs 'a:a' maps 'a' to itself",
+        ),
+    ],
+)
+def test_api_core_errors_name_keywords_and_keep_their_type(call, message):
+    # Raised by the core as LsctlError (exit 1 on the command line), not as usage errors.
+    with pytest.raises(lsctl.LsctlError) as err:
+        call()
+    assert type(err.value) is lsctl.LsctlError
+    assert str(err.value).startswith(message), str(err.value)
+    assert "--" not in str(err.value)
+
+
+def test_dir_of_the_package_lists_its_public_names():
+    assert dir(lsctl) == sorted(lsctl.__all__)
+    assert "importlib" not in dir(lsctl) and "soft_labels" in dir(lsctl)
