@@ -26,3 +26,12 @@ class UsageError(LsctlError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, exit_code=2)
+
+
+def rows_have(n: int, noun: str = "row") -> str:
+    """``"1 row has"`` or ``"3 rows have"``, for messages that count rows.
+
+    >>> rows_have(1), rows_have(1200, "document")
+    ('1 row has', '1,200 documents have')
+    """
+    return f"1 {noun} has" if n == 1 else f"{n:,} {noun}s have"

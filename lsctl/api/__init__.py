@@ -33,6 +33,7 @@ def one_command(fn: F) -> F:
         from lsctl.errors import LsctlError, UsageError
         from lsctl.validation import ParameterError, literal
 
+        before = set(_TABLES)
         with input_scope():
             try:
                 return fn(*args, **kwargs)
@@ -41,14 +42,39 @@ def one_command(fn: F) -> F:
             except UsageError as e:
                 # Checks shared with the CLI speak its flags; from Python, name the
                 # keyword argument instead (--batch-size → batch_size).
-                raise ParameterError(literal(_python_names(str(e)))) from None
+                raise ParameterError(literal(_python_names(_table_names(str(e))))) from None
             except LsctlError as e:
                 # The same for the core's other errors ("--convention k-1 needs at
                 # least 2 labels"); the error keeps its type and attributes.
-                e.args = (_python_names(str(e)), *e.args[1:])
+                e.args = (_python_names(_table_names(str(e))), *e.args[1:])
                 raise
+            finally:
+                for path in set(_TABLES) - before:
+                    del _TABLES[path]
 
     return wrapper  # type: ignore[return-value]
+
+
+# Tables passed to the API are written to temporary artifacts for the core to
+# read; an error names the argument, not the temporary path (which is gone).
+_TABLES: dict[str, str] = {}
+
+
+def table_file(path: str, argument: str) -> str:
+    """Record that ``path`` is a temporary file holding the table given as ``argument``."""
+    _TABLES[path] = argument
+    return path
+
+
+def _table_names(message: str) -> str:
+    """``message`` with each temporary table path replaced by its argument's name.
+
+    >>> _table_names(table_file("/tmp/x/dev.parquet", "calibrate") + ": no column 'text'")
+    "calibrate (a table): no column 'text'"
+    """
+    for path, argument in _TABLES.items():
+        message = message.replace(path, f"{argument} (a table)")
+    return message
 
 
 # CLI flags whose keyword argument is spelled differently.

@@ -17,12 +17,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from lsctl.api import one_command
+from lsctl.api import one_command, table_file
 from lsctl.validation import ParameterError
 
 
-def _as_path(data: Any, folder: str, name: str) -> str:
-    """``data`` itself when it is a path; else the table written to ``folder/name.parquet``."""
+def _as_path(data: Any, folder: str, name: str, argument: str) -> str:
+    """``data`` itself when it is a path; else the table written to ``folder/name.parquet``.
+
+    Errors about that file name ``argument`` (the keyword the table came as).
+    """
     if isinstance(data, (str, os.PathLike)):
         return os.fspath(data)
     from lsctl.api.tables import label_order, to_arrow
@@ -41,7 +44,7 @@ def _as_path(data: Any, folder: str, name: str) -> str:
             labels = None
         kind = "softlabels" if "soft_label" in table.column_names else "dataset"
         meta = make_meta(kind, labels)
-    path = os.path.join(folder, f"{name}.parquet")
+    path = table_file(os.path.join(folder, f"{name}.parquet"), argument)
     write_artifact(table.replace_schema_metadata(None), path, meta)
     return path
 
@@ -87,9 +90,9 @@ def train(data: Any, output: str, *, dev: Any = None, **options: Any) -> Any:
 
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
         config = TrainConfig(
-            train=_as_path(data, tmp, "train"),
+            train=_as_path(data, tmp, "train", "data"),
             output=output,
-            dev=None if dev is None else _as_path(dev, tmp, "dev"),
+            dev=None if dev is None else _as_path(dev, tmp, "dev", "dev"),
             **options,
         )
         return run_training(config.resolved())
@@ -122,10 +125,10 @@ def evaluate(
     from lsctl.evaluate.run import evaluate as core
 
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
-        dev = None if calibrate is None else _as_path(calibrate, tmp, "dev")
+        dev = None if calibrate is None else _as_path(calibrate, tmp, "dev", "calibrate")
         return core(
             os.fspath(run),
-            _as_path(data, tmp, "data"),
+            _as_path(data, tmp, "data", "data"),
             name,
             bins,
             batch_size,
@@ -214,11 +217,11 @@ def compare(
             if hasattr(p, "meta") and hasattr(p, "table"):  # an Evaluation
                 from lsctl.artifacts import write_artifact
 
-                path = os.path.join(tmp, f"preds{i}.parquet")
+                path = table_file(os.path.join(tmp, f"preds{i}.parquet"), f"preds[{i}]")
                 write_artifact(p.table, path, p.meta)
                 paths.append(path)
             else:
-                paths.append(_as_path(p, tmp, f"preds{i}"))
+                paths.append(_as_path(p, tmp, f"preds{i}", f"preds[{i}]"))
         test, systems, rows = compare_files(paths, None, opts, labels=labels, names=names)
     return Comparison(
         rows, list(test.labels), len(test.ids), {s.name: [p.seed for p in s.seeds] for s in systems}

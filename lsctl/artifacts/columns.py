@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, rows_have
 
 
 def numpy_array(values: np.ndarray) -> pa.Array:
@@ -64,6 +64,11 @@ def string_array(values: list[str]) -> pa.Array:
     )
 
 
+def unlabelled(where: str, n: int) -> LsctlError:
+    """The error for ``n`` rows whose label is missing (null)."""
+    return LsctlError(f"{where}: {rows_have(n)} no label; drop or fill them first")
+
+
 def require_columns(
     table_or_schema: pa.Table | pa.Schema, names: list[str], where: str, hint: str = ""
 ) -> None:
@@ -88,7 +93,7 @@ def resolve_labels(
     require_columns(table, ["label"], where)
     col = table.column("label")
     if col.null_count:
-        raise LsctlError(f"{where}: {col.null_count} rows have no label; drop or fill them first")
+        raise unlabelled(where, col.null_count)
     present = [str(v) for v in pc.unique(col.cast(pa.string())).to_pylist()]
     if given is not None:
         _check_given(given, meta, where, "--labels")
@@ -255,7 +260,7 @@ def check_ids(table: pa.Table, where: str) -> None:
     ids = table.column("id")
     if ids.null_count:
         raise LsctlError(
-            f"{where}: {ids.null_count} rows have a null id; fill them, or rename the id "
+            f"{where}: {rows_have(ids.null_count)} a null id; fill them, or rename the id "
             "column so lsctl numbers the rows"
         )
     n_distinct = pc.count_distinct(ids).as_py()
@@ -287,7 +292,7 @@ def prob_matrix(column: pa.ChunkedArray | pa.Array, k: int, where: str, name: st
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if column.null_count:
-        raise LsctlError(f"{where}: {column.null_count} rows have a null {name}")
+        raise LsctlError(f"{where}: {rows_have(column.null_count)} a null {name}")
     t = column.type
     if pa.types.is_fixed_size_list(t):
         if t.list_size != k:
@@ -323,7 +328,7 @@ def texts(table: pa.Table, where: str, drop_empty: bool | None = None) -> pa.Tab
     if n_blank and not drop_empty:
         first = int(np.argmax(blank))
         raise blank_text_error(
-            where, f"{n_blank} rows have null or empty text", first, drop_empty is not None
+            where, f"{rows_have(n_blank)} null or empty text", first, drop_empty is not None
         )
     if n_blank:
         table = table.filter(pa.array(~blank))
@@ -406,7 +411,7 @@ def check_distributions(
     if off.any():
         i = int(np.argmax(off))
         raise LsctlError(
-            f"{where}: {int(off.sum()):,} rows have a {name} that does not sum to 1 "
+            f"{where}: {rows_have(int(off.sum()))} a {name} that does not sum to 1 "
             f"({at(i)} sums to {sums[i]:.6g}); each row must be a distribution over the labels"
         )
 

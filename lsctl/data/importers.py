@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from lsctl.artifacts import ensure_id, file_sha256, open_artifact, resolve_labels, texts
 from lsctl.artifacts.columns import check_ids
-from lsctl.errors import LsctlError, UsageError
+from lsctl.errors import LsctlError, UsageError, rows_have
 from lsctl.progress import Progress, ensure
 
 CSV_EXTS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
@@ -195,7 +195,7 @@ def _label_strings(table: pa.Table, where: str, class_names: list[str] | None) -
             # HF marks unlabeled rows (e.g. GLUE test) with -1.
             first = pc.filter(col, bad)[0].as_py()
             raise LsctlError(
-                f"{where}: {n_bad} rows have label {first}, which is not a class of "
+                f"{where}: {rows_have(n_bad)} label {first}, which is not a class of "
                 f"{class_names} (unlabeled rows?); import a labeled split"
             )
         col = pc.take(pa.array(class_names, pa.string()), col)
@@ -211,7 +211,7 @@ def _label_strings(table: pa.Table, where: str, class_names: list[str] | None) -
     blank = pc.equal(pc.utf8_trim_whitespace(col), "")
     n_blank = pc.sum(blank).as_py() or 0
     if n_blank:
-        raise LsctlError(f"{where}: {n_blank} rows have an empty label; drop or fill them first")
+        raise LsctlError(f"{where}: {rows_have(n_blank)} an empty label; drop or fill them first")
     return table.set_column(pos, pa.field("label", col.type), col)
 
 

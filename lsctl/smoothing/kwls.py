@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, rows_have
 from lsctl.numeric import softmax
 from lsctl.params import Param
 from lsctl.smoothing.base import Context, Method
@@ -249,7 +249,7 @@ class RelevanceMethod(Method):
             self.spill.cleanup()
             self.spill = None
         if self.empty:
-            ctx.warn(f"{self.empty} documents have no tokens; they get the uniform vector")
+            ctx.warn(f"{rows_have(self.empty, 'document')} no tokens; they get the uniform vector")
         if self.no_overlap:
             ctx.warn(
                 f"{self.no_overlap} documents share no word with the keyword statistics; "

@@ -152,7 +152,7 @@ def _data_labels(
     import pyarrow.compute as pc
 
     from lsctl.artifacts import resolve_labels
-    from lsctl.artifacts.columns import string_array
+    from lsctl.artifacts.columns import string_array, unlabelled
 
     uniq: set[str] = set()
     nulls = 0
@@ -167,7 +167,7 @@ def _data_labels(
         nulls += col.null_count
         uniq.update(str(v) for v in pc.unique(col.cast(pa.string())).to_pylist() if v is not None)
     if nulls:
-        raise LsctlError(f"{where}: {nulls} rows have no label; drop or fill them first")
+        raise unlabelled(where, nulls)
     table = pa.table({"label": string_array(sorted(uniq))})
     return resolve_labels(table, reader.meta, where, given)
 

@@ -190,13 +190,13 @@ def test_null_and_empty_text_error_and_drop_empty(tmp_path, cli):
 def test_empty_csv_field_is_empty_text(tmp_path, cli):
     src = tmp_path / "d.csv"
     src.write_text("text,label\nx,a\n,b\n")
-    _err(cli("data", "import", src, "-o", tmp_path / "o.parquet"), 1, "1 rows have null or empty")
+    _err(cli("data", "import", src, "-o", tmp_path / "o.parquet"), 1, "1 row has null or empty")
 
 
 def test_null_label(tmp_path, cli):
     src = tmp_path / "d.jsonl"
     src.write_text('{"text": "x", "label": "a"}\n{"text": "y", "label": null}\n')
-    _err(cli("data", "import", src, "-o", tmp_path / "o.parquet"), 1, "have no label")
+    _err(cli("data", "import", src, "-o", tmp_path / "o.parquet"), 1, "1 row has no label")
 
 
 def test_duplicate_ids(tmp_path, cli):

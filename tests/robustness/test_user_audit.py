@@ -110,8 +110,8 @@ def test_eval_refuses_no_rows_and_repeated_ids(cli, tmp_path, data):
     ("csv", "extra", "code", "needle"),
     [
         ("text,text,label\nhello,x,a\nworld,y,b\n", [], 1, "'text' appears 2 times"),
-        ("text,label\nhello,a\nworld,\nfoo,b\n", [], 1, "1 rows have an empty label"),
-        ("text,label\nhello,a\nworld,  \nfoo,b\n", [], 1, "1 rows have an empty label"),
+        ("text,label\nhello,a\nworld,\nfoo,b\n", [], 1, "1 row has an empty label"),
+        ("text,label\nhello,a\nworld,  \nfoo,b\n", [], 1, "1 row has an empty label"),
         (
             "review,label\nhello,a\nworld,b\n",
             ["--text-col", "review", "--label-col", "review"],
@@ -433,3 +433,17 @@ def test_api_core_errors_name_keywords_and_keep_their_type(call, message):
 def test_dir_of_the_package_lists_its_public_names():
     assert dir(lsctl) == sorted(lsctl.__all__)
     assert "importlib" not in dir(lsctl) and "soft_labels" in dir(lsctl)
+
+
+def test_api_errors_name_the_table_argument_not_a_temporary_file(tmp_path):
+    import pandas as pd
+
+    with pytest.raises(lsctl.LsctlError) as err:
+        lsctl.train(pd.DataFrame({"txt": ["a b", "c"], "label": ["a", "b"]}), str(tmp_path / "r"))
+    assert str(err.value).startswith("data (a table): no column 'text'"), str(err.value)
+    with pytest.raises(lsctl.LsctlError) as err:
+        lsctl.compare([pd.DataFrame({"id": [1, 2], "label": ["a", "b"]})] * 2)
+    assert str(err.value).startswith("preds[0] (a table): no column 'probs'"), str(err.value)
+    assert "lsctl-api-" not in str(err.value)
+    with pytest.raises(lsctl.LsctlError, match=r"^data \(a table\): 1 row has no label"):
+        lsctl.train(pd.DataFrame({"text": ["a", "b"], "label": ["x", None]}), str(tmp_path / "r"))
