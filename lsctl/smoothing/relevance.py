@@ -73,9 +73,12 @@ class Stats:
     def add(self, dt: DocTerm, y: np.ndarray) -> None:
         v, k = dt.n_words, self.counts.shape[1]
         self.grow(v)
-        self.counts[:v] += np.bincount(
-            dt.indices.astype(np.int64) * k + y[dt.row_ids()], weights=dt.data, minlength=v * k
-        ).reshape(v, k)
+        # One key per stored entry, word·K + label of its document, built in
+        # place: this runs on the counting pass's critical path.
+        key = dt.indices.astype(np.int64)
+        key *= k
+        key += np.repeat(y, np.diff(dt.indptr))
+        self.counts[:v] += np.bincount(key, weights=dt.data, minlength=v * k).reshape(v, k)
         self.df[:v] += np.bincount(dt.indices, minlength=v)
         self.class_tokens += np.bincount(y, weights=dt.lengths, minlength=k)
         self.n_docs += dt.n_docs
