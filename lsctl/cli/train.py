@@ -176,7 +176,7 @@ def command(
         str,
         typer.Option(
             "--tokenizer",
-            help="words or whitespace (textcnn/lstm).",
+            help="words or whitespace (textcnn, lstm, fasttext).",
             rich_help_panel=_M,
             autocompletion=completer(TOKENIZERS),
         ),
@@ -265,7 +265,7 @@ def command(
         bool,
         typer.Option(
             "--no-cache",
-            help="Neither read nor write the tokenized-data cache (TextCNN/LSTM; "
+            help="Neither read nor write the tokenized-data cache (TextCNN, LSTM, fastText; "
             "$LSCTL_CACHE_DIR, default ~/.cache/lsctl, bounded by $LSCTL_CACHE_MAX_MB).",
             rich_help_panel=_R,
         ),

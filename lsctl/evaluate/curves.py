@@ -98,10 +98,16 @@ def _system_key(run: Run) -> str:
 
 
 def default_name(run: Run) -> str:
-    """The run folder's name without a trailing seed marker (``-s1``, ``_seed1``, ``1``)."""
+    """The run folder's name without a trailing seed marker (``-s1``, ``_seed1``, ``1``).
+
+    An ``s`` or ``seed`` counts as part of the marker only after a separator,
+    so ``kwls1`` is ``kwls`` (not ``kwl``), and the seed's digits only as a
+    whole number (``kwls10`` with seed 0 stays ``kwls10``).
+    """
     folder = os.path.basename(os.path.normpath(os.path.abspath(run.path)))
     if run.seed is not None:
-        stripped = re.sub(rf"[-_.]?(?:seed|s)?[-_.]?0*{run.seed}$", "", folder)
+        marker = rf"(?:[-_.](?:seed|s)[-_.]?|[-_.]|(?<!\d))0*{run.seed}$"
+        stripped = re.sub(marker, "", folder)
         if stripped:
             return stripped
     return folder

@@ -31,6 +31,17 @@ ALPHA_DEFAULT = 1.0
 
 # Options that may change between the first run and ``--resume`` without
 # changing what is computed (or that the user may legitimately extend).
+# Options of the models trained from scratch, which an hf: model does not read
+# (flag → field); they keep their defaults there (None for embed_dim, dropout).
+HF_UNREAD = {
+    "--embed-dim": "embed_dim",
+    "--dropout": "dropout",
+    "--embed-init": "embed_init",
+    "--tokenizer": "tokenizer",
+    "--vocab-size": "vocab_size",
+    "--min-count": "min_count",
+}
+
 RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "cache")
 
 OPTIMIZERS = ("adamw", "sgd", "adadelta")
@@ -146,6 +157,11 @@ class TrainConfig:
             return dataclasses.replace(self)
         if name not in PRESETS:
             raise UsageError(f"--preset {name!r}: choose one of {', '.join(PRESETS)}")
+        if self.is_hf:
+            raise UsageError(
+                f"--preset {name} is a recipe for the models trained from scratch "
+                "(textcnn, lstm, fasttext), not for an hf: model"
+            )
         values = {k: v for k, v in PRESETS[name].items() if k not in keep}
         if self.model != "textcnn":
             # Kim's full padding is a TextCNN layer; other models take the rest.
@@ -173,7 +189,20 @@ class TrainConfig:
             c.optimizer = "sgd" if fasttext else "adamw"
         if c.weight_decay is None:
             c.weight_decay = 0.0 if fasttext else 0.01
-        if c.embed_dim is None:
+        if c.is_hf:
+            # The checkpoint brings its own tokenizer, vocabulary, embeddings and
+            # dropout; these options would be recorded in config.json unread.
+            given = [
+                flag
+                for flag, name in HF_UNREAD.items()
+                if getattr(c, name) != getattr(TrainConfig, name)
+            ]
+            if given:
+                raise UsageError(
+                    f"{given[0]} applies to textcnn, lstm and fasttext; an hf: model brings "
+                    "its own tokenizer, vocabulary, embeddings and dropout"
+                )
+        elif c.embed_dim is None:
             c.embed_dim = FASTTEXT_DEFAULTS["embed_dim"] if fasttext else 300
         if c.lr is None and fasttext and c.optimizer == "sgd":
             c.lr = FASTTEXT_DEFAULTS["lr"]
@@ -184,8 +213,8 @@ class TrainConfig:
             c.batch_size = FASTTEXT_DEFAULTS["batch_size"] if fasttext else 64
         if c.max_length is None:
             c.max_length = 128 if c.is_hf else FASTTEXT_DEFAULTS["max_length"] if fasttext else 256
-        if c.dropout is None:
-            # Kim 2014 for TextCNN; the HF model keeps its own config's dropout.
+        if c.dropout is None and not c.is_hf:
+            # Kim 2014 for TextCNN; an HF model keeps its own config's dropout.
             c.dropout = 0.5 if c.model == "textcnn" else 0.0 if fasttext else 0.3
         if c.eval_batch_size is None:
             c.eval_batch_size = 128 if c.is_hf else 512
@@ -223,9 +252,9 @@ class TrainConfig:
             (0 < c.dev_split < 1, "--dev-split must be in (0, 1)"),
             (c.vocab_size >= 2, "--vocab-size must be at least 2"),
             (c.min_count >= 1, "--min-count must be at least 1"),
-            (c.embed_dim >= 1, "--embed-dim must be at least 1"),
+            (c.embed_dim is None or c.embed_dim >= 1, "--embed-dim must be at least 1"),
             (c.hidden >= 1, "--hidden must be at least 1"),
-            (0 <= c.dropout < 1, "--dropout must be in [0, 1)"),
+            (c.dropout is None or 0 <= c.dropout < 1, "--dropout must be in [0, 1)"),
             (c.threads is None or c.threads >= 1, "--threads must be at least 1"),
             (c.ngrams in (1, 2), "--ngrams: choose 1 (words) or 2 (words and bigrams)"),
             (c.buckets >= 1, "--buckets must be at least 1"),
@@ -293,10 +322,13 @@ def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Options that differ between the stored run and this invocation."""
     # A run stored before an option existed ran with that option's default.
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    # hf: runs stored before HF_UNREAD was enforced recorded filled-in values there.
+    unread = set(HF_UNREAD.values()) if str(now.get("model", "")).startswith("hf:") else set()
     return [
         k
         for k in sorted(set(saved) | set(now))
         if k not in RESUMABLE_CHANGES
+        and k not in unread
         and k != "output"
         and saved.get(k, defaults.get(k)) != now.get(k, defaults.get(k))
     ]

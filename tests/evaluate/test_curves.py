@@ -105,6 +105,16 @@ def test_runs_group_by_options_without_the_seed(tmp_path):
     ]
     # A name is stripped of its own seed only: "nls" with seed 1 stays "nls".
     assert default_name(read_run(make_run(tmp_path / "nls", 1, [0.5]))) == "nls"
+    for folder, seed, name in [
+        ("kwls1", 1, "kwls"),  # the s is the method's, not a seed marker
+        ("nls2", 2, "nls"),
+        ("kwls.s3", 3, "kwls"),
+        ("kwls-seed-04", 4, "kwls"),
+        ("kwls10", 0, "kwls10"),  # 10 is not seed 0
+        ("ls-s12", 2, "ls-s12"),
+    ]:
+        run = read_run(make_run(tmp_path / "names" / folder, seed, [0.5]))
+        assert default_name(run) == name, folder
     # Named groups come first; equal default names get #2.
     other = read_run(make_run(tmp_path / "x" / "kwls-s3", 3, [0.5, 0.6], lr=0.1))
     systems = group_runs([runs[0], other], {"base": [runs[1], runs[3]]})

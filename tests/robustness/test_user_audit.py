@@ -84,6 +84,39 @@ def test_train_refuses_options_the_run_would_ignore(cli, tmp_path, data, extra, 
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--embed-dim", "50"],
+        ["--dropout", "0.1"],
+        ["--embed-init", "uniform"],
+        ["--tokenizer", "whitespace"],
+        ["--vocab-size", "10"],
+        ["--min-count", "2"],
+    ],
+)
+def test_train_refuses_scratch_model_options_for_an_hf_model(cli, tmp_path, data, extra):
+    # Refused before any checkpoint is looked up: the path need not exist.
+    r = cli("train", data, "-o", tmp_path / "run", "--model", "hf:no-such-model", *extra)
+    one_error(r, 2, f"{extra[0]} applies to textcnn, lstm and fasttext")
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_refuses_a_preset_for_an_hf_model(cli, tmp_path, data):
+    r = cli("train", data, "-o", tmp_path / "run", "--model", "hf:x", "--preset", "kim2014")
+    one_error(r, 2, "--preset kim2014 is a recipe for the models trained from scratch")
+
+
+def test_hf_runs_stored_with_filled_in_scratch_options_still_resume():
+    from lsctl.train.config import TrainConfig, resume_conflicts
+
+    now = TrainConfig("t.parquet", "run", model="hf:m").resolved().to_dict()
+    assert now["embed_dim"] is None and now["dropout"] is None
+    old = dict(now, embed_dim=300, dropout=0.3)  # as runs before the check recorded them
+    assert resume_conflicts(old, now) == []
+    assert resume_conflicts(dict(old, lr=1.0), now) == ["lr"]
+
+
 def test_train_output_cannot_be_stdout(cli, tmp_path, data, monkeypatch):
     monkeypatch.chdir(tmp_path)
     one_error(cli("train", data, "-o", "-", "--model", "fasttext"), 2, "a run is a directory")

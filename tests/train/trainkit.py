@@ -71,6 +71,8 @@ def tiny_config(train, output, **kw):
         seed=3,
     )
     base.update(kw)
+    if base["model"].startswith("hf:") and "embed_dim" not in kw:
+        del base["embed_dim"]  # an hf: model has its own (and refuses the option)
     return TrainConfig(**base)
 
 
