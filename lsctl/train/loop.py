@@ -720,6 +720,12 @@ class Trainer:
                 f"--resume: {', '.join('--' + k.replace('_', '-') for k in conflicts)} differ from "
                 f"the run in {c.output}; rerun with the original options"
             )
+        done = len(state["history"])
+        if c.epochs < done:
+            raise UsageError(
+                f"--resume: --epochs {c.epochs} is below the {done} epochs this run has "
+                f"finished; give --epochs {done} or more"
+            )
         old_hashes = [i.get("sha256") for i in saved.get("inputs", [])][:1]
         new_hashes = [i.get("sha256") for i in self.data.inputs][:1]
         if old_hashes and new_hashes[0] and old_hashes != new_hashes:

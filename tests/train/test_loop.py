@@ -154,6 +154,10 @@ def test_resume_refuses_changed_options(tmp_path):
     # More epochs is allowed: it continues after epoch 1.
     result = train(tiny_config(train_path, tmp_path / "r", epochs=2), resume=True)
     assert [r["epoch"] for r in result.history] == [1, 2]
+    # Fewer epochs than it has finished would leave config.json contradicting them.
+    with pytest.raises(LsctlError, match=r"--epochs 1 is below the 2 epochs this run has finished"):
+        train(tiny_config(train_path, tmp_path / "r", epochs=1), resume=True)
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["options"]["epochs"] == 2
 
 
 def test_divergence_stops_and_never_writes_nan_weights(tmp_path):
