@@ -45,6 +45,15 @@ class Format(str, Enum):
     arrows = "arrows"
 
 
+def _flipped_to(to: dict[str, int], most: int = 3) -> str:
+    """Where a clean class's flipped labels went, largest first: ``b 12, c 10, +2 more``."""
+    if not to:
+        return "—"
+    ranked = sorted(to.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{escape(label)} {n:,}" for label, n in ranked[:most])
+    return shown + (f", +{len(ranked) - most} more" if len(ranked) > most else "")
+
+
 def _where(path: str) -> str:
     return "stdin" if path == "-" else path
 
@@ -178,12 +187,14 @@ def _render_info(r: dict[str, Any]) -> None:
     if noise:
         for col in ("clean count", "flipped", "flip rate"):
             tab.add_column(col, justify="right")
+        tab.add_column("flipped to", justify="left")
     per_class = {c["label"]: c for c in noise["per_class"]} if noise else {}
     for c in r["classes"]:
         cells = [c["label"], f"{c['count']:,}", f"{c['share']:.2%}"]
         if noise:
             p = per_class[c["label"]]
             cells += [f"{p['clean_count']:,}", f"{p['flipped']:,}", f"{p['rate']:.2%}"]
+            cells.append(_flipped_to(p["to"]))
         tab.add_row(*cells)
     print_table(tab)
 

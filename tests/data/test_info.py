@@ -86,6 +86,17 @@ def test_info_cli_with_clean_label(tmp_path, cli):
     r = cli("data", "info", path)
     assert r.exit_code == 0 and r.stdout == ""
     assert "realized noise rate: 0.4000" in r.stderr and "flip rate" in r.stderr
+    # Where each clean class's labels went: a → b once (row 1), b → a once (row 4).
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in r.stderr.splitlines()]
+    rows = {c[0]: c for c in cells if c and c[0] in ("a", "b")}
+    assert rows["a"][-1] == "b 1" and rows["b"][-1] == "a 1", r.stderr
+
+
+def test_flipped_to_lists_the_largest_first_and_counts_the_rest():
+    from lsctl.cli.data import _flipped_to
+
+    assert _flipped_to({}) == "—"
+    assert _flipped_to({"b": 2, "c": 9, "d": 1, "e": 4}) == "c 9, e 4, b 2, +1 more"
 
 
 def test_info_keeps_stamped_label_order(tmp_path, cli):
