@@ -298,7 +298,7 @@ def eval_(
 
     Example:
 
-        lsctl retrieve eval bm25.parquet runs/k-s1/test.parquet --json
+        lsctl retrieve eval bm25.parquet k-s1.parquet --json
     """
     from lsctl.retrieval.rank import evaluate_files
 
