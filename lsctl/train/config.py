@@ -40,6 +40,9 @@ HF_UNREAD = {
     "--tokenizer": "tokenizer",
     "--vocab-size": "vocab_size",
     "--min-count": "min_count",
+    "--max-norm": "max_norm",
+    "--embeddings": "embeddings",
+    "--freeze-embeddings": "freeze_embeddings",
 }
 
 RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "cache")
@@ -200,7 +203,7 @@ class TrainConfig:
             if given:
                 raise UsageError(
                     f"{given[0]} applies to textcnn, lstm and fasttext; an hf: model brings "
-                    "its own tokenizer, vocabulary, embeddings and dropout"
+                    "its own tokenizer, vocabulary, embeddings, dropout and output layer"
                 )
         elif c.embed_dim is None:
             c.embed_dim = FASTTEXT_DEFAULTS["embed_dim"] if fasttext else 300
@@ -284,10 +287,6 @@ class TrainConfig:
             (c.embed_init in ("normal", "uniform"), "--embed-init: choose normal or uniform"),
             (c.conv_padding in ("valid", "full"), "--conv-padding: choose valid or full"),
             (c.preset is None or c.preset in PRESETS, f"--preset: choose {', '.join(PRESETS)}"),
-            (
-                not (c.is_hf and (c.max_norm or c.embeddings or c.freeze_embeddings)),
-                "--max-norm, --embeddings and --freeze-embeddings apply to textcnn and lstm",
-            ),
             (
                 not c.freeze_embeddings or bool(c.embeddings),
                 "--freeze-embeddings needs --embeddings FILE (random vectors would stay random)",

@@ -93,6 +93,8 @@ def test_train_refuses_options_the_run_would_ignore(cli, tmp_path, data, extra, 
         ["--tokenizer", "whitespace"],
         ["--vocab-size", "10"],
         ["--min-count", "2"],
+        ["--max-norm", "3"],
+        ["--freeze-embeddings"],
     ],
 )
 def test_train_refuses_scratch_model_options_for_an_hf_model(cli, tmp_path, data, extra):
