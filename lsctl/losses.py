@@ -185,8 +185,10 @@ class SoftLabelCollator:
     loss : {"soft", "aux"}
         What :func:`soft_label_loss` will compute; ``aux`` also packs the gold label.
     label_order : sequence of str, optional
-        ``aux`` with string labels: the order of the ``soft_label`` entries
-        (e.g. ``lsctl.label_order(df)``); integer labels are used as indices.
+        ``aux``: the order of the ``soft_label`` entries (e.g.
+        ``lsctl.label_order(df)``), in which each gold label (a string, or an
+        integer matched by its spelling) is looked up; without it, integer
+        labels are used as indices.
     max_length : int, optional
         Truncate longer texts.
     text, soft_label, label : str
@@ -226,7 +228,9 @@ class SoftLabelCollator:
         return dict(batch)
 
     def _index(self, value: Any) -> int:
-        if isinstance(value, (int, np.integer)):
+        # With an order, every label is looked up in it, integers too: a sorted
+        # order need not put label 2 at index 2.
+        if not self.index and isinstance(value, (int, np.integer)):
             return int(value)
         if str(value) not in self.index:
             raise ParameterError(

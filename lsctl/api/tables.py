@@ -51,30 +51,6 @@ def to_arrow(data: Any) -> pa.Table:
     return data.to_arrow()
 
 
-def from_arrow(table: pa.Table, like: Any, labels: list[str]) -> Any:
-    """``table`` converted back to the kind of ``like``, with the label order attached."""
-    kind = table_kind(like)
-    if kind == "arrow":
-        return table
-    meta = _lsctl_meta(table)
-    if kind == "pandas":
-        import pandas as pd
-
-        out = table.replace_schema_metadata(None).to_pandas()
-        out.index = like.index
-        if "soft_argmax" in out.columns:
-            out["soft_argmax"] = pd.Categorical(out["soft_argmax"], categories=labels)
-        out.attrs["labels"] = list(labels)
-        out.attrs["lsctl"] = meta
-        return out
-    import polars as pl
-
-    out = pl.from_arrow(table.replace_schema_metadata(None))
-    if "soft_argmax" in out.columns:
-        out = out.with_columns(pl.col("soft_argmax").cast(pl.Enum(labels)))
-    return out
-
-
 def _lsctl_meta(table: pa.Table) -> dict[str, Any] | None:
     from lsctl.artifacts.meta import META_KEY
 
@@ -147,7 +123,7 @@ def soft_labels(
     from lsctl.smoothing import registry
     from lsctl.smoothing.run import softlabel
 
-    table = to_arrow(data)
+    table_kind(data)
     cls = registry.get(method)
     allowed = set(cls.param_names) | set(cls.extra_params)
     unknown = sorted(set(params) - allowed)
@@ -157,25 +133,106 @@ def soft_labels(
             f"{', '.join(sorted(allowed)) or 'none'}",
             **{unknown[0]: params[unknown[0]]},
         )
+    names = _column_names(data)
     # A column named here must exist (it used to fall back to the default one
     # silently), and the error speaks Python, not the CLI's --text-col.
     for arg, col, needed in (("text", text, cls.needs_text), ("label", label, True)):
-        if col not in table.column_names and (needed or col != arg):
+        if col not in names and (needed or col != arg):
             raise ParameterError(
-                f"{{{arg}}}: the table has no such column (columns: "
-                f"{', '.join(table.column_names)})",
+                f"{{{arg}}}: the table has no such column (columns: {', '.join(names)})",
                 **{arg: col},
             )
-    table, renamed = _rename(table, {text: "text", label: "label"})
-    had_id = "id" in table.column_names
+    # Only the columns the method reads go through Arrow: the others are handed
+    # back untouched (dtypes, index), and cannot fail a conversion they need not.
+    table = _select(data, [c for c in (text, label, "id") if c in names])
+    table, _ = _rename(table, {text: "text", label: "label"})
+    if label_order is None and "label" in table.column_names:
+        label_order = natural_order(table.column("label"))
+    elif label_order is not None:
+        label_order = _label_names(label_order)
     result = softlabel(table, None, method, params, labels=label_order, collect=True)
-    out = result.table
-    if not had_id:
-        out = out.drop_columns(["id"])
-    out = _rename(out, {v: k for k, v in renamed.items()})[0]
-    # Renaming drops the schema metadata; the stamp carries the label order.
-    out = out.replace_schema_metadata(result.table.schema.metadata)
-    return from_arrow(out, data, result.labels)
+    new = result.table.select(["soft_label", "soft_argmax"])
+    return _with_columns(data, new, result.labels, result.table.schema.metadata)
+
+
+def _column_names(data: Any) -> list[str]:
+    if isinstance(data, pa.Table):
+        return list(data.column_names)
+    return [str(c) for c in data.columns]
+
+
+def _select(data: Any, columns: list[str]) -> pa.Table:
+    """Just ``columns`` of ``data`` as a pyarrow Table."""
+    if isinstance(data, pa.Table):
+        return data.select(columns)
+    if table_kind(data) == "pandas":
+        return pa.Table.from_pandas(data[columns], preserve_index=False)
+    return data.select(columns).to_arrow()
+
+
+def natural_order(labels: pa.Array | pa.ChunkedArray) -> list[str] | None:
+    """Numbers and booleans in their own order (2 before 10), spelled as Arrow casts
+    them to strings; None for text labels, which sort as text anyway.
+
+    >>> natural_order(pa.array([10, 2, 1, 2]))
+    ['1', '2', '10']
+    """
+    import pyarrow.compute as pc
+
+    kind = labels.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+        return None
+    values = pc.unique(labels.drop_null() if labels.null_count else labels)
+    return values.take(pc.sort_indices(values)).cast(pa.string()).to_pylist()
+
+
+def _label_names(order: Any) -> list[str]:
+    """``label_order`` as the label names the core reads (Arrow's spelling of numbers)."""
+    if isinstance(order, str) or not hasattr(order, "__iter__"):
+        raise ParameterError(
+            "{label_order:n} is a list of labels, not " + type(order).__name__, label_order=None
+        )
+    values = list(order)
+    if not values:
+        raise ParameterError("{label_order:n} is empty", label_order=None)
+    names = (
+        values if all(isinstance(v, str) for v in values) else pa.array(values).cast(pa.string())
+    )
+    names = [str(v) for v in (names.to_pylist() if isinstance(names, pa.Array) else names)]
+    if len(set(names)) != len(names):
+        raise ParameterError("{label_order} repeats a label", label_order=values)
+    return names
+
+
+def _with_columns(data: Any, new: pa.Table, labels: list[str], meta: Any) -> Any:
+    """``data`` with the columns of ``new`` appended (replacing any of the same name)."""
+    from lsctl.artifacts.meta import META_KEY
+
+    kind = table_kind(data)
+    stamp = {META_KEY: meta[META_KEY]} if meta and META_KEY in meta else {}
+    if kind == "arrow":
+        out = data.drop_columns([c for c in new.column_names if c in data.column_names])
+        for name in new.column_names:
+            out = out.append_column(name, new.column(name))
+        return out.replace_schema_metadata({**(data.schema.metadata or {}), **stamp})
+    if kind == "pandas":
+        import pandas as pd
+
+        out = data.drop(columns=[c for c in new.column_names if c in data.columns])
+        added = new.to_pandas()
+        for name in new.column_names:
+            out[name] = added[name].to_numpy()
+        out["soft_argmax"] = pd.Categorical(out["soft_argmax"], categories=labels)
+        out.attrs["labels"] = list(labels)
+        out.attrs["lsctl"] = json.loads(stamp[META_KEY]) if stamp else None
+        return out
+    import polars as pl
+
+    added = pl.from_arrow(new)
+    out = data.drop([c for c in new.column_names if c in data.columns]).with_columns(
+        added.get_column(name) for name in new.column_names
+    )
+    return out.with_columns(pl.col("soft_argmax").cast(pl.Enum(labels)))
 
 
 def _rename(table: pa.Table, mapping: dict[str, str]) -> tuple[pa.Table, dict[str, str]]:
