@@ -52,7 +52,7 @@ def test_label_order_may_be_integers_but_not_repeat():
     order = list(range(K))[::-1]
     out = lsctl.soft_labels(df, "uniform", label_order=order)
     assert lsctl.label_order(out) == [str(v) for v in order]
-    with pytest.raises(ParameterError, match="label_order=.* repeats a label"):
+    with pytest.raises(ParameterError, match=r"label_order=.* repeats a label"):
         lsctl.soft_labels(df, "uniform", label_order=[0, 0, *range(1, K)])
     with pytest.raises(ParameterError, match="label_order is a list of labels, not str"):
         lsctl.soft_labels(df, "uniform", label_order="0,1")
