@@ -52,6 +52,7 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     Tensor, shape ()
         Computed in float32.
     """
+    logits, targets = _tensor("logits", logits), _tensor("targets", targets)
     _check_shapes(logits, targets)
     return _core.soft(logits.float(), targets.to(logits.device, torch.float32))
 
@@ -72,10 +73,12 @@ def kwls_aux_loss(
         Weight of the squared error.
     """
     check_range("alpha", alpha, low=0)
+    logits, targets = _tensor("logits", logits), _tensor("targets", targets)
     _check_shapes(logits, targets)
+    y = _label_indices(labels, logits.shape[1], len(logits))
     return _core.aux(
         logits.float(),
-        labels.to(logits.device, torch.long),
+        y.to(logits.device),
         targets.to(logits.device, torch.float32),
         alpha,
     )
@@ -105,20 +108,60 @@ def smoothed_targets(
     from lsctl.smoothing.uniform import CONVENTIONS, uniform_targets
 
     check_choice("convention", convention, CONVENTIONS)
-    check_range("num_classes", num_classes, low=1)
+    check_range("num_classes", num_classes, low=1, whole=True)
     check_range("rate", rate, low=None if convention == "k" else 0, high=1, high_open=True)
     device = labels.device if isinstance(labels, torch.Tensor) else None
-    y = labels.detach().cpu().numpy() if device is not None else np.asarray(labels)
-    y = y.astype(np.int64).reshape(-1)
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ParameterError(
-            f"{{labels:n}} holds {int(y.min() if y.min() < 0 else y.max())}, outside "
-            f"[0, {{num_classes:n}}={num_classes})",
-            labels=None,
-            num_classes=num_classes,
-        )
+    y = _label_indices(labels, int(num_classes)).numpy()
     out = torch.from_numpy(uniform_targets(y, int(num_classes), float(rate), convention))
     return out.to(device or "cpu", torch.float32)
+
+
+def _tensor(name: str, value: Any) -> torch.Tensor:
+    """``value`` as a tensor (NumPy arrays and nested lists too); a clear error otherwise."""
+    if isinstance(value, torch.Tensor):
+        return value
+    try:
+        return torch.as_tensor(np.asarray(value, dtype=np.float32))
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{{{name}:n}} must be a tensor or an array of numbers, not {type(value).__name__}",
+            **{name: None},
+        ) from None
+
+
+def _label_indices(labels: Any, k: int, n: int | None = None) -> torch.Tensor:
+    """``labels`` as a CPU int64 tensor of N indices in [0, k); a clear error otherwise."""
+    t = labels.detach().cpu() if isinstance(labels, torch.Tensor) else None
+    try:
+        y = t.numpy() if t is not None else np.asarray(labels)
+    except (TypeError, ValueError):
+        y = np.asarray([], dtype=object)
+    if y.ndim != 1:
+        problem = f"an array of shape {y.shape}; for one-hot rows pass their argmax"
+    elif y.size and y.dtype.kind not in "iuf":
+        problem = f"{type(y.flat[0].item()).__name__} values"
+    elif y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+        problem = f"{y[y != np.round(y)][0]:g}"
+    else:
+        problem = None
+    if problem:
+        raise ParameterError(
+            f"{{labels:n}} must be N class indices (whole numbers), not {problem}", labels=None
+        )
+    y = y.astype(np.int64)
+    if n is not None and len(y) != n:
+        raise ParameterError(
+            f"{{labels:n}} has {len(y)} entries for {n} rows of {{logits:n}}",
+            labels=None,
+            logits=None,
+        )
+    if y.size and (y.min() < 0 or y.max() >= k):
+        raise ParameterError(
+            f"{{labels:n}} holds {int(y.min() if y.min() < 0 else y.max())}, outside "
+            f"[0, {k}) for {k} classes",
+            labels=None,
+        )
+    return torch.from_numpy(y)
 
 
 def _check_shapes(logits: torch.Tensor, targets: torch.Tensor) -> None:
@@ -158,11 +201,12 @@ def soft_label_loss(loss: str = "soft", alpha: float = 1.0) -> Callable[..., tor
     check_range("alpha", alpha, low=0)
 
     def compute_loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None):
-        logits = (
-            outputs["logits"]
-            if isinstance(outputs, dict) or hasattr(outputs, "keys")
-            else outputs[0]
-        )
+        if isinstance(outputs, torch.Tensor):
+            logits = outputs  # the logits themselves
+        elif isinstance(outputs, dict) or hasattr(outputs, "keys"):
+            logits = outputs["logits"]
+        else:
+            logits = outputs[0]  # a tuple whose first item is the logits
         if loss == "soft":
             value = soft_cross_entropy(logits, labels)
         else:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
+from os import PathLike
 from typing import Any
 
-from lsctl.validation import check_choice, check_range
+from lsctl.validation import ParameterError, check_bool, check_choice, check_number, check_range
 
 TYPES = (float, int, str, bool)
 
@@ -57,6 +59,17 @@ class Param:
         """Raise :class:`~lsctl.validation.ParameterError` for a value out of range or choice."""
         if value is None:
             return
+        # The declared type, so that a Python caller's 2.5 folds or "no" switch is
+        # refused rather than truncated or read as True (the CLI parses these).
+        if self.type is bool:
+            check_bool(self.name, value)
+        elif self.type in (int, float):
+            check_number(self.name, value, whole=self.type is int)
+        elif self.type is str and not self.labels and not isinstance(value, (str, Enum, PathLike)):
+            raise ParameterError(
+                f"{{{self.name}}} must be a string, not {type(value).__name__}",
+                **{self.name: value},
+            )
         if self.choices is not None:
             check_choice(self.name, value, self.choices)
         if self.low is not None or self.high is not None:
@@ -68,6 +81,7 @@ class Param:
                 low_open=self.low_open,
                 high_open=self.high_open,
                 hint=self.hint,
+                whole=self.type is int,
             )
 
 

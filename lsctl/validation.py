@@ -17,6 +17,7 @@ Templates are :meth:`str.format` strings over the parameters involved:
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import string
 from collections.abc import Callable, Iterable, Mapping
@@ -118,14 +119,22 @@ def check_range(
     low_open: bool = False,
     high_open: bool = False,
     hint: str = "",
+    whole: bool = False,
 ) -> Any:
     """Refuse ``value`` outside the interval (and NaN or ±inf); return it unchanged.
 
+    Any real number counts (NumPy scalars too); ``whole`` asks for an integer.
     ``hint`` is appended to the message (a template too, e.g. ``"(e.g. {rate:v=0.2})"``).
+
+    >>> check_range("cross_fit", 2.5, low=2, whole=True)
+    Traceback (most recent call last):
+    ...
+    lsctl.validation.ParameterError: cross_fit=2.5 must be a whole number
     """
     if value is None:
         raise ParameterError(f"{{{name}:n}} is required {hint}".rstrip(), **{name: value})
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    check_number(name, value, whole)
+    ok = math.isfinite(value)
     if ok and low is not None:
         ok = value > low if low_open else value >= low
     if ok and high is not None:
@@ -137,9 +146,22 @@ def check_range(
         rule = f"is outside {lo}{_num(low)}, {_num(high)}{hi}"
     elif low is not None:
         rule = f"must be {'>' if low_open else '>='} {_num(low)}"
-    else:
+    elif high is not None:
         rule = f"must be {'below' if high_open else 'at most'} {_num(high)}"
+    else:
+        rule = "is not a finite number"
     raise ParameterError(f"{{{name}}} {rule}{(' ' + hint) if hint else ''}", **{name: value})
+
+
+def check_number(name: str, value: Any, whole: bool = False) -> Any:
+    """``value`` if it is a real number (NumPy scalars too; an integer when ``whole``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(
+            f"{{{name}}} must be a number, not {type(value).__name__}", **{name: value}
+        )
+    if whole and not isinstance(value, numbers.Integral):
+        raise ParameterError(f"{{{name}}} must be a whole number", **{name: value})
+    return value
 
 
 # Seeds are 32-bit, as NumPy's legacy seeding and most tools take them; the
@@ -166,6 +188,24 @@ def check_seed(value: Any, name: str = "seed") -> int:
             f"{{{name}}} must be a whole number from 0 to {SEED_MAX}", **{name: value}
         )
     return int(value)
+
+
+def check_bool(name: str, value: Any, optional: bool = False) -> Any:
+    """``value`` if it is True or False (or None when ``optional``); else a clear error.
+
+    A string is not a switch: ``"no"`` and ``"false"`` are truthy in Python.
+    """
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        import numpy as np
+
+        if isinstance(value, np.bool_):
+            return bool(value)
+        raise ParameterError(
+            f"{{{name}}} must be True or False, not {type(value).__name__}", **{name: value}
+        )
+    return value
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:

@@ -66,6 +66,11 @@ def table_file(path: str, argument: str) -> str:
     return path
 
 
+def table_names(path: str) -> str:
+    """``path``, or the argument it holds when it is a temporary table file."""
+    return _table_names(path)
+
+
 def _table_names(message: str) -> str:
     """``message`` with each temporary table path replaced by its argument's name.
 

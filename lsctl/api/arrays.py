@@ -23,8 +23,17 @@ from lsctl.validation import ParameterError, literal
 
 def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, list[Any]]:
     """(int64 indices into the order, the order) for ``labels``."""
-    values = list(labels)
-    missing = next((i for i, v in enumerate(values) if v is None or v != v), None)
+    if isinstance(labels, (pa.Array, pa.ChunkedArray)):
+        labels = labels.to_pylist()
+    if getattr(labels, "ndim", 1) != 1:
+        raise ParameterError(
+            f"{{labels:n}} must be one label per row, not an array of shape {labels.shape}; "
+            "for one-hot or probability rows pass their argmax",
+            labels=None,
+        )
+    # NumPy scalars as Python values: the order prints as [0, 1], not [np.int64(0), …].
+    values = [v.item() if isinstance(v, np.generic) else v for v in labels]
+    missing = next((i for i, v in enumerate(values) if _is_missing(v)), None)
     if missing is not None:
         # None or NaN (NaN != NaN) is a missing label, not a class of its own.
         raise ParameterError(
@@ -41,7 +50,9 @@ def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, 
                 label_order=None,
             ) from None
     else:
-        order = list(label_order)
+        if isinstance(label_order, (pa.Array, pa.ChunkedArray)):
+            label_order = label_order.to_pylist()
+        order = [v.item() if isinstance(v, np.generic) else v for v in label_order]
         if len({str(v) for v in order}) != len(order):
             raise ParameterError("{label_order} repeats a label", label_order=order)
     index = {v: i for i, v in enumerate(order)}
@@ -49,11 +60,21 @@ def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, 
         y = np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
     except KeyError as e:
         raise ParameterError(
-            f"{{labels:n}} holds {e.args[0]!r}, which is not in {{label_order}}",
+            f"{{labels:n}} holds {_literal(e.args[0])}, which is not in {{label_order}}",
             labels=None,
             label_order=order,
         ) from None
     return y, order
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN, pandas' NA or NaT: a missing label, not a class of its own."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # only NaN-like values differ from themselves
+    except TypeError:
+        return True  # pd.NA: its comparisons are NA, whose truth is ambiguous
 
 
 def _pair(pair: Any) -> tuple[str, str]:
@@ -336,8 +357,18 @@ def add_noise(
     -------
     NoisyLabels
     """
-    from lsctl.noise.run import noisy_labels
+    import warnings
 
+    from lsctl.noise.run import noisy_labels
+    from lsctl.validation import check_bool
+
+    check_bool("exact", exact)
+    if texts is not None and kind != "instance":
+        raise ParameterError(
+            "{texts:n} applies to {kind:v=instance} (which scores them); not to {kind}",
+            texts=None,
+            kind=kind,
+        )
     y, order = _codes(labels, label_order)
     names = [str(v) for v in order]
     pair_names = [_pair(p) for p in pairs] if pairs else None
@@ -358,6 +389,8 @@ def add_noise(
         exact=exact,
         texts=text_arr,
     )
+    for w in noised.warnings:  # e.g. a rate that kind="matrix" does not use
+        warnings.warn(str(w), UserWarning, stacklevel=3)
     r = noised.result
     return NoisyLabels(
         labels=np.asarray(order)[r.noisy],
@@ -405,7 +438,7 @@ def undersample(
         for lab in limits:
             if lab not in index:
                 raise ParameterError(
-                    f"{{{name}}} names {lab!r}, which is not a label", **{name: limits}
+                    f"{{{name}}} names {_literal(lab)}, which is not a label", **{name: limits}
                 )
             (check_ratio if name == "ratio" else check_cap)(lab, limits[lab])
         given[name] = {index[lab]: v for lab, v in limits.items()}

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from lsctl.api import one_command, table_file
-from lsctl.validation import ParameterError
+from lsctl.validation import ParameterError, check_range
 
 
 def _as_path(data: Any, folder: str, name: str, argument: str) -> str:
@@ -60,14 +60,16 @@ def _as_path(data: Any, folder: str, name: str, argument: str) -> str:
             if "soft_label" in table.column_names
             else "dataset"
         )
-        meta = make_meta(kind, labels)
+        # No creation time: the same table gives the same bytes, so a resumed
+        # run recognises its data by content.
+        meta = make_meta(kind, labels, created_at=None)
     path = table_file(os.path.join(folder, f"{name}.parquet"), argument)
     write_artifact(table.replace_schema_metadata(None), path, meta)
     return path
 
 
 @one_command
-def train(data: Any, output: str, *, dev: Any = None, **options: Any) -> Any:
+def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **options: Any) -> Any:
     """Train a classifier and write its run directory, as ``lsctl train``.
 
     Parameters
@@ -80,6 +82,9 @@ def train(data: Any, output: str, *, dev: Any = None, **options: Any) -> Any:
     dev : str or table, optional
         Model selection and early stopping data; default: a stratified
         ``dev_split`` share of ``data``.
+    resume : bool
+        Continue the interrupted run in ``output`` (same data and options, as
+        ``lsctl train --resume``); tables are matched by content.
     **options
         :class:`lsctl.train.config.TrainConfig` fields, named as the
         ``train`` options with underscores: ``model``, ``loss``, ``epochs``,
@@ -103,16 +108,53 @@ def train(data: Any, output: str, *, dev: Any = None, **options: Any) -> Any:
             f"{{{unknown[0]}:n}} is not a training option; see lsctl.train.config.TrainConfig",
             **{unknown[0]: options[unknown[0]]},
         )
+    from lsctl.api import table_names
     from lsctl.train.loop import train as run_training
+    from lsctl.validation import check_bool
 
+    check_bool("resume", resume)
+    _check_path("output", output)
+    _check_option_types(options)
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
         config = TrainConfig(
             train=_as_path(data, tmp, "train", "data"),
-            output=output,
+            output=os.fspath(output),
             dev=None if dev is None else _as_path(dev, tmp, "dev", "dev"),
             **options,
         )
-        return run_training(config.resolved())
+        result = run_training(config.resolved(), resume=resume)
+        dropped = result.info.get("dropped_empty") or {}
+        result.info["dropped_empty"] = {table_names(k): n for k, n in dropped.items()}
+        return result
+
+
+def _check_path(name: str, value: Any) -> None:
+    if not isinstance(value, (str, os.PathLike)):
+        raise ParameterError(
+            f"{{{name}:n}} is a run directory's path, not {type(value).__name__}", **{name: None}
+        )
+
+
+def _check_option_types(options: dict[str, Any]) -> None:
+    """Each training option of the type TrainConfig declares (2.5 epochs is not 2)."""
+    import dataclasses
+
+    from lsctl.train.config import TrainConfig
+    from lsctl.validation import check_bool, check_number
+
+    declared = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+    for name, value in options.items():
+        kind = declared[name]
+        if value is None and "None" in kind:
+            continue
+        if kind.startswith("bool"):
+            check_bool(name, value)
+        elif kind.startswith(("int", "float")):
+            check_number(name, value, whole=kind.startswith("int"))
+        elif kind.startswith("str") and not isinstance(value, str):
+            raise ParameterError(
+                f"{{{name}}} must be a string, not {type(value).__name__}", **{name: value}
+            )
 
 
 @one_command
@@ -141,6 +183,11 @@ def evaluate(
     """
     from lsctl.evaluate.run import evaluate as core
 
+    if isinstance(getattr(run, "run", None), str):
+        run = run.run  # a TrainResult: its run directory
+    _check_path("run", run)
+    check_range("bins", bins, low=1, whole=True)
+    check_range("batch_size", batch_size, low=1, whole=True)
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
         dev = None if calibrate is None else _as_path(calibrate, tmp, "dev", "calibrate")
         return core(
@@ -221,6 +268,14 @@ def compare(
     """
     from lsctl.stats.compare import CompareOptions, compare_files
 
+    if isinstance(preds, (str, os.PathLike)) or not isinstance(preds, (list, tuple)):
+        raise ParameterError(
+            "{preds:n} is a list of predictions (paths, tables or Evaluations), not "
+            + type(preds).__name__,
+            preds=None,
+        )
+    check_range("rounds", rounds, low=1, whole=True)
+    check_range("bins", bins, low=1, whole=True)
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
     if names is not None and not isinstance(names, dict):
         raise ParameterError(

@@ -715,6 +715,10 @@ class Trainer:
         state = checkpoint.load(c.output)
         saved = rd.read_config(c.output)
         conflicts = resume_conflicts(state["config"], c.to_dict())
+        hashes = [i.get("sha256") for i in saved.get("inputs", [])]
+        if hashes and hashes == [i.get("sha256") for i in self.data.inputs]:
+            # The same data under another path (an API table's temporary file).
+            conflicts = [k for k in conflicts if k not in ("train", "dev")]
         if conflicts:
             raise UsageError(
                 f"--resume: {', '.join('--' + k.replace('_', '-') for k in conflicts)} differ from "

@@ -84,3 +84,82 @@ def test_evaluate_names_rows_by_the_frame_index_so_shuffled_rows_pair_up(tmp_pat
     assert got.n == 50
     # Prediction tables (id, label, probs) are accepted as they are.
     assert lsctl.compare([a.table, b.table]).n == 50
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: lsctl.kwls(["a b", "b c"] * 3, ["x", "y"] * 3, cross_fit=2.5), "cross_fit=2.5 must be a whole number"),
+        (lambda: lsctl.kwls(["a b"] * 4, ["x", "y"] * 2, min_count=1.5), "min_count=1.5 must be a whole number"),
+        (lambda: lsctl.kwls(["a b"] * 4, ["x", "y"] * 2, lowercase="no"), "lowercase='no' must be True or False"),
+        (lambda: lsctl.uniform(["a", "b"], epsilon="0.1"), "epsilon='0.1' must be a number, not str"),
+        (lambda: lsctl.add_noise(["a", "b"] * 5, kind="symmetric", rate=0.2, exact="no"), "exact='no' must be True or False"),
+        (lambda: lsctl.add_noise(["a", "b"] * 5, kind="symmetric", rate=0.2, texts=["t"] * 10), "texts applies to kind='instance'"),
+        (lambda: lsctl.uniform(["{x}", "b"], label_order=["b"]), "labels holds '{x}', which is not in"),
+        (lambda: lsctl.undersample(["a", "b"], ratio={"{x}": 0.5}), "names '{x}', which is not a label"),
+        (lambda: lsctl.uniform(pd.Series(["a", None], dtype="string")), "labels[1] is missing"),
+        (lambda: lsctl.uniform(np.eye(2)), "must be one label per row, not an array of shape (2, 2)"),
+        (lambda: lsctl.train(pd.DataFrame({"text": ["a"], "label": ["x"]}), "r", epochs=1.5), "epochs=1.5 must be a whole number"),
+        (lambda: lsctl.train(pd.DataFrame({"text": ["a"], "label": ["x"]}), None), "output is a run directory's path"),
+        (lambda: lsctl.compare("preds.parquet"), "preds is a list of predictions"),
+    ],
+)  # fmt: skip
+def test_api_refuses_values_of_the_wrong_kind_naming_the_argument(call, message):
+    with pytest.raises(lsctl.LsctlError) as err:
+        call()
+    assert message in str(err.value), str(err.value)
+
+
+def test_numpy_scalars_and_arrow_arrays_are_ordinary_values():
+    y = ["a", "b", "a", "b"]
+    p, order = lsctl.uniform(y, epsilon=np.float32(0.2))
+    assert np.allclose(p[0], [0.9, 0.1]) and order == ["a", "b"]
+    _, order = lsctl.uniform(pa.array(y), label_order=pa.array(["b", "a"]))
+    assert order == ["b", "a"]
+    _, order = lsctl.uniform(np.array([3, 1, 2]))
+    assert order == [1, 2, 3] and type(order[0]) is int
+    texts = ["a b", "b c", "c a", "a c"] * 3
+    a, _ = lsctl.kwls(texts, y * 3, cross_fit=np.int64(3), seed=np.int64(1))
+    b, _ = lsctl.kwls(texts, y * 3, cross_fit=3, seed=1)
+    assert np.array_equal(a, b)
+
+
+def test_a_rate_kind_matrix_does_not_use_is_a_python_warning():
+    with pytest.warns(UserWarning, match="rate is not used by kind='matrix'"):
+        lsctl.add_noise(["a", "b", "c"] * 5, kind="matrix", matrix=np.eye(3), rate=0.1)
+
+
+def test_losses_take_arrays_and_refuse_what_is_not_class_indices():
+    import torch
+
+    from lsctl.losses import kwls_aux_loss, smoothed_targets, soft_cross_entropy, soft_label_loss
+
+    z = torch.randn(3, 3)
+    d = torch.softmax(torch.randn(3, 3), dim=1)
+    assert soft_cross_entropy(z, d.numpy()) == soft_cross_entropy(z, d)
+    assert kwls_aux_loss(z, [0, 2, 1], d) == kwls_aux_loss(z, torch.tensor([0, 2, 1]), d)
+    assert soft_label_loss()(z, d) == soft_cross_entropy(z, d)  # logits given bare
+    for bad, message in [
+        (torch.eye(3), "not an array of shape (3, 3)"),
+        ([0.9, 1.7], "not 0.9"),
+        (["a"], "not str values"),
+    ]:
+        with pytest.raises(ParameterError, match="must be N class indices") as err:
+            smoothed_targets(bad, 3, rate=0.1)
+        assert message in str(err.value)
+    with pytest.raises(ParameterError, match=r"holds 3, outside \[0, 3\)"):
+        kwls_aux_loss(z, [0, 3, 1], d)
+    with pytest.raises(ParameterError, match=r"num_classes=3\.5 must be a whole number"):
+        smoothed_targets([0], 3.5, rate=0.1)
+
+
+def test_train_resumes_a_table_run_and_evaluate_takes_its_result(tmp_path):
+    df = pd.DataFrame(
+        {"text": ["good fun", "bad dull", "great fun", "awful bad"] * 20, "label": ["p", "n"] * 40}
+    )
+    run = tmp_path / "run"
+    first = lsctl.train(df, run, model="fasttext", epochs=1, seed=2)
+    assert "lsctl-api-" not in str(first.summary())
+    more = lsctl.train(df, run, model="fasttext", epochs=2, seed=2, resume=True)
+    assert [r["epoch"] for r in more.history] == [1, 2]
+    assert lsctl.evaluate(more, df.iloc[:8]).summary["accuracy"] >= 0
