@@ -33,6 +33,8 @@ def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, 
         )
     # NumPy scalars as Python values: the order prints as [0, 1], not [np.int64(0), …].
     values = [v.item() if isinstance(v, np.generic) else v for v in labels]
+    if not values:
+        raise ParameterError("{labels:n} is empty", labels=None)
     missing = next((i for i, v in enumerate(values) if _is_missing(v)), None)
     if missing is not None:
         # None or NaN (NaN != NaN) is a missing label, not a class of its own.
@@ -52,6 +54,10 @@ def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, 
     else:
         if isinstance(label_order, (pa.Array, pa.ChunkedArray)):
             label_order = label_order.to_pylist()
+        if isinstance(label_order, str):
+            raise ParameterError(
+                "{label_order} is a list of labels, not a string", label_order=label_order
+            )
         order = [v.item() if isinstance(v, np.generic) else v for v in label_order]
         if len({str(v) for v in order}) != len(order):
             raise ParameterError("{label_order} repeats a label", label_order=order)
@@ -113,6 +119,13 @@ def _table(texts: Any, y: np.ndarray, order: list[Any]) -> tuple[pa.Table, list[
                 raise ParameterError(
                     f"{{texts:n}}[{bad}] is {type(arr[bad]).__name__} {_literal(arr[bad])}; "
                     "texts are strings",
+                    texts=None,
+                )
+            blank = next((i for i, t in enumerate(arr) if not t.strip()), None)
+            if blank is not None:
+                raise ParameterError(
+                    f"{{texts:n}}[{blank}] is {'empty' if not arr[blank] else 'blank'}; "
+                    "every text needs a word (drop the row or fill it)",
                     texts=None,
                 )
             arr = pa.array(arr, pa.string())
@@ -371,6 +384,10 @@ def add_noise(
         )
     y, order = _codes(labels, label_order)
     names = [str(v) for v in order]
+    if isinstance(pairs, str) or (
+        isinstance(pairs, tuple) and len(pairs) == 2 and not any(":" in str(p) for p in pairs)
+    ):
+        pairs = [pairs]  # one pair: "A:B" or ("A", "B")
     pair_names = [_pair(p) for p in pairs] if pairs else None
     text_arr = None
     if texts is not None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lsctl.errors import LsctlError
+from lsctl.validation import ParameterError
 
 TOL = 1e-6
 CONVENTIONS = ("off-diagonal", "uniform")
@@ -63,7 +64,11 @@ def asymmetric(k: int, rate: float, pairs: Sequence[tuple[int, int]]) -> np.ndar
     """
     check_rate(rate)
     if not pairs:
-        raise LsctlError("--kind asymmetric needs at least one --pair SOURCE:TARGET")
+        raise ParameterError(
+            "{kind} needs at least one pair in {pairs:n} (SOURCE:TARGET)",
+            kind="asymmetric",
+            pairs=None,
+        )
     targets: dict[int, set[int]] = {}
     for a, b in pairs:
         if a == b:

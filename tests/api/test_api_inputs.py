@@ -102,6 +102,10 @@ def test_evaluate_names_rows_by_the_frame_index_so_shuffled_rows_pair_up(tmp_pat
         (lambda: lsctl.train(pd.DataFrame({"text": ["a"], "label": ["x"]}), "r", epochs=1.5), "epochs=1.5 must be a whole number"),
         (lambda: lsctl.train(pd.DataFrame({"text": ["a"], "label": ["x"]}), None), "output is a run directory's path"),
         (lambda: lsctl.compare("preds.parquet"), "preds is a list of predictions"),
+        (lambda: lsctl.add_noise(["a", "b"], kind="asymmetric", rate=0.2), "kind='asymmetric' needs at least one pair in pairs"),
+        (lambda: lsctl.uniform([]), "labels is empty"),
+        (lambda: lsctl.uniform(["a", "b"], label_order="a,b"), "is a list of labels, not a string"),
+        (lambda: lsctl.kwls(["a b", " ", "c"], ["x", "y", "x"]), "texts[1] is blank"),
     ],
 )  # fmt: skip
 def test_api_refuses_values_of_the_wrong_kind_naming_the_argument(call, message):
@@ -122,6 +126,14 @@ def test_numpy_scalars_and_arrow_arrays_are_ordinary_values():
     a, _ = lsctl.kwls(texts, y * 3, cross_fit=np.int64(3), seed=np.int64(1))
     b, _ = lsctl.kwls(texts, y * 3, cross_fit=3, seed=1)
     assert np.array_equal(a, b)
+
+
+def test_one_pair_may_be_given_alone():
+    y = ["neg", "pos"] * 5
+    want = lsctl.add_noise(y, kind="asymmetric", rate=0.2, pairs=["neg:pos"], seed=3).labels
+    for pairs in ("neg:pos", ("neg", "pos")):
+        got = lsctl.add_noise(y, kind="asymmetric", rate=0.2, pairs=pairs, seed=3).labels
+        assert got.tolist() == want.tolist()
 
 
 def test_a_rate_kind_matrix_does_not_use_is_a_python_warning():
