@@ -452,6 +452,13 @@ def undersample(
     index = {v: i for i, v in enumerate(order)}
     given = {}
     for name, limits in (("ratio", ratio or {}), ("cap", cap or {})):
+        if not isinstance(limits, dict):
+            raise ParameterError(
+                f"{{{name}:n}} is a dict of label → {'share' if name == 'ratio' else 'count'} "
+                f"(e.g. {{{{'neg': {'0.01' if name == 'ratio' else '100'}}}}}), not "
+                f"{type(limits).__name__}",
+                **{name: None},
+            )
         for lab in limits:
             if lab not in index:
                 raise ParameterError(

@@ -7,6 +7,8 @@ paper's 1:100 setting; ``--cap L=m`` keeps at most m rows (m ∈ {300, …, 1} i
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from lsctl.errors import LsctlError
@@ -27,7 +29,8 @@ class _Item:
 
 
 def check_ratio(label: str, ratio: float) -> None:
-    if not np.isfinite(ratio) or not 0.0 < ratio <= 1.0:
+    number = isinstance(ratio, numbers.Real) and not isinstance(ratio, bool)
+    if not number or not np.isfinite(ratio) or not 0.0 < ratio <= 1.0:
         raise ParameterError(
             f"{{ratio}}: the ratio must be in (0, 1], e.g. {label}=0.01 keeps 1%",
             ratio=_Item(label, ratio),
