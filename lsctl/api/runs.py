@@ -108,6 +108,8 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
             f"{{{unknown[0]}:n}} is not a training option; see lsctl.train.config.TrainConfig",
             **{unknown[0]: options[unknown[0]]},
         )
+    import pyarrow.parquet as pq
+
     from lsctl.api import table_names
     from lsctl.train.loop import train as run_training
     from lsctl.validation import check_bool
@@ -122,7 +124,21 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
             dev=None if dev is None else _as_path(dev, tmp, "dev", "dev"),
             **options,
         )
-        result = run_training(config.resolved(), resume=resume)
+        config = config.resolved()
+        if (
+            config.needs_targets
+            and config.label_smoothing is None
+            and not isinstance(data, (str, os.PathLike))
+            and "soft_label" not in pq.read_schema(config.train).names
+        ):
+            raise ParameterError(
+                "{loss} needs a soft_label column in {data:n}; add one with "
+                "lsctl.soft_labels(data, 'kwls'), or give {label_smoothing:n}",
+                loss=config.loss,
+                data=None,
+                label_smoothing=None,
+            )
+        result = run_training(config, resume=resume)
         dropped = result.info.get("dropped_empty") or {}
         result.info["dropped_empty"] = {table_names(k): n for k, n in dropped.items()}
         return result

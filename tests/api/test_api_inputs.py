@@ -104,6 +104,7 @@ def test_evaluate_names_rows_by_the_frame_index_so_shuffled_rows_pair_up(tmp_pat
         (lambda: lsctl.compare("preds.parquet"), "preds is a list of predictions"),
         (lambda: lsctl.add_noise(["a", "b"], kind="asymmetric", rate=0.2), "kind='asymmetric' needs at least one pair in pairs"),
         (lambda: lsctl.uniform([]), "labels is empty"),
+        (lambda: lsctl.train(pd.DataFrame({"text": ["a b"] * 4, "label": ["x", "y"] * 2}), "r", loss="aux"), "add one with lsctl.soft_labels(data, 'kwls')"),
         (lambda: lsctl.undersample(["a", "b"] * 3, ratio=0.5), "ratio is a dict of label → share"),
         (lambda: lsctl.undersample(["a", "b"] * 3, ratio={"a": "0.5"}), "the ratio must be in (0, 1]"),
         (lambda: lsctl.uniform(["a", "b"], label_order="a,b"), "is a list of labels, not a string"),
