@@ -28,20 +28,11 @@ def _as_path(data: Any, folder: str, name: str, argument: str) -> str:
     """
     if isinstance(data, (str, os.PathLike)):
         return os.fspath(data)
-    from lsctl.api.tables import label_order, natural_order, table_kind, to_arrow
+    from lsctl.api.tables import index_ids, label_order, natural_order, to_arrow
     from lsctl.artifacts import write_artifact
     from lsctl.artifacts.meta import META_KEY, decode_meta, make_meta
 
-    table = to_arrow(data)
-    # A pandas index names the rows (a filtered or shuffled frame keeps its labels),
-    # so predictions of the same rows pair up in compare whatever their order.
-    if (
-        table_kind(data) == "pandas"
-        and "id" not in table.column_names
-        and data.index.is_unique
-        and data.index.dtype.kind in "iu"
-    ):
-        table = table.add_column(0, "id", pa.array(data.index.to_numpy(), pa.int64()))
+    table = index_ids(to_arrow(data), data)
     if META_KEY in (table.schema.metadata or {}):
         meta = decode_meta(table.schema.metadata, name)
     elif getattr(data, "attrs", {}).get("lsctl"):  # a pandas frame from lsctl.soft_labels

@@ -166,8 +166,25 @@ def _select(data: Any, columns: list[str]) -> pa.Table:
     if isinstance(data, pa.Table):
         return data.select(columns)
     if table_kind(data) == "pandas":
-        return pa.Table.from_pandas(data[columns], preserve_index=False)
+        return index_ids(pa.Table.from_pandas(data[columns], preserve_index=False), data)
     return data.select(columns).to_arrow()
+
+
+def index_ids(table: pa.Table, frame: Any) -> pa.Table:
+    """``table`` (from the pandas ``frame``) with an ``id`` column from the frame's index.
+
+    The index names the rows (a filtered or shuffled frame keeps its labels), so
+    predictions and teachers of the same rows pair up whatever their order. Only
+    when there is no ``id`` column and the index is unique integers.
+    """
+    if (
+        table_kind(frame) != "pandas"
+        or "id" in table.column_names
+        or not frame.index.is_unique
+        or frame.index.dtype.kind not in "iu"
+    ):
+        return table
+    return table.add_column(0, "id", pa.array(frame.index.to_numpy(), pa.int64()))
 
 
 def natural_order(labels: pa.Array | pa.ChunkedArray) -> list[str] | None:
