@@ -95,6 +95,8 @@ def _python_names(message: str) -> str:
     'epochs must be at least 1 (warmup_epochs 2)'
     >>> _python_names("--pair 'a:a' maps 'a' to itself; see `lsctl noise --pair A:B`")
     "pairs 'a:a' maps 'a' to itself; see `lsctl noise --pair A:B`"
+    >>> _python_names("run: continue it with --resume or choose another -o")
+    'run: continue it with resume or choose another output'
     """
     import re
 
@@ -106,4 +108,5 @@ def _python_names(message: str) -> str:
     # Even parts are outside backticks (an unpaired one leaves the rest as is).
     for i in range(0, len(parts) - (len(parts) % 2 == 0), 2):
         parts[i] = re.sub(r"(?<![\w-])--([a-z][a-z0-9-]*)", keyword, parts[i])
+        parts[i] = re.sub(r"(?<![\w-])-o(?![\w-])", "output", parts[i])  # train's output=
     return "`".join(parts)
