@@ -98,8 +98,9 @@ def soft_labels(
         A registered method: ``kwls``, ``tfidf``, ``uniform``, ``nls``, ``distill``.
     text, label : str
         The names of the text and label columns.
-    label_order : list of str, optional
-        The order of the vector entries; default: sorted label names.
+    label_order : list, optional
+        The order of the vector entries; default: the labels sorted (numbers
+        in numeric order, 2 before 10).
     **params
         The method's parameters, named as the ``softlabel`` options with
         underscores: ``k1``, ``b``, ``k2``, ``tokenizer``, ``lowercase``,
@@ -109,10 +110,18 @@ def soft_labels(
 
     Returns
     -------
-    The same kind of table as ``data``: its columns plus ``soft_label`` (a
-    length-K float32 vector per row, summing to 1) and ``soft_argmax`` (the
-    label of each row's largest entry). The label order is attached (module
-    docstring); :func:`label_order` reads it.
+    The same kind of table as ``data``, its own columns (and pandas index and
+    dtypes) untouched, plus ``soft_label`` (a length-K float32 vector per row,
+    summing to 1) and ``soft_argmax`` (the label of each row's largest entry).
+    The label order is attached (module docstring); :func:`label_order` reads it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"text": ["a b", "b c"], "label": [2, 10]})
+    >>> out = soft_labels(df, "uniform", epsilon=0.2)
+    >>> label_order(out), out["soft_label"][0].astype(float).round(2).tolist()
+    (['2', '10'], [0.9, 0.1])
 
     Raises
     ------
