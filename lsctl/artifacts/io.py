@@ -28,6 +28,8 @@ from lsctl.errors import LsctlError
 PARQUET_MAGIC = b"PAR1"
 ARROW_FILE_MAGIC = b"ARROW1"
 ARROW_STREAM_CONT = b"\xff\xff\xff\xff"
+# A stream's end-of-stream marker: the continuation token and a zero length.
+ARROW_STREAM_EOS = ARROW_STREAM_CONT + b"\x00\x00\x00\x00"
 STREAM_EXTS = (".arrows", ".arrow")
 
 
@@ -49,6 +51,7 @@ class _HashingReader(io.RawIOBase):
         self._raw = raw
         self._prefix = prefix
         self.sha = hashlib.sha256(prefix)
+        self.tail = prefix[-len(ARROW_STREAM_EOS) :]  # the last bytes read
 
     def readable(self) -> bool:
         return True
@@ -64,6 +67,7 @@ class _HashingReader(io.RawIOBase):
         if not data:
             return 0
         self.sha.update(data)
+        self.tail = (self.tail + data)[-len(ARROW_STREAM_EOS) :]
         view[: len(data)] = data
         return len(data)
 
@@ -84,6 +88,8 @@ class ArtifactReader:
     _hasher: _HashingReader | None = field(repr=False, default=None)
     _consumed: bool = field(repr=False, default=False)
     num_rows: int | None = None
+    # How an Arrow stream ended: its last 8 bytes (a file's are read at open).
+    _tail: bytes | None = field(repr=False, default=None)
 
     @property
     def kind(self) -> str | None:
@@ -112,8 +118,26 @@ class ArtifactReader:
                 # exception), so every batch is checked in full before use.
                 batch.validate(full=True)
                 yield batch.select(columns) if columns else batch
+            self._check_complete()
         except _DECODE_ERRORS as e:
             raise corrupt(self.path, e) from e
+
+    def _check_complete(self) -> None:
+        """Refuse an lsctl stream that stops before its end marker.
+
+        lsctl writes the marker only when every row is out, so a stream that
+        ends without it comes from a command that failed or was stopped
+        part-way: its rows are a silent subset. (The Arrow format lets other
+        writers end a stream by closing it, so streams without lsctl metadata
+        are taken as they end.)
+        """
+        tail = self._hasher.tail if isinstance(self._hasher, _HashingReader) else self._tail
+        if self.meta is not None and tail is not None and tail != ARROW_STREAM_EOS:
+            source = "the command writing it" if self.path == "-" else "the command that wrote it"
+            raise LsctlError(
+                f"{'stdin' if self.path == '-' else self.path}: the Arrow stream ends before "
+                f"its end marker, so rows are missing; {source} failed or was stopped"
+            )
 
     def read(self, columns: list[str] | None = None) -> pa.Table:
         self._check_columns(columns)
@@ -274,12 +298,16 @@ def open_artifact(path: str) -> ArtifactReader:
             return _table_reader(path, "arrow-file", table)
         if fmt == "arrow-stream":
             reader = ipc.open_stream(pa.OSFile(path, "rb"))
+            with open(path, "rb") as f:
+                f.seek(max(0, os.path.getsize(path) - len(ARROW_STREAM_EOS)))
+                tail = f.read()
             return ArtifactReader(
                 path,
                 "arrow-stream",
                 reader.schema,
                 decode_meta(reader.schema.metadata, path),
                 reader,
+                _tail=tail,
             )
     except _DECODE_ERRORS as e:
         raise corrupt(path, e) from e
@@ -387,10 +415,16 @@ def _write(path: str, inputs: list[str], schema: pa.Schema, body: Any) -> str:
     """
     if path == "-":
         _refuse_terminal()
-        out = sys.stdout.buffer
+        out = _CuttableSink(sys.stdout.buffer)
         try:
-            with ipc.new_stream(out, schema) as w:
-                body(w)
+            with ipc.new_stream(pa.PythonFile(out, mode="w"), schema) as w:
+                try:
+                    body(w)
+                except BaseException:
+                    # Closing the writer would end the stream with its marker, and
+                    # the next command would take the rows so far as all of them.
+                    out.cut = True
+                    raise
             out.flush()
         except OSError as e:
             # The reader went away (`| head -c 100`): not every row was written,
@@ -414,6 +448,27 @@ def _write(path: str, inputs: list[str], schema: pa.Schema, body: Any) -> str:
             with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, schema) as w:
                 body(w)
     return fmt
+
+
+class _CuttableSink:
+    """stdout for an Arrow stream; once ``cut``, writes are dropped (no end marker)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.cut = False
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        if self.cut:
+            return len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        if not self.cut:
+            self.raw.flush()
+
+    def close(self) -> None:
+        self.flush()
 
 
 def _umask_mode() -> int:

@@ -81,3 +81,80 @@ def test_a_loss_growing_100x_stops_training(cli, tmp_path, loss):
     line = one_error(r, 1, "training diverged", "lower --lr")
     assert "grew to" in line or "became" in line
     assert not list(run.glob("*.safetensors"))
+
+
+def _lsctl(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "lsctl", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def test_a_stream_cut_short_upstream_fails_the_next_command(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # 5,000 rows stream out in batches; the blank text in the last batch makes
+    # softlabel (scoring with fitted keywords, one pass) fail after earlier
+    # batches went down the pipe.
+    data = tmp_path / "d.parquet"
+    base = write_dataset(str(tmp_path / "base.parquet"), n=5000)
+    assert _lsctl("keywords", base, "-o", tmp_path / "kw.parquet").returncode == 0
+    t = pq.read_table(base)
+    texts = t.column("text").to_pylist()
+    texts[4999] = ""
+    pq.write_table(t.set_column(t.schema.get_field_index("text"), "text", pa.array(texts)), data)
+    up = _lsctl("softlabel", data, "--keywords", tmp_path / "kw.parquet", "-o", "-", "-q")
+    assert up.returncode == 1, up.stderr
+    assert up.stdout.startswith(b"\xff\xff\xff\xff")  # some rows were written
+    assert not up.stdout.endswith(b"\xff\xff\xff\xff\x00\x00\x00\x00")  # but no end marker
+    down = _lsctl(
+        "noise", "-", "-k", "symmetric", "-r", "0.1", "-o", tmp_path / "n.parquet", stdin=up.stdout
+    )
+    assert down.returncode == 1
+    assert b"ends before its end marker" in down.stderr and b"Traceback" not in down.stderr
+    assert not (tmp_path / "n.parquet").exists()
+    # The same bytes saved as a file are refused too.
+    cut = tmp_path / "cut.arrows"
+    cut.write_bytes(up.stdout)
+    assert b"ends before its end marker" in _lsctl("data", "info", cut).stderr
+    # A complete stream goes through.
+    whole = _lsctl(
+        "softlabel",
+        write_dataset(str(tmp_path / "ok.parquet"), n=5000),
+        "--method",
+        "uniform",
+        "-o",
+        "-",
+        "-q",
+    )
+    assert whole.returncode == 0 and whole.stdout.endswith(b"\xff\xff\xff\xff\x00\x00\x00\x00")
+    ok = _lsctl(
+        "noise",
+        "-",
+        "-k",
+        "symmetric",
+        "-r",
+        "0.1",
+        "-o",
+        tmp_path / "n.parquet",
+        stdin=whole.stdout,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert pq.read_table(tmp_path / "n.parquet").num_rows == 5000
+
+
+def test_a_foreign_stream_without_lsctl_metadata_may_end_by_closing(tmp_path):
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    sink = pa.BufferOutputStream()
+    w = ipc.new_stream(sink, pa.schema([("text", pa.string()), ("label", pa.string())]))
+    w.write_batch(
+        pa.record_batch([pa.array(["a b", "c"]), pa.array(["x", "y"])], names=["text", "label"])
+    )
+    body = sink.getvalue().to_pybytes()  # no close(): no end marker, as the format allows
+    r = _lsctl("data", "info", "-", "--json", stdin=body)
+    assert r.returncode == 0, r.stderr
