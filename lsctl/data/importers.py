@@ -371,9 +371,13 @@ def _read_jsonl(path: str, encoding: str, progress: Progress) -> _Raw:
                 open(path, "rb") as f,
             ):
                 table = pj.read_json(_CountingReader(f, task))
+            # Arrow's JSON reader passes bytes through unchecked: text that is
+            # not UTF-8 would be written into the artifact and fail every reader.
+            table.validate(full=True)
+            list(table.column_names)
             return _Raw(table, path, source, _file_input(path))
-        except pa.ArrowInvalid:
-            pass  # mixed types or bad lines: the line-by-line reader below says which
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            pass  # mixed types, bad lines or bytes: the line-by-line reader below says which
     text = _read_text(path, encoding, progress)
     rows = []
     for n, line in enumerate(text.splitlines(), 1):

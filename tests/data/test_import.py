@@ -133,6 +133,26 @@ def test_non_utf8_csv_errors_then_encoding_fixes_it(tmp_path, cli):
     assert pq.read_table(out).column("text").to_pylist() == ["café crème", "naïve"]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"text": "caf\xe9 noir", "label": "a"}',  # in a text
+        b'{"text": "x", "label": "caf\xe9"}',  # in a label
+        b'{"t\xe9xt": "x", "label": "a"}',  # in a key
+    ],
+)
+def test_non_utf8_jsonl_is_refused_not_written(tmp_path, cli, line):
+    src = tmp_path / "latin.jsonl"
+    src.write_bytes(b'{"text": "fine", "label": "b"}\n' + line + b"\n")
+    out = tmp_path / "o.parquet"
+    _err(cli("data", "import", src, "-o", out), 1, "latin.jsonl", "not valid utf-8", "--encoding")
+    assert not out.exists()
+    if b"t\xe9xt" not in line:  # with its real encoding the file imports
+        r = cli("data", "import", src, "-o", out, "--encoding", "latin-1")
+        assert r.exit_code == 0, r.stderr
+        assert "café" in str(pq.read_table(out).to_pylist())
+
+
 def test_unknown_encoding(tmp_path, cli):
     src = tmp_path / "d.csv"
     src.write_text("text,label\nx,a\n")
