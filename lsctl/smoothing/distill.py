@@ -212,11 +212,29 @@ class Distill(Method):
                 "run `lsctl eval` on the same DATA"
             )
         idx = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+        # Each teacher row serves one DATA row: a repeated id would copy one
+        # target onto every row that carries it.
+        if getattr(self, "_used", None) is None:
+            self._used = np.zeros(len(self.ids), dtype=bool)
+        again = self._used[idx] | _repeats(idx)
+        if again.any():
+            raise LsctlError(
+                f"{ctx.where}: id {ids[int(np.flatnonzero(again)[0])].as_py()!r} is on more "
+                "than one row; ids must name one row each (re-import with `lsctl data import`)"
+            )
+        self._used[idx] = True
         d = distill_targets(self.logits[idx], self.temperature)
         if self.mix < 1:
             d *= self.mix
             d[np.arange(len(d)), ctx.label_indices(batch)] += 1.0 - self.mix
         return d
+
+
+def _repeats(idx: np.ndarray) -> np.ndarray:
+    """True where a value already occurred earlier in ``idx``."""
+    first = np.zeros(len(idx), dtype=bool)
+    first[np.unique(idx, return_index=True)[1]] = True
+    return ~first
 
 
 def _data_hash(ctx: Context) -> str | None:

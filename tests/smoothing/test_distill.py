@@ -217,3 +217,15 @@ def test_out_of_fold_teachers_are_combined(tmp_path):
     overlap = _teacher(tmp_path / "o.parquet", ids[:3], z[:3])
     with pytest.raises(LsctlError, match="more than one teacher prediction"):
         _run(data, f"{pa_},{overlap}")
+
+
+@pytest.mark.parametrize("repeat_at", [3, 12])  # within one batch of 7, across batches
+def test_a_repeated_data_id_is_refused_not_given_one_target(tmp_path, repeat_at):
+    data = _data()
+    ids = data.column("id").to_numpy().copy()
+    z = np.random.default_rng(2).normal(size=(len(ids), 3)).astype(np.float32)
+    teacher = _teacher(tmp_path / "t.parquet", ids, z)
+    ids[repeat_at] = ids[1]
+    dup = data.set_column(0, "id", pa.array(ids))
+    with pytest.raises(LsctlError, match=rf"id {ids[1]} is on more than one row"):
+        _run(dup, teacher)
