@@ -91,6 +91,9 @@ class ArtifactReader:
     # How an Arrow stream ended: its last 8 bytes (a file's are read at open).
     _tail: bytes | None = field(repr=False, default=None)
 
+    def __post_init__(self) -> None:
+        check_schema(self.schema, "stdin" if self.path == "-" else self.path)
+
     @property
     def kind(self) -> str | None:
         return self.meta.get("kind") if self.meta else None
@@ -170,6 +173,43 @@ class ArtifactReader:
 
 # Everything a damaged Parquet or Arrow file can raise while being decoded.
 _DECODE_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError, EOFError)
+
+
+def check_schema(schema: pa.Schema, where: str) -> None:
+    """Refuse what no command can read: repeated column names, and a ``text`` or
+    label column that holds lists, structs or raw bytes instead of values.
+
+    Checked when a file is opened, so a command that only passes these columns
+    through (split, noise, uniform) refuses them as the first reader does.
+    """
+    seen: set[str] = set()
+    for name in schema.names:
+        if name in seen:
+            raise LsctlError(
+                f"{where}: the column name {name!r} appears {schema.names.count(name)} times; "
+                "give each column its own name"
+            )
+        seen.add(name)
+    for name in ("text", "label", "clean_label"):
+        if name not in seen:
+            continue
+        kind = schema.field(name).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if name == "text":
+            ok = (
+                pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
+            )
+        else:
+            ok = not (
+                pa.types.is_nested(kind) or pa.types.is_binary(kind)
+                or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind)
+            )  # fmt: skip
+        if not ok:
+            raise LsctlError(
+                f"{where}: column {name!r} is {kind}, expected "
+                f"{'strings (one text per row)' if name == 'text' else 'one label (a string) per row'}"
+            )
 
 
 def corrupt(path: str, err: BaseException) -> LsctlError:

@@ -478,3 +478,42 @@ def test_api_errors_name_the_table_argument_not_a_temporary_file(tmp_path):
     assert "lsctl-api-" not in str(err.value)
     with pytest.raises(lsctl.LsctlError, match=r"^data \(a table\): 1 row has no label"):
         lsctl.train(pd.DataFrame({"text": ["a", "b"], "label": ["x", None]}), str(tmp_path / "r"))
+
+
+@pytest.mark.parametrize(
+    ("columns", "needle"),
+    [
+        ({"text": pa.array([[1], [2]]), "label": pa.array(["a", "b"])}, "column 'text' is list<"),
+        ({"text": pa.array([b"x", b"y"]), "label": pa.array(["a", "b"])}, "column 'text' is binary"),
+        ({"text": pa.array(["x", "y"]), "label": pa.array([{"n": "a"}, {"n": "b"}])}, "column 'label' is struct"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [["data", "info"], ["noise", "-k", "symmetric", "-r", "0.1"], ["softlabel", "-m", "uniform"]],
+)
+def test_every_reader_refuses_nested_or_byte_columns_at_once(
+    cli, tmp_path, columns, needle, command
+):
+    src = tmp_path / "bad.parquet"
+    pq.write_table(pa.table(columns), src)
+    out = tmp_path / "out.parquet"
+    writes = [] if command[0] == "data" else ["-o", out]
+    one_error(cli(*command, src, *writes), 1, needle)
+    assert not out.exists()
+
+
+def test_a_file_with_a_repeated_column_name_is_refused(cli, tmp_path):
+    src = tmp_path / "dup.parquet"
+    pq.write_table(
+        pa.Table.from_arrays(
+            [pa.array(["x"]), pa.array(["y"]), pa.array(["a"])], names=["text", "text", "label"]
+        ),
+        src,
+    )
+    for command, out in (
+        (["data", "info"], []),
+        (["data", "split"], ["-o", tmp_path / "sp"]),
+        (["keywords"], ["-o", tmp_path / "kw.parquet"]),
+    ):
+        one_error(cli(*command, src, *out), 1, "the column name 'text' appears 2 times")
