@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -234,6 +235,8 @@ def _select(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
 # command (--keywords, --teacher, --dev, --matrix, runs, predictions), not a
 # list each command has to keep. The CLI resets it per command.
 _inputs: set[str] = set()
+# (device, inode) of a regular file redirected to stdin (`< file`), also an input.
+_stdin_files: set[tuple[int, int]] = set()
 
 
 def note_inputs(*paths: str | None) -> None:
@@ -242,11 +245,20 @@ def note_inputs(*paths: str | None) -> None:
         # Only paths: `data split --dev 0.1` shares a parameter name with `train --dev FILE`.
         if isinstance(p, str) and p and p != "-" and os.path.exists(p):
             _inputs.add(os.path.realpath(p))
+        elif p == "-":
+            # `< file` or `cat file |`: a redirected file is an input like any other.
+            try:
+                st = os.fstat(sys.stdin.fileno())
+            except (OSError, ValueError, AttributeError):
+                continue
+            if stat.S_ISREG(st.st_mode):
+                _stdin_files.add((st.st_dev, st.st_ino))
 
 
 def clear_inputs() -> None:
     """Forget the inputs noted so far (a new command starts)."""
     _inputs.clear()
+    _stdin_files.clear()
 
 
 @contextmanager
@@ -266,6 +278,11 @@ def refuse_input(path: str, inputs: Iterable[str] = ()) -> None:
     target = os.path.realpath(path)
     if not os.path.exists(target):
         return
+    st = os.stat(target)
+    if (st.st_dev, st.st_ino) in _stdin_files:
+        raise LsctlError(
+            f"{path}: refusing to overwrite the file given on stdin; choose another output"
+        )
     sources = set(_inputs)
     sources.update(os.path.realpath(s) for s in inputs if s and s != "-" and os.path.exists(s))
     for src in sorted(sources):
@@ -290,6 +307,11 @@ def open_artifact(path: str) -> ArtifactReader:
     """Open a Parquet file, an Arrow file or stream, or '-' (stdin)."""
     note_inputs(path)
     if path == "-":
+        if sys.stdin.isatty():
+            # Nothing is piped in: reading would wait for typed binary input.
+            raise LsctlError(
+                "stdin is a terminal: pipe an artifact in (`lsctl … -o - | lsctl … -`) or give a file"
+            )
         raw = sys.stdin.buffer
         head = raw.read(8)
         if not head:

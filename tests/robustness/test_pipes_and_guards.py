@@ -158,3 +158,37 @@ def test_a_foreign_stream_without_lsctl_metadata_may_end_by_closing(tmp_path):
     body = sink.getvalue().to_pybytes()  # no close(): no end marker, as the format allows
     r = _lsctl("data", "info", "-", "--json", stdin=body)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_file_redirected_to_stdin_is_not_overwritten(tmp_path):
+    data = write_dataset(str(tmp_path / "d.parquet"))
+    before = Path(data).read_bytes()
+    with open(data, "rb") as f:
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lsctl",
+                "noise",
+                "-",
+                "-k",
+                "symmetric",
+                "-r",
+                "0.1",
+                "-o",
+                data,
+            ],
+            stdin=f,
+            capture_output=True,
+        )
+    assert r.returncode == 1 and b"refusing to overwrite the file given on stdin" in r.stderr
+    assert Path(data).read_bytes() == before
+
+
+def test_stdin_on_a_terminal_is_refused_not_waited_on(monkeypatch):
+    from lsctl.artifacts.io import open_artifact
+    from lsctl.errors import LsctlError
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    with pytest.raises(LsctlError, match="stdin is a terminal"):
+        open_artifact("-")
