@@ -307,7 +307,7 @@ def open_artifact(path: str) -> ArtifactReader:
     """Open a Parquet file, an Arrow file or stream, or '-' (stdin)."""
     note_inputs(path)
     if path == "-":
-        if sys.stdin.isatty():
+        if getattr(sys.stdin, "isatty", lambda: False)():
             # Nothing is piped in: reading would wait for typed binary input.
             raise LsctlError(
                 "stdin is a terminal: pipe an artifact in (`lsctl … -o - | lsctl … -`) or give a file"
