@@ -31,7 +31,10 @@ ARROW_FILE_MAGIC = b"ARROW1"
 ARROW_STREAM_CONT = b"\xff\xff\xff\xff"
 # A stream's end-of-stream marker: the continuation token and a zero length.
 ARROW_STREAM_EOS = ARROW_STREAM_CONT + b"\x00\x00\x00\x00"
-STREAM_EXTS = (".arrows", ".arrow")
+STREAM_EXTS = (".arrows",)
+# The Arrow IPC file format (random access, what `pyarrow.feather` and other
+# tools open as .arrow / .feather).
+FILE_EXTS = (".arrow", ".feather")
 
 
 def sniff(head: bytes) -> str:
@@ -507,7 +510,8 @@ def _write(path: str, inputs: list[str], schema: pa.Schema, body: Any) -> str:
             with pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=dictionary) as w:
                 body(w)
         else:
-            with pa.OSFile(tmp, "wb") as sink, ipc.new_stream(sink, schema) as w:
+            new = ipc.new_file if fmt == "arrow-file" else ipc.new_stream
+            with pa.OSFile(tmp, "wb") as sink, new(sink, schema) as w:
                 body(w)
     return fmt
 
@@ -705,8 +709,11 @@ def output_format(path: str) -> str:
         return "parquet"
     if ext in STREAM_EXTS:
         return "arrow-stream"
+    if ext in FILE_EXTS:
+        return "arrow-file"
     raise LsctlError(
-        f"{path}: unknown output extension {ext or '(none)'!r}; use .parquet or .arrows"
+        f"{path}: unknown output extension {ext or '(none)'!r}; use .parquet, .arrows "
+        "(an Arrow stream) or .arrow (an Arrow file)"
     )
 
 

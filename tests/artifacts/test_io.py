@@ -50,15 +50,23 @@ def _err(r, code: int, *needles: str) -> None:
         assert n in lines[0], (n, lines[0])
 
 
-@pytest.mark.parametrize("name", ["x.parquet", "x.arrows"])
-def test_round_trip_keeps_data_and_stamp(tmp_path, name):
+@pytest.mark.parametrize(
+    ("name", "format"),
+    [
+        ("x.parquet", "parquet"),
+        ("x.arrows", "arrow-stream"),
+        ("x.arrow", "arrow-file"),  # the random-access file format other tools open as .arrow
+        ("x.feather", "arrow-file"),
+    ],
+)
+def test_round_trip_keeps_data_and_stamp(tmp_path, name, format):
     path = str(tmp_path / name)
     table = _table()
     meta = make_meta(
         "softlabels", ["neg", "pos"], {"method": "kwls"}, [{"path": "in", "sha256": "0"}]
     )
     fmt = write_artifact(table, path, meta)
-    assert fmt == ("parquet" if name.endswith("parquet") else "arrow-stream")
+    assert fmt == format
     with open(path, "rb") as f:
         assert sniff(f.read(8)) == fmt
     back, reader = read_artifact(path)
