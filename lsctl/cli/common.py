@@ -7,6 +7,7 @@ bad input, no traceback unless ``LSCTL_DEBUG=1``.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -281,10 +282,18 @@ def handle_errors(fn: F) -> F:
         except Exception as e:
             if debug():
                 raise
+            if isinstance(e, OSError) and e.errno in _DISK_ERRORS:
+                # A full or read-only disk is the machine's state, not a bug to report.
+                where = f" ({e.filename})" if e.filename else ""
+                error(f"cannot write{where}: {e.strerror}; free space or choose another output")
+                raise typer.Exit(1) from None
             error(f"unexpected {type(e).__name__}: {e} (set LSCTL_DEBUG=1 for the traceback)")
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 
 
 def _silence_stdout() -> None:

@@ -192,3 +192,30 @@ def test_stdin_on_a_terminal_is_refused_not_waited_on(monkeypatch):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     with pytest.raises(LsctlError, match="stdin is a terminal"):
         open_artifact("-")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_one_clear_line(tmp_path):
+    data = write_dataset(str(tmp_path / "d.parquet"))
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lsctl",
+                "noise",
+                data,
+                "-k",
+                "symmetric",
+                "-r",
+                "0.1",
+                "-o",
+                "-",
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+        )
+    assert r.returncode == 1
+    assert r.stderr.decode().strip() == (
+        "Error: cannot write: No space left on device; free space or choose another output"
+    )
