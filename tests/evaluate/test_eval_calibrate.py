@@ -179,3 +179,17 @@ def test_output_never_overwrites_dev(setup, tmp_path):
     r = _run("eval", setup["run"], setup["test"], "--calibrate", dev, "-o", dev)
     assert r.exit_code != 0 and r.stderr.startswith("Error:")
     assert dev.read_bytes() == before
+
+
+@pytest.mark.parametrize("which", ["reimported", "slice"])
+def test_calibrating_on_test_rows_reached_another_way_is_refused(setup, tmp_path, which):
+    # Other bytes (another created_at, fewer rows), the same texts: still the test set.
+    table = pq.read_table(setup["test"])
+    dev = tmp_path / "dev.parquet"
+    rows = table if which == "reimported" else table.slice(0, max(1, table.num_rows // 3))
+    pq.write_table(rows.replace_schema_metadata({"other": "bytes"}), dev)
+    out = tmp_path / "x.parquet"
+    r = _run("eval", setup["run"], setup["test"], "--calibrate", dev, "-o", out)
+    assert r.exit_code == 1, r.stderr
+    assert "every DEV text is also in the test data" in r.stderr
+    assert not out.exists()
