@@ -83,6 +83,9 @@ def test_a_loss_growing_100x_stops_training(cli, tmp_path, loss):
     assert not list(run.glob("*.safetensors"))
 
 
+NOISE_STDIN = ("noise", "-", "-k", "symmetric", "-r", "0.1", "-o")  # noise from stdin to -o
+
+
 def _lsctl(*args, stdin=None):
     return subprocess.run(
         [sys.executable, "-m", "lsctl", *map(str, args)],
@@ -110,9 +113,7 @@ def test_a_stream_cut_short_upstream_fails_the_next_command(tmp_path):
     assert up.returncode == 1, up.stderr
     assert up.stdout.startswith(b"\xff\xff\xff\xff")  # some rows were written
     assert not up.stdout.endswith(b"\xff\xff\xff\xff\x00\x00\x00\x00")  # but no end marker
-    down = _lsctl(
-        "noise", "-", "-k", "symmetric", "-r", "0.1", "-o", tmp_path / "n.parquet", stdin=up.stdout
-    )
+    down = _lsctl(*NOISE_STDIN, tmp_path / "n.parquet", stdin=up.stdout)
     assert down.returncode == 1
     assert b"ends before its end marker" in down.stderr and b"Traceback" not in down.stderr
     assert not (tmp_path / "n.parquet").exists()
@@ -132,13 +133,7 @@ def test_a_stream_cut_short_upstream_fails_the_next_command(tmp_path):
     )
     assert whole.returncode == 0 and whole.stdout.endswith(b"\xff\xff\xff\xff\x00\x00\x00\x00")
     ok = _lsctl(
-        "noise",
-        "-",
-        "-k",
-        "symmetric",
-        "-r",
-        "0.1",
-        "-o",
+        *NOISE_STDIN,
         tmp_path / "n.parquet",
         stdin=whole.stdout,
     )
@@ -165,19 +160,7 @@ def test_the_file_redirected_to_stdin_is_not_overwritten(tmp_path):
     before = Path(data).read_bytes()
     with open(data, "rb") as f:
         r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "lsctl",
-                "noise",
-                "-",
-                "-k",
-                "symmetric",
-                "-r",
-                "0.1",
-                "-o",
-                data,
-            ],
+            [sys.executable, "-m", "lsctl", *NOISE_STDIN, data],
             stdin=f,
             capture_output=True,
         )
