@@ -54,6 +54,8 @@ def stratified_split(
     held_out = [s for s, f in zip(SPLITS[1:], fractions[1:], strict=True) if f > 0]
     k = len(labels)
     counts = np.bincount(y, minlength=k)
+    if not len(y):
+        raise LsctlError("no rows to split")
     if held_out:
         present = np.flatnonzero(counts)
         if present.size < 2:

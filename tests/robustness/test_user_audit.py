@@ -517,3 +517,10 @@ def test_a_file_with_a_repeated_column_name_is_refused(cli, tmp_path):
         (["keywords"], ["-o", tmp_path / "kw.parquet"]),
     ):
         one_error(cli(*command, src, *out), 1, "the column name 'text' appears 2 times")
+
+
+def test_splitting_no_rows_says_so(cli, tmp_path, data):
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pq.read_table(data).slice(0, 0), empty)
+    one_error(cli("data", "split", empty, "-o", tmp_path / "sp"), 1, "no rows to split")
+    assert not (tmp_path / "sp").exists()
