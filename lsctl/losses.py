@@ -111,7 +111,9 @@ def smoothed_targets(
     check_range("num_classes", num_classes, low=1, whole=True)
     check_range("rate", rate, low=None if convention == "k" else 0, high=1, high_open=True)
     device = labels.device if isinstance(labels, torch.Tensor) else None
-    y = _label_indices(labels, int(num_classes)).numpy()
+    # Targets are made on the CPU anyway, so every label is checked here.
+    given = labels.detach().cpu().numpy() if device is not None else labels
+    y = _label_indices(given, int(num_classes)).numpy()
     out = torch.from_numpy(uniform_targets(y, int(num_classes), float(rate), convention))
     return out.to(device or "cpu", torch.float32)
 
@@ -130,10 +132,22 @@ def _tensor(name: str, value: Any) -> torch.Tensor:
 
 
 def _label_indices(labels: Any, k: int, n: int | None = None) -> torch.Tensor:
-    """``labels`` as a CPU int64 tensor of N indices in [0, k); a clear error otherwise."""
-    t = labels.detach().cpu() if isinstance(labels, torch.Tensor) else None
+    """``labels`` as an int64 tensor of N indices in [0, k); a clear error otherwise.
+
+    A tensor is taken as it is, on its device (a loss runs every step, and
+    checking its values would copy them to the CPU and wait for the GPU); only
+    its shape is checked. Lists and arrays are checked in full.
+    """
+    if isinstance(labels, torch.Tensor):
+        if labels.dim() != 1 or (n is not None and len(labels) != n):
+            raise ParameterError(
+                f"{{labels:n}} must be N={n if n is not None else 'N'} class indices, not a "
+                f"tensor of shape {tuple(labels.shape)}; for one-hot rows pass their argmax",
+                labels=None,
+            )
+        return labels.long()
     try:
-        y = t.numpy() if t is not None else np.asarray(labels)
+        y = np.asarray(labels)
     except (TypeError, ValueError):
         y = np.asarray([], dtype=object)
     if y.ndim != 1:
