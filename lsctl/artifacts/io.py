@@ -71,7 +71,7 @@ class _HashingReader(io.RawIOBase):
         if not data:
             return 0
         self.sha.update(data)
-        self.tail = (self.tail + data)[-len(ARROW_STREAM_EOS) :]
+        self.tail = (self.tail + data[-len(ARROW_STREAM_EOS) :])[-len(ARROW_STREAM_EOS) :]
         view[: len(data)] = data
         return len(data)
 

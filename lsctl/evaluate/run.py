@@ -114,9 +114,7 @@ def evaluate(
     if calibrate is not None and calibrate == data_path == "-":
         raise LsctlError("--calibrate -: DATA already reads stdin; give DEV as a file")
     data_record = reader.input_record()
-    dev_input = _read_dev(calibrate, data_record) if calibrate is not None else None
-    if dev_input is not None and not dev_input.is_predictions:
-        _refuse_test_texts(dev_input, table)
+    dev_input = _read_dev(calibrate, data_record, table) if calibrate is not None else None
     if dev_input is not None and dev_input.is_predictions:
         # A temperature fitted on another model's predictions would scale this
         # one's logits by a number that means nothing for them.
@@ -174,8 +172,9 @@ class _DevInput:
     is_predictions: bool
 
 
-def _read_dev(path: str, data_record: dict[str, Any]) -> _DevInput:
-    """Read DEV and refuse it when it is the test data (same content hash)."""
+def _read_dev(path: str, data_record: dict[str, Any], test: pa.Table) -> _DevInput:
+    """Read DEV and refuse it when it is the test data (same content hash, or only
+    test texts)."""
     table, reader = read_artifact(path)
     meta = reader.meta or {}
     is_preds = meta.get("kind") == "predictions" or (
@@ -190,26 +189,18 @@ def _read_dev(path: str, data_record: dict[str, Any]) -> _DevInput:
             f"--calibrate {path}: DEV has the same content as the test data (sha256 "
             f"{test_sha[:12]}…); fit the temperature on a held-out dev set"
         )
+    # The hash catches the same file; the texts catch the same rows reached
+    # another way (piped in, imported twice, a slice of the test set).
+    if not is_preds and "text" in table.column_names and table.num_rows:
+        import pyarrow.compute as pc
+
+        test_texts = pc.unique(test.column("text").cast(pa.string()))
+        if pc.all(pc.is_in(table.column("text").cast(pa.string()), value_set=test_texts)).as_py():
+            raise LsctlError(
+                f"--calibrate {path}: every DEV text is also in the test data; fit the "
+                "temperature on a held-out dev set"
+            )
     return _DevInput(path, record, table, reader.meta, is_preds)
-
-
-def _refuse_test_texts(dev: _DevInput, test: pa.Table) -> None:
-    """Refuse a DEV whose texts all occur in the test data, however its file was made.
-
-    The hash check catches the same file; this catches the same rows reached
-    another way (piped in, imported twice, a slice of the test set).
-    """
-    if "text" not in dev.table.column_names or not dev.table.num_rows:
-        return
-    import pyarrow.compute as pc
-
-    dev_texts = dev.table.column("text").cast(pa.string())
-    inside = pc.is_in(dev_texts, value_set=pc.unique(test.column("text").cast(pa.string())))
-    if pc.all(inside).as_py():
-        raise LsctlError(
-            f"--calibrate {dev.path}: every DEV text is also in the test data; fit the "
-            "temperature on a held-out dev set"
-        )
 
 
 def _dev_logits(

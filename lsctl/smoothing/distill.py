@@ -132,6 +132,8 @@ class Distill(Method):
                 f"{self.path}: id {dup!r} has more than one teacher prediction; "
                 "out-of-fold files must cover disjoint rows"
             )
+        # Which teacher rows a DATA row has taken (each may serve only one).
+        self._used = np.zeros(len(self.ids), dtype=bool)
 
     def _load(
         self, ctx: Context, path: str, data_hash: str | None, single: bool
@@ -214,8 +216,6 @@ class Distill(Method):
         idx = pos.to_numpy(zero_copy_only=False).astype(np.int64)
         # Each teacher row serves one DATA row: a repeated id would copy one
         # target onto every row that carries it.
-        if getattr(self, "_used", None) is None:
-            self._used = np.zeros(len(self.ids), dtype=bool)
         again = self._used[idx] | _repeats(idx)
         if again.any():
             raise LsctlError(

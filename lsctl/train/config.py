@@ -29,8 +29,6 @@ ALPHA_DEFAULTS = {"ols": 0.5}
 ALPHA_LOSSES = ("aux", "aux-head", "ols")  # the losses that weigh two terms by --alpha
 ALPHA_DEFAULT = 1.0
 
-# Options that may change between the first run and ``--resume`` without
-# changing what is computed (or that the user may legitimately extend).
 # Options of the models trained from scratch, which an hf: model does not read
 # (flag → field); they keep their defaults there (None for embed_dim, dropout).
 HF_UNREAD = {
@@ -45,6 +43,8 @@ HF_UNREAD = {
     "--freeze-embeddings": "freeze_embeddings",
 }
 
+# Options that may change between the first run and ``--resume`` without
+# changing what is computed (or that the user may legitimately extend).
 RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "eval_batch_size", "cache")
 
 OPTIMIZERS = ("adamw", "sgd", "adadelta")

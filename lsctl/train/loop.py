@@ -715,8 +715,9 @@ class Trainer:
         state = checkpoint.load(c.output)
         saved = rd.read_config(c.output)
         conflicts = resume_conflicts(state["config"], c.to_dict())
-        hashes = [i.get("sha256") for i in saved.get("inputs", [])]
-        if hashes and hashes == [i.get("sha256") for i in self.data.inputs]:
+        old_hashes = [i.get("sha256") for i in saved.get("inputs", [])]
+        new_hashes = [i.get("sha256") for i in self.data.inputs]
+        if old_hashes and old_hashes == new_hashes:
             # The same data under another path (an API table's temporary file).
             conflicts = [k for k in conflicts if k not in ("train", "dev")]
         if conflicts:
@@ -730,9 +731,7 @@ class Trainer:
                 f"--resume: --epochs {c.epochs} is below the {done} epochs this run has "
                 f"finished; give --epochs {done} or more"
             )
-        old_hashes = [i.get("sha256") for i in saved.get("inputs", [])][:1]
-        new_hashes = [i.get("sha256") for i in self.data.inputs][:1]
-        if old_hashes and new_hashes[0] and old_hashes != new_hashes:
+        if old_hashes and new_hashes[0] and old_hashes[:1] != new_hashes[:1]:
             raise LsctlError(f"--resume: {c.train} changed since the run started; use another -o")
         self.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
