@@ -18,7 +18,7 @@ from enum import Enum
 from os import PathLike
 from typing import Any
 
-from lsctl.validation import ParameterError, check_bool, check_choice, check_number, check_range
+from lsctl.validation import check_choice, check_range, check_type
 
 TYPES = (float, int, str, bool)
 
@@ -59,17 +59,8 @@ class Param:
         """Raise :class:`~lsctl.validation.ParameterError` for a value out of range or choice."""
         if value is None:
             return
-        # The declared type, so that a Python caller's 2.5 folds or "no" switch is
-        # refused rather than truncated or read as True (the CLI parses these).
-        if self.type is bool:
-            check_bool(self.name, value)
-        elif self.type in (int, float):
-            check_number(self.name, value, whole=self.type is int)
-        elif self.type is str and not self.labels and not isinstance(value, (str, Enum, PathLike)):
-            raise ParameterError(
-                f"{{{self.name}}} must be a string, not {type(value).__name__}",
-                **{self.name: value},
-            )
+        if not self.labels:  # a label list may come as a list
+            check_type(self.name, value, self.type, text=(str, Enum, PathLike))
         if self.choices is not None:
             check_choice(self.name, value, self.choices)
         if self.low is not None or self.high is not None:

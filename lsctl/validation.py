@@ -208,6 +208,24 @@ def check_bool(name: str, value: Any, optional: bool = False) -> Any:
     return value
 
 
+def check_type(name: str, value: Any, kind: type, text: tuple[type, ...] = (str,)) -> Any:
+    """``value`` if it is of the declared ``kind``: bool, int (a whole number), float,
+    or str (an instance of ``text``); else a clear error.
+
+    A Python caller's 2.5 folds or ``"no"`` switch is refused, not truncated or
+    read as True (the command line parses these before they get here).
+    """
+    if kind is bool:
+        return check_bool(name, value)
+    if kind in (int, float):
+        return check_number(name, value, whole=kind is int)
+    if kind is str and not isinstance(value, text):
+        raise ParameterError(
+            f"{{{name}}} must be a string, not {type(value).__name__}", **{name: value}
+        )
+    return value
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """``value`` (a string or an Enum member) if it is one of ``choices``; else a clear error."""
     choices = list(choices)

@@ -42,11 +42,11 @@ def one_command(fn: F) -> F:
             except UsageError as e:
                 # Checks shared with the CLI speak its flags; from Python, name the
                 # keyword argument instead (--batch-size → batch_size).
-                raise ParameterError(literal(_python_names(_table_names(str(e))))) from None
+                raise ParameterError(literal(_python_names(table_names(str(e))))) from None
             except LsctlError as e:
                 # The same for the core's other errors ("--convention k-1 needs at
                 # least 2 labels"); the error keeps its type and attributes.
-                e.args = (_python_names(_table_names(str(e))), *e.args[1:])
+                e.args = (_python_names(table_names(str(e))), *e.args[1:])
                 raise
             finally:
                 for path in set(_TABLES) - before:
@@ -66,15 +66,10 @@ def table_file(path: str, argument: str) -> str:
     return path
 
 
-def table_names(path: str) -> str:
-    """``path``, or the argument it holds when it is a temporary table file."""
-    return _table_names(path)
+def table_names(message: str) -> str:
+    """``message`` (or a path) with each temporary table path replaced by its argument's name.
 
-
-def _table_names(message: str) -> str:
-    """``message`` with each temporary table path replaced by its argument's name.
-
-    >>> _table_names(table_file("/tmp/x/dev.parquet", "calibrate") + ": no column 'text'")
+    >>> table_names(table_file("/tmp/x/dev.parquet", "calibrate") + ": no column 'text'")
     "calibrate (a table): no column 'text'"
     """
     for path, argument in _TABLES.items():

@@ -99,9 +99,8 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
             f"{{{unknown[0]}:n}} is not a training option; see lsctl.train.config.TrainConfig",
             **{unknown[0]: options[unknown[0]]},
         )
-    import pyarrow.parquet as pq
-
     from lsctl.api import table_names
+    from lsctl.api.tables import column_names
     from lsctl.train.loop import train as run_training
     from lsctl.validation import check_bool
 
@@ -120,7 +119,7 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
             config.needs_targets
             and config.label_smoothing is None
             and not isinstance(data, (str, os.PathLike))
-            and "soft_label" not in pq.read_schema(config.train).names
+            and "soft_label" not in column_names(data)
         ):
             raise ParameterError(
                 "{loss} needs a soft_label column in {data:n}; add one with "
@@ -147,21 +146,17 @@ def _check_option_types(options: dict[str, Any]) -> None:
     import dataclasses
 
     from lsctl.train.config import TrainConfig
-    from lsctl.validation import check_bool, check_number
+    from lsctl.validation import check_type
 
+    kinds = {"bool": bool, "int": int, "float": float, "str": str}
     declared = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
     for name, value in options.items():
-        kind = declared[name]
-        if value is None and "None" in kind:
+        annotation = declared[name]  # e.g. "int | None" (the module postpones annotations)
+        if value is None and "None" in annotation:
             continue
-        if kind.startswith("bool"):
-            check_bool(name, value)
-        elif kind.startswith(("int", "float")):
-            check_number(name, value, whole=kind.startswith("int"))
-        elif kind.startswith("str") and not isinstance(value, str):
-            raise ParameterError(
-                f"{{{name}}} must be a string, not {type(value).__name__}", **{name: value}
-            )
+        kind = kinds.get(annotation.split()[0])
+        if kind is not None:
+            check_type(name, value, kind)
 
 
 @one_command
@@ -275,7 +270,7 @@ def compare(
     """
     from lsctl.stats.compare import CompareOptions, compare_files
 
-    if isinstance(preds, (str, os.PathLike)) or not isinstance(preds, (list, tuple)):
+    if not isinstance(preds, (list, tuple)):
         raise ParameterError(
             "{preds:n} is a list of predictions (paths, tables or Evaluations), not "
             + type(preds).__name__,

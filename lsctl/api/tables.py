@@ -142,7 +142,7 @@ def soft_labels(
             f"{', '.join(sorted(allowed)) or 'none'}",
             **{unknown[0]: params[unknown[0]]},
         )
-    names = _column_names(data)
+    names = column_names(data)
     # A column named here must exist (it used to fall back to the default one
     # silently), and the error speaks Python, not the CLI's --text-col.
     for arg, col, needed in (("text", text, cls.needs_text), ("label", label, True)):
@@ -164,7 +164,8 @@ def soft_labels(
     return _with_columns(data, new, result.labels, result.table.schema.metadata)
 
 
-def _column_names(data: Any) -> list[str]:
+def column_names(data: Any) -> list[str]:
+    """The column names of a pandas, polars or Arrow table."""
     if isinstance(data, pa.Table):
         return list(data.column_names)
     return [str(c) for c in data.columns]
@@ -221,10 +222,8 @@ def _label_names(order: Any) -> list[str]:
     values = list(order)
     if not values:
         raise ParameterError("{label_order:n} is empty", label_order=None)
-    names = (
-        values if all(isinstance(v, str) for v in values) else pa.array(values).cast(pa.string())
-    )
-    names = [str(v) for v in (names.to_pylist() if isinstance(names, pa.Array) else names)]
+    strings = all(isinstance(v, str) for v in values)
+    names = values if strings else [str(v) for v in pa.array(values).cast(pa.string()).to_pylist()]
     if len(set(names)) != len(names):
         raise ParameterError("{label_order} repeats a label", label_order=values)
     return names
