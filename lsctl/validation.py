@@ -238,4 +238,5 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    """A bound as people write it: ``1``, ``0.75``, ``4294967295``, ``1e+12``."""
+    return f"{x:.12g}"

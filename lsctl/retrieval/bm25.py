@@ -18,16 +18,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lsctl.errors import UsageError
+from lsctl.smoothing.relevance import K_MAX
 from lsctl.text.counts import Vocabulary, count_batch
 from lsctl.text.tokenize import TokenizerSpec
+from lsctl.validation import check_range
 
 
 def check_params(k1: float, b: float) -> None:
-    if not k1 > 0:
-        raise UsageError(f"--k1 {k1} must be > 0 (BM25's usual value is 1.2)")
-    if not 0.0 <= b <= 1.0:
-        raise UsageError(f"--b {b} must be in [0, 1] (BM25's usual value is 0.75)")
+    """Refuse a BM25 k1 outside (0, K_MAX] or b outside [0, 1]."""
+    check_range("k1", k1, low=0, low_open=True, high=K_MAX, hint="(BM25's usual value is 1.2)")
+    check_range("b", b, low=0, high=1, hint="(BM25's usual value is 0.75)")
 
 
 class BM25:

@@ -19,6 +19,7 @@ from lsctl.smoothing.base import Context, Method
 from lsctl.smoothing.relevance import (
     K1,
     K2,
+    SATURATION,
     B,
     Fitted,
     Spilled,
@@ -32,16 +33,8 @@ from lsctl.text.counts import DocTerm, count_batch
 from lsctl.text.tokenize import TOKENIZERS, TokenizerSpec
 from lsctl.validation import SEED_MAX, ParameterError, check_range
 
-# The BM25-style parameters of KWLS (not of TF-IDF) ...
-SATURATION = (
-    Param("k1", float, None, f"k1 > 0 [{K1}, or the --keywords']", low=0, low_open=True,
-          hint=f"(the authors use {K1})"),
-    Param("b", float, None, f"b in [0, 1] [{B}, or the --keywords']", low=0, high=1,
-          hint=f"(the authors use {B})"),
-    Param("k2", float, None, f"k2 > 0 [{K2}].", low=0, low_open=True,
-          hint=f"(the authors use {K2})"),
-)  # fmt: skip
-# ... and what both variants share: tokenization, statistics, cross-fitting.
+# What KWLS and TF-IDF share (KWLS adds relevance.SATURATION): tokenization,
+# statistics, cross-fitting.
 COMMON = (
     Param(
         "tokenizer",

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from lsctl.errors import LsctlError
 from lsctl.numeric import softmax
+from lsctl.params import Param
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import fits
 from lsctl.text.counts import (
@@ -41,12 +42,24 @@ from lsctl.validation import check_range, check_seed
 VARIANTS = ("kwls", "tfidf")
 # The KWLS authors' k1, b and k2: the one place these defaults are written.
 K1, B, K2 = 2.0, 0.75, 2.0
+# Above this, k·f overflows nothing yet (f < 1e6 per word) and the saturation
+# is already gone (k·f/(f + k) = f to 12 digits); a larger k only risks inf/inf.
+K_MAX = 1e12
+# Their declarations, for the command line and every check.
+SATURATION = (
+    Param("k1", float, None, f"k1 in (0, {K_MAX:g}] [{K1}, or the --keywords']", low=0,
+          low_open=True, high=K_MAX, hint=f"(the authors use {K1})"),
+    Param("b", float, None, f"b in [0, 1] [{B}, or the --keywords']", low=0, high=1,
+          hint=f"(the authors use {B})"),
+    Param("k2", float, None, f"k2 in (0, {K_MAX:g}] [{K2}].", low=0, low_open=True,
+          high=K_MAX, hint=f"(the authors use {K2})"),
+)  # fmt: skip
 
 
 def check_params(k1: float, b: float, k2: float) -> None:
-    check_range("k1", k1, low=0, low_open=True, hint=f"(the authors use {K1})")
-    check_range("b", b, low=0, high=1, hint=f"(the authors use {B})")
-    check_range("k2", k2, low=0, low_open=True, hint=f"(the authors use {K2})")
+    """Refuse k1, b or k2 outside their declared ranges (None is refused too)."""
+    for p, value in zip(SATURATION, (k1, b, k2), strict=True):
+        check_range(p.name, value, low=p.low, high=p.high, low_open=p.low_open, hint=p.hint)
 
 
 @dataclass

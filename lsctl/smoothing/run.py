@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, rows_have
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context
 
@@ -235,11 +235,17 @@ def softlabel(
         with ctx.progress.task("soft labels", total=ctx.num_rows) as task:
             for start, batch in ctx.batches():
                 d = np.asarray(method.targets(ctx, batch, start), dtype=np.float64)
-                if d.shape != (batch.num_rows, k) or not np.isfinite(d).all():
+                # A method's bug, not the user's: say which contract it broke.
+                if d.shape != (batch.num_rows, k):
                     raise LsctlError(
-                        f"--method {method_name} returned {d.shape} targets with "
-                        f"{'non-finite values' if d.shape == (batch.num_rows, k) else 'a wrong shape'}; "
+                        f"--method {method_name} returned targets of shape {d.shape}; "
                         f"expected ({batch.num_rows}, {k})"
+                    )
+                if not np.isfinite(d).all():
+                    raise LsctlError(
+                        f"--method {method_name}: "
+                        f"{rows_have(int((~np.isfinite(d)).any(axis=1).sum()))} non-finite "
+                        f"targets (among rows {start}-{start + batch.num_rows - 1})"
                     )
                 y = ctx.label_indices(batch) if has_gold else None
                 summary.add(d, y)

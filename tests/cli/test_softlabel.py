@@ -107,6 +107,16 @@ def test_kwls_output_columns_metadata_and_values(cli, data, tmp_path):
     np.testing.assert_allclose(_soft(out), want, atol=1e-7)
 
 
+def test_kwls_at_the_largest_k1_and_k2_stays_finite_and_matches_plain(cli, data, tmp_path):
+    # At the upper bound the saturation is gone (WLC -> f, WIR -> f) but
+    # nothing overflows: the plain implementation agrees.
+    out = tmp_path / "soft.parquet"
+    r = cli("softlabel", data, "-o", out, "--k1", "1e12", "--k2", "1e12", "-q")
+    assert r.exit_code == 0, r.stderr
+    want = soft_labels(tokenize(TEXTS, TokenizerSpec()), GOLD, LABELS, k1=1e12, k2=1e12)
+    np.testing.assert_allclose(_soft(out), want, atol=1e-6)
+
+
 def test_uniform_k_convention_is_torchs_label_smoothing_target(cli, data, tmp_path):
     torch = pytest.importorskip("torch")
     out = tmp_path / "u.parquet"
@@ -231,6 +241,8 @@ def test_cross_fit_records_its_statistics(cli, data, tmp_path):
         (["--b", "1.1"], "--b"),
         (["--b", "-0.1"], "--b"),
         (["--k2", "0"], "--k2"),
+        (["--k1", "1e308"], "--k1 1e+308 is outside (0, 1e+12]"),  # k1·f would overflow
+        (["--k2", "2e12"], "--k2"),
         (["--cross-fit", "1"], "--cross-fit"),
         (["-m", "sharpen"], "unknown --method"),
         (["--tokenizer", "bpe"], "unknown --tokenizer bpe; choose one of words, whitespace"),

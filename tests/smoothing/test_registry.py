@@ -6,6 +6,8 @@ method or one of its parameters must be a deliberate change of this list.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,3 +136,33 @@ def test_a_parameter_declared_twice_differently_is_refused(toy_method):
             method_options()
     finally:
         registry.unregister("toy-clash")
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (lambda d: d[:, :1], r"returned targets of shape \(3, 1\); expected \(3, 2\)"),
+        (lambda d: np.where([[0], [1], [0]], np.nan, d), r"1 row has non-finite targets"),
+    ],
+)
+def test_a_method_breaking_its_contract_is_named_and_nothing_is_written(tmp_path, broken, message):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    class Broken(Power):
+        name = "toy-broken"
+
+        def targets(self, ctx: Context, batch, start: int) -> np.ndarray:
+            return broken(super().targets(ctx, batch, start))
+
+    data = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["a", "b", "c"], "label": ["x", "y", "x"]}), data)
+    registry.register(Broken)
+    try:
+        out = tmp_path / "o.parquet"
+        r = CliRunner().invoke(_app(), ["softlabel", str(data), "-m", "toy-broken", "-o", str(out)])
+        assert r.exit_code == 1
+        assert re.search("Error: --method toy-broken.*" + message, r.output)
+        assert not out.exists()
+    finally:
+        registry.unregister("toy-broken")
