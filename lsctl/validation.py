@@ -105,6 +105,27 @@ class ParameterError(UsageError):
         return _Formatter(self.params, spell, name).format(self.template)
 
 
+def check_one_stdin(inputs: Mapping[str, Any]) -> None:
+    """Refuse ``-`` (stdin) for a second input: a pipe carries one artifact.
+
+    ``inputs`` maps each input to its path, in the order they are read; a name
+    in capitals is a positional argument (``DATA``), the rest are parameters.
+    Without this the second reader finds stdin drained and blames the pipe.
+
+    >>> check_one_stdin({"TRAIN": "-", "dev": "-"})
+    Traceback (most recent call last):
+    ...
+    lsctl.validation.ParameterError: dev='-': TRAIN already reads stdin; give this one as a file
+    """
+    readers = [name for name, path in inputs.items() if path == "-"]
+    if len(readers) > 1:
+        first, second = readers[:2]
+        who = first if first.isupper() else f"{{{first}:n}}"
+        raise ParameterError(
+            f"{{{second}}}: {who} already reads stdin; give this one as a file", **{second: "-"}
+        )
+
+
 def check_finite(name: str, value: Any) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ParameterError(f"{{{name}}} is not a finite number", **{name: value})

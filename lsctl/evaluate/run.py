@@ -23,7 +23,7 @@ from lsctl.errors import LsctlError
 from lsctl.evaluate import metrics
 from lsctl.numeric import softmax
 from lsctl.progress import Progress
-from lsctl.validation import ParameterError
+from lsctl.validation import ParameterError, check_one_stdin
 
 
 @dataclass
@@ -111,8 +111,7 @@ def evaluate(
     check_ids(table, where)
     data_labels = resolve_labels(table, reader.meta, where)
     given_name = name
-    if calibrate is not None and calibrate == data_path == "-":
-        raise LsctlError("--calibrate -: DATA already reads stdin; give DEV as a file")
+    check_one_stdin({"DATA": data_path, "calibrate": calibrate})
     data_record = reader.input_record()
     dev_input = _read_dev(calibrate, data_record, table) if calibrate is not None else None
     if dev_input is not None and dev_input.is_predictions:
@@ -300,11 +299,9 @@ def evaluate_file(
     Outputs are checked before the model loads, so a bad path fails at once.
     """
     from lsctl.artifacts import check_output, write_artifact
-    from lsctl.errors import UsageError
 
     check_options(bins, batch_size, device)
-    if calibrate is not None and calibrate == data_path == "-":
-        raise UsageError("--calibrate -: DATA already reads stdin; give DEV as a file")
+    check_one_stdin({"DATA": data_path, "calibrate": calibrate})
     inputs = [data_path] if calibrate is None else [data_path, calibrate]
     if output is not None:
         check_output(output, inputs)

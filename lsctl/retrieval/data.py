@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from lsctl.artifacts import read_artifact, require_columns
 from lsctl.artifacts.columns import as_numpy
 from lsctl.errors import LsctlError, UsageError
+from lsctl.validation import check_one_stdin
 
 POOLS = ("all", "fold")
 QUESTION_COLUMNS = ("qid", "question", "sentence_id")
@@ -86,6 +87,7 @@ def select_fold(table: pa.Table, fold: str, where: str) -> pa.Table:
 def load_corpus(questions: str, sentences: str, fold: str, pool: str) -> Corpus:
     """Read both artifacts; keep the questions of ``fold`` and the pool ``pool``."""
     check_pool(pool)
+    check_one_stdin({"questions": questions, "sentences": sentences})
     qt, qr = read_artifact(questions)
     st, sr = read_artifact(sentences)
     require_columns(qt, list(QUESTION_COLUMNS), questions)

@@ -154,7 +154,9 @@ class Folds:
 def load_folds(c: DualConfig) -> Folds:
     from lsctl.artifacts import read_artifact, require_columns
     from lsctl.retrieval.data import QUESTION_COLUMNS, SENTENCE_COLUMNS
+    from lsctl.validation import check_one_stdin
 
+    check_one_stdin({"questions": c.questions, "sentences": c.sentences})
     qt, qr = read_artifact(c.questions)
     st, sr = read_artifact(c.sentences)
     require_columns(qt, [*QUESTION_COLUMNS, "fold"], c.questions, "training needs the folds")

@@ -17,6 +17,7 @@ import pyarrow as pa
 from lsctl.errors import LsctlError, rows_have
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context
+from lsctl.validation import check_one_stdin
 
 # Rows per record batch. One batch's tokens, keys and sort are the largest
 # transient of a run (~45 MB for 4,096 IMDb-length reviews, ~185 MB for 16,384),
@@ -197,6 +198,9 @@ def softlabel(
     method = registry.get(method_name)()
     params = {**params, "method": method_name}
     method.validate(params)
+    check_one_stdin(
+        {"DATA": data, "keywords": params.get("keywords"), "teacher": params.get("teacher")}
+    )
     in_memory = not isinstance(data, str)
     reader = table_reader(data) if in_memory else open_artifact(data)
     data = reader.path

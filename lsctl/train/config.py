@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsctl.errors import UsageError
-from lsctl.validation import check_seed
+from lsctl.validation import check_one_stdin, check_seed
 
 MODELS = ("textcnn", "lstm", "fasttext")
 LOSSES = ("ce", "soft", "aux", "aux-head", "ols")
@@ -178,6 +178,7 @@ class TrainConfig:
         c.train = _abspath(c.train)
         c.dev = _abspath(c.dev) if c.dev else None
         c.embeddings = _abspath(c.embeddings) if c.embeddings else None
+        check_one_stdin({"TRAIN": c.train, "dev": c.dev})
         if not (c.model in MODELS or (c.is_hf and len(c.model) > 3)):
             raise UsageError(
                 f"--model {c.model!r}: use textcnn, lstm, fasttext or hf:PATH_OR_NAME (e.g. hf:minilm)"

@@ -202,3 +202,33 @@ def test_a_full_disk_is_one_clear_line(tmp_path):
     assert r.stderr.decode().strip() == (
         "Error: cannot write: No space left on device; free space or choose another output"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "-", "--dev", "-", "-o", "{out}"], "--dev -: TRAIN already reads stdin"),
+        (
+            ["softlabel", "-", "-m", "kwls", "--keywords", "-", "-o", "{out}.parquet"],
+            "--keywords -: DATA",
+        ),
+        (
+            ["softlabel", "-", "-m", "distill", "--teacher", "-", "-o", "{out}.parquet"],
+            "--teacher -: DATA",
+        ),
+        (["eval", "{run}", "-", "--calibrate", "-"], "--calibrate -: DATA already reads stdin"),
+        (
+            ["retrieve", "bm25", "--questions", "-", "--sentences", "-", "-o", "{out}.parquet"],
+            "--sentences -: --questions already reads stdin",
+        ),
+    ],
+)
+def test_a_second_input_on_stdin_is_refused_before_anything_is_read(cli, tmp_path, args, needle):
+    # A pipe carries one artifact; the second reader would find stdin drained
+    # and blame the pipe ("stdin is empty").
+    data = write_dataset(str(tmp_path / "d.parquet"))
+    out = tmp_path / "out"
+    args = [a.format(out=out, run=tmp_path / "run") for a in args]
+    r = cli(*args, input=Path(data).read_bytes())
+    one_error(r, 2, needle, "give this one as a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.parquet"]
