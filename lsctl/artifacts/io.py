@@ -94,6 +94,7 @@ class ArtifactReader:
     num_rows: int | None = None
     # How an Arrow stream ended: its last 8 bytes (a file's are read at open).
     _tail: bytes | None = field(repr=False, default=None)
+    _file_record: dict[str, Any] | None = field(repr=False, default=None)
 
     def __post_init__(self) -> None:
         check_schema(self.schema, "stdin" if self.path == "-" else self.path)
@@ -161,11 +162,20 @@ class ArtifactReader:
         return table.replace_schema_metadata(self.schema.metadata)
 
     def input_record(self) -> dict[str, Any]:
-        """``{"path", "sha256"}`` for the ``inputs`` list of derived artifacts."""
+        """``{"path", "sha256"}`` for the ``inputs`` list of derived artifacts.
+
+        A stream's hash is known once it is read (None before); a file's is
+        computed once.
+        """
         if self.path == "-":
             digest = self._hasher.sha.hexdigest() if self._hasher and self._consumed else None
             return {"path": "-", "sha256": digest}
-        return {"path": os.path.abspath(self.path), "sha256": file_sha256(self.path)}
+        if self._file_record is None:
+            self._file_record = {
+                "path": os.path.abspath(self.path),
+                "sha256": file_sha256(self.path),
+            }
+        return dict(self._file_record)
 
     def _check_columns(self, columns: list[str] | None) -> None:
         missing = [c for c in columns or [] if c not in self.schema.names]

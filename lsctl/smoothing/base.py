@@ -84,7 +84,8 @@ class Context:
     where: str = "DATA"
     meta: dict[str, Any] | None = None
     progress: Progress = field(default_factory=NullProgress)
-    inputs: list[dict[str, Any]] = field(default_factory=list)
+    # The extra artifacts opened by add_input, recorded when asked (inputs).
+    readers: list[Any] = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     _held: list[tuple[int, pa.RecordBatch]] | None = field(default=None, repr=False)
@@ -161,8 +162,14 @@ class Context:
         from lsctl.artifacts import open_artifact
 
         reader = open_artifact(path)
-        self.inputs.append(reader.input_record())
+        self.readers.append(reader)
         return reader
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        """``{"path", "sha256"}`` of each add_input artifact. Asked after the
+        rows are written, so a piped one has its hash (it is read by then)."""
+        return [r.input_record() for r in self.readers]
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

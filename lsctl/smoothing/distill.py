@@ -238,10 +238,7 @@ def _repeats(idx: np.ndarray) -> np.ndarray:
 
 
 def _data_hash(ctx: Context) -> str | None:
-    """DATA's content hash if the CLI recorded it or DATA is a plain file."""
-    for record in ctx.inputs:
-        if record.get("sha256"):
-            return str(record["sha256"])
+    """DATA's content hash when DATA is a plain file (a stream's is known only after reading)."""
     if ctx.where and ctx.where != "-" and os.path.isfile(ctx.where):
         from lsctl.artifacts import file_sha256
 

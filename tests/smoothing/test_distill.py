@@ -229,3 +229,19 @@ def test_a_repeated_data_id_is_refused_not_given_one_target(tmp_path, repeat_at)
     dup = data.set_column(0, "id", pa.array(ids))
     with pytest.raises(LsctlError, match=rf"id {ids[1]} is on more than one row"):
         _run(dup, teacher)
+
+
+def test_a_piped_teacher_is_recorded_with_its_content_hash(cli, tmp_path):
+    # The hash of a stream is known only once it is read: it is recorded then,
+    # not as null at open time.
+    data = _data()
+    pq.write_table(data, tmp_path / "d.parquet")
+    z = np.random.default_rng(3).normal(size=(data.num_rows, 3)).astype(np.float32)
+    teacher = _teacher(tmp_path / "t.parquet", data.column("id").to_numpy(), z)
+    out = tmp_path / "o.parquet"
+    r = cli("softlabel", tmp_path / "d.parquet", "-m", "distill", "--teacher", "-", "-o", out,
+            "-q", input=teacher.read_bytes())  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    inputs = json.loads(pq.read_schema(out).metadata[b"lsctl"])["inputs"]
+    assert inputs[1] == {"path": "-", "sha256": file_sha256(str(teacher))}
+    assert inputs[0]["sha256"] == file_sha256(str(tmp_path / "d.parquet"))
