@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -175,6 +177,13 @@ def test_train_resumes_a_table_run_and_evaluate_takes_its_result(tmp_path):
     run = tmp_path / "run"
     first = lsctl.train(df, run, model="fasttext", epochs=1, seed=2)
     assert "lsctl-api-" not in str(first.summary())
+    config = json.loads((run / "config.json").read_text())
+    # The table's temporary file is gone: the run names the argument instead,
+    # beside the content hash of the rows it trained on.
+    assert config["options"]["train"] == config["inputs"][0]["path"] == "(table given as data)"
+    assert "lsctl-api-" not in json.dumps(config)
+    assert len(config["inputs"][0]["sha256"]) == 64
     more = lsctl.train(df, run, model="fasttext", epochs=2, seed=2, resume=True)
     assert [r["epoch"] for r in more.history] == [1, 2]
+    assert "lsctl-api-" not in (run / "config.json").read_text()
     assert lsctl.evaluate(more, df.iloc[:8]).summary["accuracy"] >= 0
