@@ -97,3 +97,28 @@ def _json_default(o: Any) -> Any:
     if hasattr(o, "tolist"):
         return o.tolist()
     return str(o)
+
+
+def training_hashes(run_config: dict[str, Any] | None) -> set[str]:
+    """Content hashes of the data a run was trained on: its TRAIN file and, one
+    level up, the files TRAIN was made from (a soft-label file's dataset).
+
+    ``run_config`` is the run's ``config.json`` (``inputs``: TRAIN first, then DEV).
+    """
+    if not run_config:
+        return set()
+    inputs = run_config.get("inputs") or []
+    if not inputs:
+        return set()
+    train = inputs[0]  # lsctl train records TRAIN first, then DEV
+    hashes = {train["sha256"]} if train.get("sha256") else set()
+    path = train.get("path")
+    if path and path != "-" and os.path.isfile(path):
+        from lsctl.artifacts.io import open_artifact
+
+        try:
+            meta = open_artifact(path).meta or {}
+        except LsctlError:
+            meta = {}
+        hashes |= {i["sha256"] for i in meta.get("inputs", []) if i.get("sha256")}
+    return hashes

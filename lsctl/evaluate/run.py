@@ -117,6 +117,14 @@ def evaluate(
     if dev_input is not None and dev_input.is_predictions:
         # A temperature fitted on another model's predictions would scale this
         # one's logits by a number that means nothing for them.
+        if (dev_input.meta or {}).get("calibration"):
+            # Its logits are already divided by a temperature: a second fit
+            # would give T'/T and scale this run's raw logits by it.
+            raise LsctlError(
+                f"--calibrate {calibrate}: these predictions are already temperature-scaled; "
+                "give the run's uncalibrated predictions on DEV (lsctl eval RUN DEV -o …, "
+                "without --calibrate) or DEV itself"
+            )
         made_by = ((dev_input.meta or {}).get("params") or {}).get("run")
         if made_by and os.path.abspath(made_by) != os.path.abspath(run_dir):
             raise LsctlError(
@@ -125,6 +133,8 @@ def evaluate(
                 "(lsctl eval RUN DEV -o devpreds.parquet) or the dev dataset itself"
             )
     predictor = load_predictor(run_dir, device)
+    if dev_input is not None:
+        _refuse_training_dev(dev_input, predictor.config)
     run_labels = list(predictor.labels)
     extra = [lab for lab in data_labels if lab not in run_labels]
     if extra:
@@ -200,6 +210,20 @@ def _read_dev(path: str, data_record: dict[str, Any], test: pa.Table) -> _DevInp
                 "temperature on a held-out dev set"
             )
     return _DevInput(path, record, table, reader.meta, is_preds)
+
+
+def _refuse_training_dev(dev: _DevInput, run_config: dict[str, Any]) -> None:
+    """Refuse a DEV that is the run's training data, or predictions on it: the
+    model fits its training rows, so their temperature would be far too low."""
+    from lsctl.artifacts.meta import training_hashes
+
+    dev_sha = (dev.meta or {}).get("dataset_sha256") if dev.is_predictions else None
+    dev_sha = dev_sha or dev.record.get("sha256")
+    if dev_sha and dev_sha in training_hashes(run_config):
+        raise LsctlError(
+            f"--calibrate {dev.path}: DEV is the data this run was trained on; fit the "
+            "temperature on held-out rows (the run's --dev set, or a split the run never saw)"
+        )
 
 
 def _dev_logits(

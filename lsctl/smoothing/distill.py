@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lsctl.artifacts.meta import training_hashes
 from lsctl.errors import LsctlError
 from lsctl.numeric import softmax
 from lsctl.params import Param
@@ -41,27 +42,6 @@ DEFAULT_TEMPERATURE = 4.0  # Zhang & Sabuncu 2020
 def distill_targets(logits: np.ndarray, temperature: float) -> np.ndarray:
     """softmax(z / T) per row, max-subtracted in float64."""
     return softmax(np.asarray(logits, dtype=np.float64) / temperature)
-
-
-def training_hashes(run_config: dict[str, Any] | None) -> set[str]:
-    """Content hashes of the data a run was trained on (one level of provenance)."""
-    if not run_config:
-        return set()
-    inputs = run_config.get("inputs") or []
-    if not inputs:
-        return set()
-    train = inputs[0]  # lsctl train records TRAIN first, then DEV
-    hashes = {train["sha256"]} if train.get("sha256") else set()
-    path = train.get("path")
-    if path and path != "-" and os.path.isfile(path):
-        from lsctl.artifacts import open_artifact
-
-        try:
-            meta = open_artifact(path).meta or {}
-        except LsctlError:
-            meta = {}
-        hashes |= {i["sha256"] for i in meta.get("inputs", []) if i.get("sha256")}
-    return hashes
 
 
 class Distill(Method):

@@ -193,3 +193,33 @@ def test_calibrating_on_test_rows_reached_another_way_is_refused(setup, tmp_path
     assert r.exit_code == 1, r.stderr
     assert "every DEV text is also in the test data" in r.stderr
     assert not out.exists()
+
+
+def test_already_calibrated_dev_predictions_are_refused(setup, tmp_path):
+    # Their logits are divided by T already: a second fit would give T'/T and
+    # apply it to this run's raw logits (the printed dev NLL would still drop).
+    devcal = tmp_path / "devcal.parquet"
+    other_dev = three_class_dataset(tmp_path / "dev2.parquet", 60, 3)
+    r = _run("eval", setup["run"], setup["dev"], "--calibrate", other_dev, "-o", devcal, "-q")
+    assert r.exit_code == 0, r.stderr
+    out = tmp_path / "x.parquet"
+    r = _run("eval", setup["run"], setup["test"], "--calibrate", devcal, "-o", out)
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "already temperature-scaled" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("which", ["train", "train predictions"])
+def test_calibrating_on_the_runs_training_data_is_refused(setup, tmp_path, which):
+    train = setup["d"] / "train.parquet"
+    dev = train
+    if which == "train predictions":
+        dev = tmp_path / "trainpreds.parquet"
+        assert _run("eval", setup["run"], train, "-o", dev, "-q").exit_code == 0
+    out = tmp_path / "x.parquet"
+    r = _run("eval", setup["run"], setup["test"], "--calibrate", dev, "-o", out)
+    assert r.exit_code == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the data this run was trained on" in lines[0]
+    assert not out.exists()
