@@ -10,7 +10,6 @@ ids with the same gold labels).
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ import numpy as np
 from lsctl.artifacts import open_artifact
 from lsctl.errors import LsctlError
 from lsctl.stats.bootstrap import instance_stats, point_estimate
-from lsctl.stats.compare import System, TestSet, load_predictions
+from lsctl.stats.compare import System, TestSet, check_names, given_name, load_predictions
 
 
 @dataclass
@@ -31,13 +30,6 @@ class DatasetGroup:
     paths: list[str]
     test: TestSet | None = None
     systems: list[System] | None = None
-
-
-def _given(path: str, given: dict[str, str]) -> str | None:
-    for pattern, name in given.items():
-        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
-            return name
-    return None
 
 
 def _data_name(meta: dict) -> str | None:
@@ -75,7 +67,7 @@ def group_by_dataset(
     for path in paths:
         if path == "-":
             raise LsctlError("rank reads each prediction file twice; give files, not '-'")
-        name = _given(path, given)
+        name = given_name(path, given)
         if name is not None:
             key = "name:" + name
         else:
@@ -115,6 +107,8 @@ def load_across(
     ``load_predictions`` refuses within a group (mixed label sets, different
     ids or gold labels, a seed given twice).
     """
+    check_names(names_given, paths)
+    check_names(datasets_given, paths, "--dataset", "dataset name")
     groups = group_by_dataset(paths, datasets_given)
     if len(groups) < 2:
         only = groups[0].name if groups else "none"

@@ -156,7 +156,7 @@ def join_system(
     so its seeds pair up with another system's. A seed given twice is an error;
     ``hint`` says how to tell systems apart. The caller appends the seed's record.
     """
-    given = _given_name(path, names_given)
+    given = given_name(path, names_given)
     name = given or str(meta.get("name") or os.path.splitext(os.path.basename(path))[0])
     seed = meta.get("seed")
     if seed is None and given:
@@ -200,21 +200,26 @@ def comparison_params(opts: CompareOptions, systems: list[Any], **extra: Any) ->
     }
 
 
-def check_names(names_given: dict[str, str] | None, paths: list[str]) -> None:
-    """Each ``--name PATTERN=NAME`` must name something and match one of ``paths``.
+def check_names(
+    names_given: dict[str, str] | None,
+    paths: list[str],
+    option: str = "--name",
+    noun: str = "system name",
+) -> None:
+    """Each ``PATTERN=NAME`` of ``option`` must name something and match one of ``paths``.
 
     A pattern that matches nothing was a typo: ignoring it would leave the
-    systems under their old names without a word.
+    files under their old names without a word.
     """
     for pattern, name in (names_given or {}).items():
         if not str(name).strip():
-            raise UsageError(f"--name {pattern}=: the system name is empty")
-        if not any(_given_name(p, {pattern: name}) for p in paths):
-            raise UsageError(f"--name {pattern}={name}: the pattern matches none of the files")
+            raise UsageError(f"{option} {pattern}=: the {noun} is empty")
+        if not any(given_name(p, {pattern: name}) for p in paths):
+            raise UsageError(f"{option} {pattern}={name}: the pattern matches none of the files")
 
 
-def _given_name(path: str, names_given: dict[str, str] | None) -> str | None:
-    """The ``--name`` for ``path``: the first pattern that matches it or its file name."""
+def given_name(path: str, names_given: dict[str, str] | None) -> str | None:
+    """The name given to ``path``: the first pattern that matches it or its file name."""
     import fnmatch
 
     for pattern, name in (names_given or {}).items():

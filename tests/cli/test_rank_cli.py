@@ -214,6 +214,16 @@ def test_rank_errors(cli, grid, tmp_path):
     for r in (cli("rank", *files, "--metric", "f2"), cli("rank", *files, "--bins", "0")):
         assert r.exit_code == 2
         assert "Traceback" not in r.stderr
+    # A pattern that matches no file is a typo, and an empty name names nothing:
+    # ignoring either would leave the tables as they were without a word.
+    for args, needle in (
+        (["--name", "nosuch-*=X"], "--name nosuch-*=X: the pattern matches none of the files"),
+        (["--dataset", "*/trecc/*=T"], "--dataset */trecc/*=T: the pattern matches none"),
+        (["--name", "*=  "], "the system name is empty"),
+        (["--dataset", "*="], "--dataset *=: the dataset name is empty"),
+    ):
+        r = cli("rank", *files, *args)
+        assert r.exit_code == 2 and needle in r.stderr, (args, r.stderr)
 
 
 def test_rank_friedman_edge_cases(cli, grid, tmp_path):
