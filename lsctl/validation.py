@@ -126,6 +126,22 @@ def check_one_stdin(inputs: Mapping[str, Any]) -> None:
         )
 
 
+def check_not_blank(name: str, value: Any) -> Any:
+    """``value`` unless it is an empty or all-space string (None means "not given").
+
+    An empty name would otherwise read as "not given" in one place and be
+    recorded as ``''`` in another.
+
+    >>> check_not_blank("label_col", " ")
+    Traceback (most recent call last):
+    ...
+    lsctl.validation.ParameterError: label_col is empty; give a name, or leave it out
+    """
+    if isinstance(value, str) and not value.strip():
+        raise ParameterError(f"{{{name}:n}} is empty; give a name, or leave it out", **{name: value})
+    return value
+
+
 def check_finite(name: str, value: Any) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ParameterError(f"{{{name}}} is not a finite number", **{name: value})

@@ -22,6 +22,7 @@ from lsctl.artifacts import ensure_id, file_sha256, open_artifact, resolve_label
 from lsctl.artifacts.columns import check_ids
 from lsctl.errors import LsctlError, UsageError, rows_have
 from lsctl.progress import Progress, ensure
+from lsctl.validation import check_not_blank
 
 CSV_EXTS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 JSONL_EXTS = (".jsonl", ".ndjson")
@@ -61,6 +62,8 @@ def import_dataset(
     progress: Progress | None = None,
 ) -> Imported:
     """Read ``src`` and normalise it; raises LsctlError with a fix for bad input."""
+    check_not_blank("text_col", text_col)
+    check_not_blank("label_col", label_col)
     strings = {"text", "label", text_col or "text", label_col or "label"}
     raw = _read(src, split, encoding, ensure(progress), strings)
     if raw.table.num_rows == 0:

@@ -23,7 +23,7 @@ from lsctl.errors import LsctlError
 from lsctl.evaluate import metrics
 from lsctl.numeric import softmax
 from lsctl.progress import Progress
-from lsctl.validation import ParameterError, check_one_stdin
+from lsctl.validation import ParameterError, check_not_blank, check_one_stdin
 
 
 @dataclass
@@ -101,6 +101,7 @@ def evaluate(
     from lsctl.train.predict import load_predictor
 
     check_options(bins, batch_size, device)
+    check_not_blank("name", name)
     # The data is checked before the model loads: a bad file fails in milliseconds.
     table, reader = read_artifact(data_path)
     where = data_path

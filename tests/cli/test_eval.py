@@ -141,6 +141,11 @@ def test_eval_bad_inputs(cli, run):
     r = cli("eval", run["runs"][0], run["test"], "-o", "-", "--json")
     assert r.exit_code == 2
 
+    # An empty --name is a mistake, not "no name" (nor a system called '').
+    r = cli("eval", run["runs"][0], run["test"], "-o", d / "x.parquet", "--name", "")
+    assert r.exit_code == 2 and "--name is empty" in r.stderr
+    assert not (d / "x.parquet").exists()
+
     # A subset of the run's labels is fine.
     sub = _dataset(d / "sub.parquet", 10, 4, labels=("food", "tech"))
     r = cli("eval", run["runs"][0], sub, "-o", d / "sub-p.parquet", "-q")

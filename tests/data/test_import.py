@@ -184,6 +184,10 @@ def test_missing_column(tmp_path, cli):
         "no column 'label'",
         "--label-col",
     )
+    # An empty column name is refused, not read as "the default column".
+    for option in ("--text-col", "--label-col"):
+        _err(cli("data", "import", src, "-o", tmp_path / "o.parquet", option, ""), 2,
+             f"{option} is empty")  # fmt: skip
 
 
 def test_null_and_empty_text_error_and_drop_empty(tmp_path, cli):
