@@ -138,7 +138,9 @@ def check_not_blank(name: str, value: Any) -> Any:
     lsctl.validation.ParameterError: label_col is empty; give a name, or leave it out
     """
     if isinstance(value, str) and not value.strip():
-        raise ParameterError(f"{{{name}:n}} is empty; give a name, or leave it out", **{name: value})
+        raise ParameterError(
+            f"{{{name}:n}} is empty; give a name, or leave it out", **{name: value}
+        )
     return value
 
 

@@ -265,9 +265,7 @@ def _read_csv(
         "".encode(encoding)
     except LookupError:
         raise UsageError(f"--encoding {encoding!r} is not a known encoding") from None
-    with open(path, "rb") as f:
-        header = f.readline()
-    names = _csv_header(header, delimiter, encoding, path)
+    names = _csv_header(path, delimiter, encoding)
     # Labels "1"/"0" must stay class names, and a text "42" must stay text.
     types = {n: pa.string() for n in names if n in strings}
     convert = pcsv.ConvertOptions(column_types=types, strings_can_be_null=False)
@@ -318,15 +316,19 @@ def _read_csv(
     )
 
 
-def _csv_header(header: bytes, delimiter: str, encoding: str, path: str) -> list[str]:
+def _csv_header(path: str, delimiter: str, encoding: str) -> list[str]:
+    """The column names: the first line, decoded before it is split (a UTF-16
+    newline is two bytes, so splitting bytes first would cut it in half)."""
     import csv
 
-    if not header.strip():
-        raise LsctlError(f"{path}: the file is empty; a header row with column names is needed")
     try:
-        line = header.decode(encoding)
+        with open(path, encoding=encoding, newline="") as f:
+            line = f.readline()
     except UnicodeDecodeError:
-        raise _utf8_error(path, header, encoding) from None
+        with open(path, "rb") as f:
+            raise _utf8_error(path, f.read(1 << 16), encoding) from None
+    if not line.strip():
+        raise LsctlError(f"{path}: the file is empty; a header row with column names is needed")
     return next(csv.reader([line.lstrip("\ufeff")], delimiter=delimiter), [])
 
 

@@ -133,6 +133,21 @@ def test_non_utf8_csv_errors_then_encoding_fixes_it(tmp_path, cli):
     assert pq.read_table(out).column("text").to_pylist() == ["café crème", "naïve"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig", "cp1252"])
+def test_a_csv_in_another_encoding_imports_the_same_rows(tmp_path, cli, encoding):
+    # The header is decoded before it is split into lines: UTF-16's newline is
+    # two bytes, which a byte-level readline would cut in half.
+    rows = "text,label\r\ncafé “crème”,pos\r\nbad film,neg\r\n"
+    src = tmp_path / "d.csv"
+    src.write_bytes(rows.encode(encoding))
+    out = tmp_path / "o.parquet"
+    r = cli("data", "import", src, "-o", out, "--encoding", encoding, "-q")
+    assert r.exit_code == 0, r.stderr
+    table = pq.read_table(out)
+    assert table.column("text").to_pylist() == ["café “crème”", "bad film"]
+    assert table.column("label").to_pylist() == ["pos", "neg"]
+
+
 @pytest.mark.parametrize(
     "line",
     [
