@@ -293,7 +293,8 @@ def keyword_stats(
         ``table``: a pyarrow Table with one row per (word, label) seen,
         columns ``word, label, count, wlc, wlw, wlr, rank, df`` (``rank``: the
         word's rank within the label by WLR); ``labels``; ``stats`` (documents,
-        tokens, X_avg, tokens per class); ``vocab_size``.
+        tokens, X_avg, tokens per class); ``vocab_size`` (words in the table,
+        after ``min_count``) and ``words_seen`` (before it).
     """
     from lsctl.artifacts.io import table_reader
     from lsctl.smoothing.run import keywords

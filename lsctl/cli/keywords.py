@@ -83,6 +83,7 @@ def command(
                 "rows": result.table.num_rows,
                 "labels": result.labels,
                 "vocab_size": result.vocab_size,
+                "words_seen": result.words_seen,
                 **result.stats,
                 "k1": k1,
                 "b": b,
@@ -96,7 +97,13 @@ def command(
     if tops:
         _render(tops, result.labels)
     console.print(
-        f"{result.stats['n_docs']} documents, {result.vocab_size} words, "
+        f"{result.stats['n_docs']} documents, {result.vocab_size} words"
+        + (
+            f" (of {result.words_seen} seen; --min-count {min_count})"
+            if result.words_seen != result.vocab_size
+            else ""
+        )
+        + ", "
         f"X_avg {result.stats['x_avg']:.2f} tokens"
         + (f"; wrote {output}" if output and output != "-" else ""),
         highlight=False,

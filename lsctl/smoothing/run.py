@@ -337,7 +337,8 @@ class KeywordsResult:
     table: pa.Table
     labels: list[str]
     stats: dict[str, Any]
-    vocab_size: int
+    vocab_size: int  # the words in ``table`` (those --min-count keeps)
+    words_seen: int  # every distinct word of DATA, before --min-count
 
 
 def keywords(
@@ -382,7 +383,10 @@ def keywords(
     if result.total.n_tokens == 0:
         raise LsctlError(f"{reader.path}: no tokens in any text; nothing to count")
     table = keywords_table(result.vocab, result.total, labels, k1, b, min_count)
-    return KeywordsResult(table, labels, stats_meta(result.total, labels), len(result.vocab))
+    import pyarrow.compute as pc
+
+    kept = pc.count_distinct(table.column("word")).as_py() if table.num_rows else 0
+    return KeywordsResult(table, labels, stats_meta(result.total, labels), kept, len(result.vocab))
 
 
 def keywords_file(

@@ -77,6 +77,12 @@ def test_top_json_and_min_count(cli, data, tmp_path):
     assert [t["word"] for t in s["top"]["pos"]] == ["a"]
     assert [t["word"] for t in s["top"]["neg"]] == ["c"]
     assert s["n_docs"] == 3
+    # The vocabulary reported is the table's (a, b, c), of the four words seen.
+    assert (s["vocab_size"], s["words_seen"]) == (3, 4)
+    r = cli("keywords", data, "--top", "0", "--min-count", "2")
+    assert "3 words (of 4 seen; --min-count 2)" in " ".join(r.stderr.split())
+    s = json.loads(cli("keywords", data, "--json").stdout)
+    assert (s["vocab_size"], s["words_seen"]) == (4, 4)
 
 
 def test_top_table_on_stderr(cli, data):
