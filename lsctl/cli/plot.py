@@ -65,7 +65,14 @@ def curves(
     if band not in BANDS:
         raise UsageError(f"--band {band!r}: use minmax or sd")
     check_plot_path(output)
+    import os
+
+    def same(path: str) -> str:
+        # runs/a, runs/a/ and ./runs/a are one run.
+        return os.path.realpath(path)
+
     named_paths: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}  # run -> the --label that lists it
     for item in label or []:
         name, sep, paths = item.partition("=")
         members = [p for p in paths.split(",") if p]
@@ -73,10 +80,16 @@ def curves(
             raise UsageError(f"--label expects NAME=RUN,RUN,…, got {item!r}")
         if name in named_paths:
             raise UsageError(f"--label {name!r} is given twice; list all its runs in one --label")
+        for p in members:
+            if same(p) in owner:
+                raise UsageError(
+                    f"--label: the run {p} is in both {owner[same(p)]!r} and {name!r}; "
+                    "a run belongs to one system"
+                )
+            owner[same(p)] = name
         named_paths[name] = members
-    listed = [p for ps in named_paths.values() for p in ps]
-    rest = [p for p in runs or [] if p not in listed]
-    if not listed and not rest:
+    rest = [p for p in runs or [] if same(p) not in owner]
+    if not owner and not rest:
         raise UsageError("give run directories (RUN…) or --label NAME=RUN,RUN")
     cache: dict[str, object] = {}
 

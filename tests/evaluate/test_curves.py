@@ -241,6 +241,9 @@ def test_plot_curves_options_take_effect(cli, two_systems, tmp_path):
     ce1, ce2, k1, k2 = (str(p) for p in two_systems)
     r, _ = draw("d.png", k1, k2, "--label", f"mixed={ce1},{k2}")
     assert "wrote" in r.stderr and "mixed×2" in r.stderr and "kwls×1" in r.stderr
+    # The same run spelled another way (a trailing slash) is still the labelled one.
+    r, _ = draw("f.png", k1, k2 + "/", "--label", f"mixed={ce1},{k2}")
+    assert "mixed×2" in r.stderr and "kwls×1" in r.stderr
     r, _ = draw("e.png", "--label", f"only={ce1},{ce2}", "--quiet")
     assert r.stderr == ""
 
@@ -257,4 +260,8 @@ def test_plot_curves_errors(cli, two_systems, tmp_path):
     assert r.exit_code == 1 and "config.json" in r.stderr
     r = cli("plot", "curves", two_systems[0], "-o", tmp_path / "c.png", "--label", "x")
     assert r.exit_code == 2 and "NAME=RUN" in r.stderr
+    ce1, ce2 = (str(p) for p in two_systems[:2])
+    r = cli("plot", "curves", "-o", tmp_path / "c.png", "--label", f"a={ce1}",
+            "--label", f"b={ce2},{ce1}/")  # fmt: skip
+    assert r.exit_code == 2 and "is in both 'a' and 'b'" in r.stderr
     assert not (tmp_path / "c.png").exists()
