@@ -94,7 +94,8 @@ def command(
         str | None,
         typer.Option(
             "--optimizer",
-            help="adamw, sgd (momentum 0.9; fasttext: plain SGD on sparse rows) or adadelta. "
+            help="adamw, sgd (momentum 0.9; fasttext: plain SGD, on sparse rows unless "
+            "--weight-decay > 0) or adadelta. "
             "Default adamw; fasttext: sgd.",
             rich_help_panel=_T,
         ),

@@ -340,6 +340,12 @@ class Trainer:
             # fastText's update: plain SGD touching only the rows of the batch's
             # words and bigrams (momentum would make every step dense again).
             self.optimizer = torch.optim.SGD(params, lr=c.lr, momentum=0.0, foreach=False)
+        elif c.model == "fasttext":
+            # Still fastText's plain SGD; weight decay touches every row, so the
+            # tables take dense gradients (torch's sparse SGD has no decay).
+            self.optimizer = torch.optim.SGD(
+                params, lr=c.lr, momentum=0.0, weight_decay=c.weight_decay, **fused
+            )
         else:
             self.optimizer = torch.optim.SGD(
                 params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay, **fused

@@ -184,3 +184,31 @@ def test_aux_loss_with_sgd_says_the_step_shrinks(tmp_path):
         notify=notes.append,
     )
     assert any("(1+alpha)^2 = 16" in n and "--lr x16" in n for n in notes)
+
+
+def test_weight_decay_keeps_fasttexts_plain_sgd(tmp_path):
+    """--weight-decay > 0 makes the tables dense, but it stays plain SGD: one
+    step is w - lr·(g + wd·w) on every parameter, by hand (no momentum)."""
+    from lsctl.train import data as data_mod
+    from lsctl.train.loop import Trainer
+
+    path = write_dataset(tmp_path / "train.parquet", n=48)
+    lr, wd = 0.5, 0.05
+    cfg = tiny_config(
+        path, tmp_path / "run", model="fasttext", buckets=101, weight_decay=wd,
+        batch_size=64, epochs=1, lr=lr, scheduler="constant", embed_dim=8,
+    ).resolved()  # fmt: skip
+    assert not cfg.sparse_embeddings
+    t = Trainer(cfg, data_mod.load(cfg), write=False)
+    group = t.optimizer.param_groups[0]
+    assert isinstance(t.optimizer, torch.optim.SGD)
+    assert (group["momentum"], group["weight_decay"]) == (0.0, wd)
+    before = {k: v.detach().double().clone() for k, v in t.module.named_parameters()}
+    t.module.zero_grad()
+    t.batch_loss(t.global_batches(1)[0]).backward()
+    grads = {n: p.grad.detach().double().clone() for n, p in t.module.named_parameters()}
+    t.module.zero_grad()
+    t.fit()  # one batch: one step
+    for name, p in t.module.named_parameters():
+        expected = before[name] - lr * (grads[name] + wd * before[name])
+        torch.testing.assert_close(p.detach().double(), expected, rtol=1e-5, atol=1e-6)
