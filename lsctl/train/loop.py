@@ -737,8 +737,11 @@ class Trainer:
                 f"--resume: --epochs {c.epochs} is below the {done} epochs this run has "
                 f"finished; give --epochs {done} or more"
             )
-        if old_hashes and new_hashes[0] and old_hashes[:1] != new_hashes[:1]:
-            raise LsctlError(f"--resume: {c.train} changed since the run started; use another -o")
+        # TRAIN, then DEV: a changed DEV would score the epochs before and after
+        # the resume on different rows, and select among them.
+        for path, old, new in zip((c.train, c.dev), old_hashes, new_hashes, strict=False):
+            if old and new and old != new:
+                raise LsctlError(f"--resume: {path} changed since the run started; use another -o")
         self.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -160,6 +160,21 @@ def test_resume_refuses_changed_options(tmp_path):
     assert json.loads((tmp_path / "r" / "config.json").read_text())["options"]["epochs"] == 2
 
 
+@pytest.mark.parametrize("which", ["train", "dev"])
+def test_resume_refuses_a_train_or_dev_file_whose_content_changed(tmp_path, which):
+    # The epochs before and after the resume would be scored on different dev
+    # rows (or trained on different rows), and selected among.
+    paths = {
+        "train": write_dataset(tmp_path / "train.parquet", n=60),
+        "dev": write_dataset(tmp_path / "dev.parquet", n=30, seed=1),
+    }
+    train(tiny_config(paths["train"], tmp_path / "r", epochs=1, dev=str(paths["dev"])))
+    write_dataset(paths[which], n=40, seed=2)  # other rows under the same path
+    with pytest.raises(LsctlError, match=f"{which}.parquet changed since the run started"):
+        train(tiny_config(paths["train"], tmp_path / "r", epochs=2, dev=str(paths["dev"])),
+              resume=True)  # fmt: skip
+
+
 def test_divergence_stops_and_never_writes_nan_weights(tmp_path):
     train_path = write_dataset(tmp_path / "train.parquet", n=90)
     with pytest.raises(Diverged, match=r"diverged at epoch 1.*no weights were written"):
