@@ -426,9 +426,17 @@ class Trainer:
             state = self._load_checkpoint()
             start_epoch, start_step = state["epoch"] + 1, state["step"]
             carry = {k: state[k] for k in carry}
-            if state.get("stopped") == "early-stopped":
+            # Patience may change on resume; the run then goes on exactly as an
+            # uninterrupted run with the new patience would from this state.
+            saved, more = state.get("stopped"), state["epoch"] < c.epochs
+            if (saved == "early-stopped" and not more) or (more and self.selection.stop):
                 stopped = "early-stopped"
                 start_epoch = c.epochs + 1
+            elif saved == "early-stopped":
+                self.notify(
+                    f"early-stopped after epoch {state['epoch']}; --patience {c.patience} "
+                    "allows more epochs, so training goes on"
+                )
         elif self.write:
             self._write_config(status="running")
             if self.vocab is not None:

@@ -389,3 +389,37 @@ def test_nls_loss_rising_from_near_zero_is_not_called_divergence(tmp_path, monke
     result = train(cfg)
     assert [r["phase"] for r in result.history] == ["warmup", "main"]
     assert result.stopped == "completed"
+
+
+def test_resume_with_more_patience_goes_on_as_an_uninterrupted_run(tmp_path, monkeypatch):
+    # Dev accuracy dips at epoch 3 and recovers at 4: --patience 1 stops after
+    # epoch 3; resumed with --patience 3 the run must train epochs 4-5 and end
+    # exactly as a run that had --patience 3 from the start.
+    train_path = write_dataset(tmp_path / "train.parquet", n=60)
+    dev_path = write_dataset(tmp_path / "dev.parquet", n=20, seed=7)
+    dev_y = [LABELS.index(g) for g in pq.read_table(dev_path).column("label").to_pylist()]
+    accuracies = [0.5, 0.6, 0.55, 0.8, 0.7]
+    kw = dict(dev=str(dev_path), epochs=5, scheduler="constant")
+
+    _scripted_dev(monkeypatch, dev_y, accuracies)
+    full = train(tiny_config(train_path, tmp_path / "full", patience=3, **kw))
+    assert [r["epoch"] for r in full.history] == [1, 2, 3, 4, 5] and full.best["epoch"] == 4
+
+    _scripted_dev(monkeypatch, dev_y, accuracies)
+    part = train(tiny_config(train_path, tmp_path / "part", patience=1, **kw))
+    assert part.stopped == "early-stopped" and len(part.history) == 3
+    # The same patience: an early-stopped run stays stopped.
+    _scripted_dev(monkeypatch, dev_y, [])
+    again = train(tiny_config(train_path, tmp_path / "part", patience=1, **kw), resume=True)
+    assert again.stopped == "early-stopped" and len(again.history) == 3
+    _scripted_dev(monkeypatch, dev_y, accuracies[3:])
+    notes = []
+    resumed = train(
+        tiny_config(train_path, tmp_path / "part", patience=3, **kw), resume=True,
+        notify=notes.append,
+    )  # fmt: skip
+    assert any("allows more epochs" in n for n in notes)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4, 5]
+    assert resumed.best == full.best and resumed.stopped == full.stopped
+    for k, v in full.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
