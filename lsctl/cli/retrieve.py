@@ -95,7 +95,7 @@ def bm25(
     from lsctl.retrieval.data import check_pool
 
     check_json_vs_stdout(as_json, output)
-    check_pool(pool)
+    check_pool(pool, fold)
     check_params(k1, b)
     if top_k < 1:
         from lsctl.errors import UsageError
@@ -261,7 +261,7 @@ def predict(
     from lsctl.retrieval.data import check_pool
 
     check_json_vs_stdout(as_json, output)
-    check_pool(pool)
+    check_pool(pool, fold)
     from lsctl.errors import UsageError
 
     if top_k < 1:

@@ -65,9 +65,16 @@ def _indices(x: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return as_numpy(x).astype(np.int64)
 
 
-def check_pool(pool: str) -> None:
+def check_pool(pool: str, fold: str) -> None:
+    """``pool`` is 'all' or 'fold'; 'fold' needs one fold to rank within."""
     if pool not in POOLS:
         raise UsageError(f"--pool {pool!r}: choose 'all' (ReQA: every sentence) or 'fold'")
+    if pool == "fold" and fold == "all":
+        # Every sentence would be the pool, recorded as the leak-free 'fold' one.
+        raise UsageError(
+            "--pool fold ranks within the questions' own fold, and --fold all is every fold; "
+            "use --pool all, or one fold (e.g. --fold test)"
+        )
 
 
 def select_fold(table: pa.Table, fold: str, where: str) -> pa.Table:
@@ -86,7 +93,7 @@ def select_fold(table: pa.Table, fold: str, where: str) -> pa.Table:
 
 def load_corpus(questions: str, sentences: str, fold: str, pool: str) -> Corpus:
     """Read both artifacts; keep the questions of ``fold`` and the pool ``pool``."""
-    check_pool(pool)
+    check_pool(pool, fold)
     check_one_stdin({"questions": questions, "sentences": sentences})
     qt, qr = read_artifact(questions)
     st, sr = read_artifact(sentences)
