@@ -121,7 +121,8 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
             for path, given, argument in ((config.train, data, "data"), (config.dev, dev, "dev"))
             if path is not None and not isinstance(given, (str, os.PathLike))
         }
-        config = config.resolved()
+        # A preset fills the options not given, as on the command line.
+        config = config.with_preset(config.preset, keep=set(options) - {"preset"}).resolved()
         if (
             config.needs_targets
             and config.label_smoothing is None

@@ -166,6 +166,10 @@ class TrainConfig:
                 "(textcnn, lstm, fasttext), not for an hf: model"
             )
         values = {k: v for k, v in PRESETS[name].items() if k not in keep}
+        if "optimizer" in keep and self.optimizer != PRESETS[name].get("optimizer"):
+            # The preset's lr is its optimizer's (Adadelta's 1.0): another
+            # optimizer takes its own default lr unless --lr is given.
+            values.pop("lr", None)
         if self.model != "textcnn":
             # Kim's full padding is a TextCNN layer; other models take the rest.
             values.pop("conv_padding", None)

@@ -187,3 +187,13 @@ def test_train_resumes_a_table_run_and_evaluate_takes_its_result(tmp_path):
     assert [r["epoch"] for r in more.history] == [1, 2]
     assert "lsctl-api-" not in (run / "config.json").read_text()
     assert lsctl.evaluate(more, df.iloc[:8]).summary["accuracy"] >= 0
+
+
+def test_train_applies_a_preset_and_the_options_given_win(tmp_path):
+    df = pd.DataFrame({"text": ["good fun", "bad dull"] * 20, "label": ["p", "n"] * 20})
+    lsctl.train(df, tmp_path / "run", preset="kim2014", epochs=1, embed_dim=8, max_length=8)
+    options = json.loads((tmp_path / "run" / "config.json").read_text())["options"]
+    # Kim 2014's recipe where nothing was given; the given epochs and embed_dim win.
+    assert (options["optimizer"], options["lr"], options["batch_size"]) == ("adadelta", 1.0, 50)
+    assert (options["max_norm"], options["conv_padding"]) == (3.0, "full")
+    assert (options["epochs"], options["embed_dim"]) == (1, 8)

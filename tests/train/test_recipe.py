@@ -123,6 +123,17 @@ def test_kim2014_preset_sets_the_papers_values_and_explicit_options_win():
         "kim2014", keep={"batch_size"}
     )
     assert kept.batch_size == 64 and kept.optimizer == "adadelta"
+    # Another optimizer takes its own default lr, not Adadelta's 1.0 ...
+    for opt, lr in (("adamw", 1e-3), ("sgd", 1e-3)):
+        c = TrainConfig(train="t", output="r", optimizer=opt).with_preset(
+            "kim2014", keep={"optimizer"}
+        )
+        assert (c.resolved().optimizer, c.resolved().lr) == (opt, lr)
+    # ... unless --lr is given too.
+    c = TrainConfig(train="t", output="r", optimizer="sgd", lr=0.1).with_preset(
+        "kim2014", keep={"optimizer", "lr"}
+    )
+    assert c.resolved().lr == 0.1
 
 
 def test_kim2014_model_has_three_filter_widths_of_100_maps():
