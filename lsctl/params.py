@@ -18,7 +18,7 @@ from enum import Enum
 from os import PathLike
 from typing import Any
 
-from lsctl.validation import check_choice, check_range, check_type
+from lsctl.validation import check_choice, check_not_blank, check_range, check_type
 
 TYPES = (float, int, str, bool)
 
@@ -61,6 +61,9 @@ class Param:
             return
         if not self.labels:  # a label list may come as a list
             check_type(self.name, value, self.type, text=(str, Enum, PathLike))
+        if self.type is str:
+            # No text parameter means anything empty ('' is not "not given").
+            check_not_blank(self.name, value)
         if self.choices is not None:
             check_choice(self.name, value, self.choices)
         if self.low is not None or self.high is not None:

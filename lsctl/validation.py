@@ -135,11 +135,11 @@ def check_not_blank(name: str, value: Any) -> Any:
     >>> check_not_blank("label_col", " ")
     Traceback (most recent call last):
     ...
-    lsctl.validation.ParameterError: label_col is empty; give a name, or leave it out
+    lsctl.validation.ParameterError: label_col is empty; give a value or leave it out
     """
     if isinstance(value, str) and not value.strip():
         raise ParameterError(
-            f"{{{name}:n}} is empty; give a name, or leave it out", **{name: value}
+            f"{{{name}:n}} is empty; give a value or leave it out", **{name: value}
         )
     return value
 

@@ -63,7 +63,7 @@ OutputOpt = Annotated[
 
 
 def _name(name: str | None, default: str) -> str:
-    return name if name else default
+    return default if name is None else name
 
 
 @app.command("bm25")

@@ -11,6 +11,7 @@ from lsctl.progress import Progress
 from lsctl.retrieval.bm25 import BM25
 from lsctl.retrieval.data import load_corpus
 from lsctl.retrieval.rank import metrics, rank_corpus, ranked_meta
+from lsctl.validation import check_not_blank
 
 
 def bm25_rank(
@@ -30,6 +31,7 @@ def bm25_rank(
 
     With ``output``, the ranked artifact is also written there.
     """
+    check_not_blank("name", name)
     corpus = load_corpus(questions, sentences, fold, pool)
     index = BM25(corpus.pool_texts, k1=k1, b=b)
     qm = index.query_matrix(corpus.question_texts)

@@ -564,7 +564,9 @@ def predict(
     """
     from lsctl.retrieval.data import load_corpus
     from lsctl.retrieval.rank import rank_corpus, ranked_meta
+    from lsctl.validation import check_not_blank
 
+    check_not_blank("name", name)
     model, encoder, config = load_run(run, device)
     corpus = load_corpus(questions, sentences, fold, pool)
     _, block = rank_with(model, encoder, corpus, progress)

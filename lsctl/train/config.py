@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsctl.errors import UsageError
-from lsctl.validation import check_one_stdin, check_seed
+from lsctl.validation import check_not_blank, check_one_stdin, check_seed
 
 MODELS = ("textcnn", "lstm", "fasttext")
 LOSSES = ("ce", "soft", "aux", "aux-head", "ols")
@@ -178,6 +178,8 @@ class TrainConfig:
     def resolved(self) -> TrainConfig:
         """A copy with model-dependent defaults filled in and options checked."""
         c = dataclasses.replace(self)
+        for name in ("train", "output", "dev", "embeddings", "preset"):
+            check_not_blank(name, getattr(c, name))
         # Absolute paths so a resumed run compares inputs, not spellings.
         c.train = _abspath(c.train)
         c.dev = _abspath(c.dev) if c.dev else None

@@ -100,6 +100,7 @@ def test_eval_quiet_prints_nothing(cli, tmp_path):
         (["--pool", "nearby"], 2, "--pool"),
         (["--k1", "0"], 2, "--k1"),
         (["--pool", "fold", "--fold", "all"], 2, "--pool fold ranks within the questions' own"),
+        (["--name", ""], 2, "--name is empty"),
         (["--k1", "1e300"], 2, "--k1 1e+300 is outside (0, 1e+12]"),
         (["--b", "1.5"], 2, "--b"),
         (["--top-k", "0"], 2, "--top-k"),

@@ -243,6 +243,8 @@ def test_cross_fit_records_its_statistics(cli, data, tmp_path):
         (["--k2", "0"], "--k2"),
         (["--k1", "1e308"], "--k1 1e+308 is outside (0, 1e+12]"),  # k1·f would overflow
         (["--k2", "2e12"], "--k2"),
+        (["--keywords", ""], "--keywords is empty"),  # not "no keywords": in-sample KWLS
+        (["--stopwords", " "], "--stopwords is empty"),
         (["--cross-fit", "1"], "--cross-fit"),
         (["-m", "sharpen"], "unknown --method"),
         (["--tokenizer", "bpe"], "unknown --tokenizer bpe; choose one of words, whitespace"),

@@ -82,6 +82,9 @@ def test_existing_run_needs_resume(cli, tmp_path):
         (["--label-smoothing", "-0.2", "--warmup-epochs", "-1"], 2, "--warmup-epochs must be"),
         (["--precision", "fp16"], 2, "--precision"),
         (["--dev", "nope.parquet"], 1, "nope.parquet: no such file"),
+        # '' is not "not given": no dev split carved, no random vectors in place.
+        (["--dev", ""], 2, "--dev is empty"),
+        (["--embeddings", ""], 2, "--embeddings is empty"),
     ],
 )
 def test_bad_input_is_one_error_line(cli, tmp_path, args, code, message):
