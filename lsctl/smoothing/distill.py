@@ -96,6 +96,8 @@ class Distill(Method):
         self.temperature = float(DEFAULT_TEMPERATURE if t is None else t)
         mix = ctx.params.get("mix")
         self.mix = 1.0 if mix is None else float(mix)
+        # The values used, defaults included, go into the output's params.
+        ctx.info["temperature"], ctx.info["mix"] = self.temperature, self.mix
         if self.mix < 1:
             ctx.require_labels()
         paths = [p.strip() for p in str(ctx.params["teacher"]).split(",") if p.strip()]

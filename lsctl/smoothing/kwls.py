@@ -104,6 +104,13 @@ class RelevanceMethod(Method):
         info["k1"], info["b"], info["k2"] = self.k1, self.b, self.k2
         info["tokenizer"] = self.spec.to_dict()
         info["min_count"] = self.min_count
+        if not int(ctx.params.get("cross_fit") or 0):
+            # The seed only assigns folds: without them it changes nothing, so
+            # the output does not claim one.
+            if ctx.params.get("seed"):
+                ctx.warn("--seed only assigns the --cross-fit folds; without --cross-fit it "
+                         "changes nothing")  # fmt: skip
+            info["seed"] = None
         if self.variant == "tfidf":
             for key in ("k1", "b", "k2"):
                 info.pop(key)

@@ -117,6 +117,19 @@ def test_kwls_at_the_largest_k1_and_k2_stays_finite_and_matches_plain(cli, data,
     np.testing.assert_allclose(_soft(out), want, atol=1e-6)
 
 
+def test_kwls_seed_without_cross_fit_is_not_claimed(cli, data, tmp_path):
+    # The seed only assigns --cross-fit folds: alone it changes nothing, so the
+    # output records no seed and the user is told.
+    out, out7 = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert cli("softlabel", data, "-o", out, "-q").exit_code == 0
+    r = cli("softlabel", data, "-o", out7, "--seed", "7")
+    assert r.exit_code == 0 and "--seed only assigns the --cross-fit folds" in r.stderr
+    np.testing.assert_array_equal(_soft(out), _soft(out7))
+    assert _meta(out7)["params"]["seed"] is None
+    r = cli("softlabel", data, "-o", out7, "--seed", "7", "--cross-fit", "2", "-q")
+    assert r.exit_code == 0 and _meta(out7)["params"]["seed"] == 7
+
+
 def test_uniform_k_convention_is_torchs_label_smoothing_target(cli, data, tmp_path):
     torch = pytest.importorskip("torch")
     out = tmp_path / "u.parquet"

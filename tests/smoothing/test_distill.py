@@ -242,6 +242,9 @@ def test_a_piped_teacher_is_recorded_with_its_content_hash(cli, tmp_path):
     r = cli("softlabel", tmp_path / "d.parquet", "-m", "distill", "--teacher", "-", "-o", out,
             "-q", input=teacher.read_bytes())  # fmt: skip
     assert r.exit_code == 0, r.stderr
-    inputs = json.loads(pq.read_schema(out).metadata[b"lsctl"])["inputs"]
+    meta = json.loads(pq.read_schema(out).metadata[b"lsctl"])
+    inputs = meta["inputs"]
     assert inputs[1] == {"path": "-", "sha256": file_sha256(str(teacher))}
+    # The defaults used are recorded as values, not as null.
+    assert (meta["params"]["temperature"], meta["params"]["mix"]) == (4.0, 1.0)
     assert inputs[0]["sha256"] == file_sha256(str(tmp_path / "d.parquet"))
