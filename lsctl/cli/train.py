@@ -226,7 +226,8 @@ def command(
         str,
         typer.Option(
             "--embed-init",
-            help="normal (N(0,1)) or uniform (U[-0.25,0.25], Kim).",
+            help="normal (N(0,1); fasttext: its own U[-1/d,1/d]) or uniform "
+            "(U[-0.25,0.25], Kim; fasttext: words and bigrams).",
             rich_help_panel=_M,
         ),
     ] = _D["embed_init"],

@@ -44,7 +44,7 @@ from lsctl.train.cpu_memory import reuse_large_blocks
 from lsctl.train.data import TrainData
 from lsctl.train.device import autocast, resolve_device
 from lsctl.train.features import batch as make_batch
-from lsctl.train.models import apply_max_norm
+from lsctl.train.models import apply_max_norm, embed_init_used
 from lsctl.train.predict import compute_logits
 from lsctl.train.selection import Selection
 
@@ -276,16 +276,20 @@ class Trainer:
                 sparse=c.sparse_embeddings and self.world == 1,
             )
             self.encoder = WordEncoder(self.vocab, c.max_length)
+            # What the model is, and only what it has (no hidden size for a
+            # CNN, no padding for fastText); predict rebuilds it from this.
             self.model_info = {
                 "type": c.model,
                 "vocab_size": len(self.vocab),
                 "embed_dim": c.embed_dim,
-                "hidden": c.hidden,
                 "dropout": c.dropout,
-                "conv_padding": c.conv_padding,
+                "embed_init": embed_init_used(c.model, c.embed_init, c.embed_dim),
+                **{
+                    "textcnn": {"conv_padding": c.conv_padding},
+                    "lstm": {"hidden": c.hidden},
+                    "fasttext": {"ngrams": c.ngrams, "buckets": c.buckets},
+                }[c.model],
             }
-            if c.model == "fasttext":
-                self.model_info.update(ngrams=c.ngrams, buckets=c.buckets)
             if c.embeddings and not self.resume:
                 self._load_embeddings()
             if c.freeze_embeddings:

