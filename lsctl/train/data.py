@@ -99,6 +99,13 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
 
         targets = uniform_targets(y, len(labels), config.label_smoothing, convention="k")
         source = "label-smoothing"
+    elif has_soft and not config.needs_targets:
+        # Soft labels made for this run and a loss that never reads them: the
+        # run would be plain CE while the user believes it is smoothed.
+        warn(
+            f"{where} has a soft_label column, which --loss {config.loss} does not read "
+            "(hard labels only); train with --loss aux (the KWLS paper's) or --loss soft to use it"
+        )
     elif config.needs_targets:
         if not has_soft:
             raise LsctlError(

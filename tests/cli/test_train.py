@@ -105,6 +105,16 @@ def test_label_smoothing_on_softlabels_conflicts(cli, tmp_path):
     assert r.exit_code == 2 and "--label-smoothing" in r.stderr
 
 
+def test_a_soft_label_column_that_the_loss_ignores_is_pointed_out(cli, tmp_path):
+    soft = np.full((30, 3), 1 / 3)
+    data = write_dataset(tmp_path / "soft.parquet", n=30, soft=soft)
+    r = cli("train", data, "-o", tmp_path / "run", *TINY)  # default --loss ce
+    assert r.exit_code == 0, r.stderr
+    assert "has a soft_label column, which --loss ce does not read" in " ".join(r.stderr.split())
+    r = cli("train", data, "-o", tmp_path / "run2", *TINY, "--loss", "soft")
+    assert r.exit_code == 0 and "does not read" not in r.stderr
+
+
 def test_divergence_is_a_clear_error(cli, tmp_path):
     data = write_dataset(tmp_path / "train.parquet", n=60)
     r = cli(
