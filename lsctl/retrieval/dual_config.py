@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsctl.errors import UsageError
+from lsctl.train.config import ALPHA_MAX
 
 ENCODERS = ("fasttext", "textcnn", "lstm")
 SCORES = ("dot", "cos")
@@ -74,9 +75,16 @@ class DualConfig:
                 raise UsageError(f"{opt} {value!r}: choose one of {', '.join(choices)}")
         checks = (
             (c.temperature > 0, "--temperature must be > 0"),
+            # Far above the scores' scale every logit is ~0 and training
+            # cannot move the ranking; 1e4 leaves room for dot products.
+            (
+                c.temperature <= 1e4,
+                "--temperature must be at most 1e4 (scores / T would all be ~0)",
+            ),
             (c.hard_negatives >= 0, "--hard-negatives must be >= 0"),
             (0 <= c.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
             (c.alpha >= 0, "--alpha must be >= 0"),
+            (c.alpha <= ALPHA_MAX, f"--alpha must be at most {ALPHA_MAX:g}"),
             (c.epochs >= 1, "--epochs must be at least 1"),
             (c.batch_size >= 2, "--batch-size must be at least 2 (in-batch negatives)"),
             (c.lr > 0, "--lr must be > 0"),

@@ -26,6 +26,7 @@ OLS_EPSILON = 0.1
 # --alpha's default per loss: KWLS's MSE weight for aux/aux-head (their code's
 # value), OLS's hard-label weight for ols.
 ALPHA_DEFAULTS = {"ols": 0.5}
+ALPHA_MAX = 1e6
 ALPHA_LOSSES = ("aux", "aux-head", "ols")  # the losses that weigh two terms by --alpha
 ALPHA_DEFAULT = 1.0
 
@@ -244,6 +245,9 @@ class TrainConfig:
             (c.precision in ("fp32", "bf16"), "--precision: choose fp32 or bf16"),
             (c.patience >= 0, "--patience must be >= 0 (0 turns early stopping off)"),
             (c.alpha >= 0, "--alpha must be >= 0"),
+            # The aux losses divide by (1+α)²: beyond this the loss underflows
+            # to nothing (and (1+α)² overflows near 1e154).
+            (c.alpha <= ALPHA_MAX, f"--alpha must be at most {ALPHA_MAX:g}"),
             (
                 c.loss != "ols" or c.alpha <= 1,
                 "--alpha must be in [0, 1] for --loss ols (the weight of the hard-label CE)",
@@ -268,6 +272,14 @@ class TrainConfig:
             (c.threads is None or c.threads >= 1, "--threads must be at least 1"),
             (c.ngrams in (1, 2), "--ngrams: choose 1 (words) or 2 (words and bigrams)"),
             (c.buckets >= 1, "--buckets must be at least 1"),
+            (
+                not fasttext
+                or c.ngrams == 1
+                or c.buckets * (c.embed_dim or 0) * 4 <= _memory_bytes(),
+                f"--buckets {c.buckets:,} × --embed-dim {c.embed_dim} float32 vectors "
+                f"({c.buckets * (c.embed_dim or 0) * 4 / 2**30:,.1f} GiB) do not fit in this "
+                "machine's memory; lower --buckets",
+            ),
             (
                 fasttext or (c.ngrams, c.buckets) == (TrainConfig.ngrams, TrainConfig.buckets),
                 "--ngrams and --buckets apply to --model fasttext",
@@ -316,6 +328,16 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _memory_bytes() -> float:
+    """The machine's physical memory (inf where the OS does not say)."""
+    import os
+
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return float("inf")
 
 
 def _abspath(path: str) -> str:

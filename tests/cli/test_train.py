@@ -84,6 +84,8 @@ def test_existing_run_needs_resume(cli, tmp_path):
         (["--dev", "nope.parquet"], 1, "nope.parquet: no such file"),
         # '' is not "not given": no dev split carved, no random vectors in place.
         (["--dev", ""], 2, "--dev is empty"),
+        (["--loss", "aux", "--alpha", "1e200"], 2, "--alpha must be at most 1e+06"),
+        (["--model", "fasttext", "--buckets", str(2**62)], 2, "do not fit in this machine's"),
         (["--embeddings", ""], 2, "--embeddings is empty"),
     ],
 )
