@@ -52,7 +52,9 @@ def compare_rows(path: str) -> tuple[list[dict], dict]:
 
 
 def compare_md(paths: list[str]) -> str:
-    out = []
+    """One table per metric: files in a row that share the metric and CI level
+    (e.g. KWLS against each other method) become one table."""
+    out: list[tuple[list[str], list[list[str]]]] = []
     for path in paths:
         rows, params = compare_rows(path)
         metric = params.get("metric") or (rows[0]["metric"] if rows else "?")
@@ -88,8 +90,11 @@ def compare_md(paths: list[str]) -> str:
             "p Holm",
             "verdict",
         ]
-        out.append(_table(header, body))
-    return "\n\n".join(out) + "\n"
+        if out and out[-1][0] == header:
+            out[-1][1].extend(body)
+        else:
+            out.append((header, body))
+    return "\n\n".join(_table(h, b) for h, b in out) + "\n"
 
 
 def _mean_sd(xs: list[float], scale: float = 1.0, digits: int = 2) -> str:

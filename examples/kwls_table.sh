@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # KWLS paper (Liu et al., COLING 2022), Tables 2 and 4: CE vs LS-Classic vs
 # LS-TFIDF vs LS-Distill vs KWLS (in-sample and cross-fitted), balanced and
-# under-sampled, on the full available train and test splits.
+# under-sampled, on the full available train and test splits. Each grid's
+# results.md table compares every method with CE, then KWLS with each method.
 #
 #   bash examples/kwls_table.sh --quick   # AG News subset, fastText, balanced, 1 seed (~1 min)
 #   bash examples/kwls_table.sh           # Table 2 on 5 datasets + Table 4 on AG News and IMDb,
@@ -43,6 +44,25 @@
 # set's table and the average over the K sets.
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
+
+# kwls_against_each TAG: KWLS against each other method of the grid but CE
+# (the table above), paired by seed (--baseline OTHER): does KWLS beat them too?
+kwls_against_each() {
+	local P="$OUT/$1/preds" other cmps=()
+	[ -f "$P/kwls-s${SEEDS%% *}.parquet" ] || return 0
+	for other in $METHODS; do
+		case $other in ce | kwls) continue ;; esac
+		lsctl compare "$P/$other"-s[0-9]*.parquet "$P"/kwls-s[0-9]*.parquet --baseline "$other" \
+			-o "$OUT/cmp/$1.kwls-vs-$other.parquet" --rounds "$ROUNDS" -q
+		cmps+=("$OUT/cmp/$1.kwls-vs-$other.parquet")
+	done
+	[ "${#cmps[@]}" -gt 0 ] || return 0
+	echo
+	echo "KWLS against each other method (one paired test per row, so p Holm is its two-sided bootstrap p):"
+	echo
+	md_table compare "${cmps[@]}"
+}
+
 parse_args "$@"
 require_lsctl
 
@@ -180,6 +200,7 @@ for ds in $DATASETS; do
 					echo "## $ds, $name, $model"
 					echo
 					compare_tables "$tag" ce
+					kwls_against_each "$tag"
 				} >>"$RESULTS"
 				tags+=("$OUT/$tag/preds")
 			done

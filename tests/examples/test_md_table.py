@@ -75,6 +75,25 @@ def test_compare_table_from_json(md, tmp_path):
     assert row["verdict"] == "better"
 
 
+def test_compare_files_of_one_metric_make_one_table(md, tmp_path):
+    def write(name, baseline, metric="accuracy"):
+        row = {"system": "kwls", "baseline": baseline, "metric": metric, "mean": 0.9,
+               "baseline_mean": 0.8, "delta": 0.1, "ci_low": 0.0, "ci_high": 0.2,
+               "p_bootstrap": 0.01, "p_ttest": None, "p_wilcoxon": None, "p_mcnemar": None,
+               "p_adjusted": 0.02, "verdict": "better"}  # fmt: skip
+        path = tmp_path / name
+        path.write_text(json.dumps({"metric": metric, "rows": [row]}))
+        return str(path)
+
+    text = md.compare_md(
+        [write("a.json", "ls"), write("b.json", "tfidf"), write("c.json", "ce", "ece")]
+    )
+    tables = text.strip().split("\n\n")
+    assert len(tables) == 2  # accuracy (two rows), then ece
+    assert [r["vs"] for r in parse_md(tables[0])] == ["ls", "tfidf"]
+    assert [r["vs"] for r in parse_md(tables[1])] == ["ce"]
+
+
 def test_convergence_table_groups_seeds(md, tmp_path):
     """The table averages what `lsctl eval` stamped, per system over seeds."""
     from lsctl.artifacts import make_meta, write_artifact
