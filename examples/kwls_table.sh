@@ -52,6 +52,8 @@ kwls_against_each() {
 	[ -f "$P/kwls-s${SEEDS%% *}.parquet" ] || return 0
 	for other in $METHODS; do
 		case $other in ce | kwls) continue ;; esac
+		# A method without predictions (every seed diverged) has no row.
+		compgen -G "$P/$other-s[0-9]*.parquet" >/dev/null || continue
 		lsctl compare "$P/$other"-s[0-9]*.parquet "$P"/kwls-s[0-9]*.parquet --baseline "$other" \
 			-o "$OUT/cmp/$1.kwls-vs-$other.parquet" --rounds "$ROUNDS" -q
 		cmps+=("$OUT/cmp/$1.kwls-vs-$other.parquet")

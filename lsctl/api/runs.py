@@ -114,15 +114,9 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
             dev=None if dev is None else _as_path(dev, tmp, "dev", "dev"),
             **options,
         )
-        # A table's temporary file is gone once this returns: the run records
-        # the argument it came as (its content hash stays beside it).
-        tables = {
-            os.path.abspath(path): f"(table given as {argument})"
-            for path, given, argument in ((config.train, data, "data"), (config.dev, dev, "dev"))
-            if path is not None and not isinstance(given, (str, os.PathLike))
-        }
         # A preset fills the options not given, as on the command line.
-        config = config.with_preset(config.preset, keep=set(options) - {"preset"}).resolved()
+        given = {k for k, v in options.items() if v is not None and k != "preset"}
+        config = config.with_preset(config.preset, keep=given).resolved()
         if (
             config.needs_targets
             and config.label_smoothing is None
@@ -136,30 +130,14 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
                 data=None,
                 label_smoothing=None,
             )
-        try:
-            result = run_training(config, resume=resume)
-        finally:
-            _name_tables(config.output, tables)
-        dropped = result.info.get("dropped_empty") or {}
-        result.info["dropped_empty"] = {table_names(k): n for k, n in dropped.items()}
-        return result
-
-
-def _name_tables(run: str, tables: dict[str, str]) -> None:
-    """In RUN's config.json, put each table's name where its temporary file's path is."""
-    from lsctl.train import run_dir
-
-    if not tables or not os.path.isfile(os.path.join(run, run_dir.CONFIG)):
-        return
-    config = run_dir.read_config(run)
-    for record in config.get("inputs") or []:
-        record["path"] = tables.get(record.get("path"), record.get("path"))
-    options = config.get("options") or {}
-    for key in ("train", "dev"):
-        options[key] = tables.get(options.get(key), options.get(key))
-    if isinstance(config.get("dropped_empty"), dict):
-        config["dropped_empty"] = {tables.get(k, k): n for k, n in config["dropped_empty"].items()}
-    run_dir.write_json(run, run_dir.CONFIG, config)
+        # A table's temporary file is gone once this returns: the run's records
+        # name the argument it came as ("data (a table)"), beside its hash.
+        shown = {
+            os.path.abspath(p): table_names(p)
+            for p in (config.train, config.dev)
+            if p is not None and table_names(p) != p
+        }
+        return run_training(config, resume=resume, shown=shown)
 
 
 def _check_path(name: str, value: Any) -> None:

@@ -18,7 +18,7 @@ from lsctl.cli.common import (
     progress,
     warn,
 )
-from lsctl.smoothing.relevance import K1, B
+from lsctl.smoothing.relevance import K1, K_MAX, B
 from lsctl.text.tokenize import TOKENIZERS
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def command(
             min=0, help="Show the top K keywords per label on stderr [10 without -o, else 0]."
         ),
     ] = None,
-    k1: Annotated[float, typer.Option(help="BM25-style saturation k1 > 0.")] = K1,
+    k1: Annotated[float, typer.Option(help=f"BM25-style saturation k1 in (0, {K_MAX:g}].")] = K1,
     b: Annotated[float, typer.Option(help="Class-length normalization b in [0, 1].")] = B,
     tokenizer: Annotated[
         str,

@@ -81,6 +81,8 @@ def curves(
         if name in named_paths:
             raise UsageError(f"--label {name!r} is given twice; list all its runs in one --label")
         for p in members:
+            if owner.get(same(p)) == name:
+                raise UsageError(f"--label {name!r} lists the run {p} twice")
             if same(p) in owner:
                 raise UsageError(
                     f"--label: the run {p} is in both {owner[same(p)]!r} and {name!r}; "
@@ -88,7 +90,12 @@ def curves(
                 )
             owner[same(p)] = name
         named_paths[name] = members
-    rest = [p for p in runs or [] if same(p) not in owner]
+    # A run given twice (runs/a runs/a/) is drawn once.
+    first: dict[str, str] = {}
+    for p in runs or []:
+        if same(p) not in owner:
+            first.setdefault(same(p), p)
+    rest = list(first.values())
     if not owner and not rest:
         raise UsageError("give run directories (RUN…) or --label NAME=RUN,RUN")
     cache: dict[str, object] = {}

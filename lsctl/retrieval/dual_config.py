@@ -9,6 +9,10 @@ from typing import Any
 from lsctl.errors import UsageError
 from lsctl.train.config import ALPHA_MAX
 
+# Far above the scores' scale every logit is ~0 and training cannot move the
+# ranking; this leaves room for dot products.
+TEMPERATURE_MAX = 1e4
+
 ENCODERS = ("fasttext", "textcnn", "lstm")
 SCORES = ("dot", "cos")
 TARGETS = ("none", "uniform", "tfidf", "kwls", "distill")
@@ -75,11 +79,9 @@ class DualConfig:
                 raise UsageError(f"{opt} {value!r}: choose one of {', '.join(choices)}")
         checks = (
             (c.temperature > 0, "--temperature must be > 0"),
-            # Far above the scores' scale every logit is ~0 and training
-            # cannot move the ranking; 1e4 leaves room for dot products.
             (
-                c.temperature <= 1e4,
-                "--temperature must be at most 1e4 (scores / T would all be ~0)",
+                c.temperature <= TEMPERATURE_MAX,
+                f"--temperature must be at most {TEMPERATURE_MAX:g} (scores / T would all be ~0)",
             ),
             (c.hard_negatives >= 0, "--hard-negatives must be >= 0"),
             (0 <= c.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),

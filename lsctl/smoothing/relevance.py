@@ -42,9 +42,10 @@ from lsctl.validation import check_range, check_seed
 VARIANTS = ("kwls", "tfidf")
 # The KWLS authors' k1, b and k2: the one place these defaults are written.
 K1, B, K2 = 2.0, 0.75, 2.0
-# Up to this, k·f overflows nothing, and the saturation is already gone
-# (WIC = f·k2/(f + k2) is f, WLC is f/norm, to about 12 digits); a larger k
-# only risks inf/inf.
+# Up to this, k·f overflows nothing, and the saturation is already gone:
+# WIC = f·k2/(f + k2) is within f/k2 of f (relative), WLC within f/(k1·norm) of
+# f/norm, so 1e-6 even for a word counted 1e6 times in a class. A larger k only
+# risks inf/inf.
 K_MAX = 1e12
 # Their declarations, for the command line and every check.
 SATURATION = (

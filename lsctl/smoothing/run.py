@@ -198,8 +198,14 @@ def softlabel(
     method = registry.get(method_name)()
     params = {**params, "method": method_name}
     method.validate(params)
+    # --teacher may list several files (A,B,…): any one of them may be stdin.
+    teachers = [t.strip() for t in str(params.get("teacher") or "").split(",")]
     check_one_stdin(
-        {"DATA": data, "keywords": params.get("keywords"), "teacher": params.get("teacher")}
+        {
+            "DATA": data,
+            "keywords": params.get("keywords"),
+            "teacher": "-" if "-" in teachers else None,
+        }
     )
     in_memory = not isinstance(data, str)
     reader = table_reader(data) if in_memory else open_artifact(data)

@@ -86,6 +86,21 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
     targets: np.ndarray | None = None
     source = "none"
     has_soft = "soft_label" in table.column_names
+    if (
+        has_soft
+        and not uses_soft
+        and not (config.label_smoothing is not None and config.needs_targets)
+    ):
+        # Soft labels made for this run and a loss that never reads them: the
+        # run is not what the user believes it is. (With --label-smoothing and a
+        # soft loss the conflict is an error, below.)
+        how = f"--loss {config.loss}" + (
+            " with --label-smoothing" if config.label_smoothing is not None else ""
+        )
+        warn(
+            f"{where} has a soft_label column, which {how} does not read; train with "
+            "--loss aux (the KWLS paper's) or --loss soft, without --label-smoothing, to use it"
+        )
     if config.loss == "ols":
         # OLS makes its own targets in the loop; --label-smoothing is S_0's rate.
         source = "ols"
@@ -99,13 +114,6 @@ def load(config: TrainConfig, warn: Callable[[str], None] | None = None) -> Trai
 
         targets = uniform_targets(y, len(labels), config.label_smoothing, convention="k")
         source = "label-smoothing"
-    elif has_soft and not config.needs_targets:
-        # Soft labels made for this run and a loss that never reads them: the
-        # run would be plain CE while the user believes it is smoothed.
-        warn(
-            f"{where} has a soft_label column, which --loss {config.loss} does not read "
-            "(hard labels only); train with --loss aux (the KWLS paper's) or --loss soft to use it"
-        )
     elif config.needs_targets:
         if not has_soft:
             raise LsctlError(

@@ -111,9 +111,13 @@ class Trainer:
         notify: Callable[[str], None] | None = None,
         resume: bool = False,
         write: bool = True,
+        shown: dict[str, str] | None = None,
     ) -> None:
         self.config = c = config.resolved()
         self.data = data
+        # How the records name an input whose path means nothing later (an API
+        # table's temporary file): path -> name.
+        self.shown = shown or {}
         self.progress = ensure(progress)
         self.notify = notify or (lambda msg: None)
         if resume and not os.path.exists(checkpoint.path(c.output)):
@@ -318,6 +322,10 @@ class Trainer:
             self.model.embedding.weight.copy_(torch.from_numpy(loaded.matrix))
         words = len(self.vocab) - 2
         self.model_info["embeddings"] = {"format": loaded.fmt, "found": loaded.found}
+        # The word table is no longer what --embed-init drew (bigrams, if any, are).
+        self.model_info["embed_init"] = (
+            f"pretrained ({os.path.basename(c.embeddings)}); words not in it U[-0.25, 0.25]"
+        )
         self.notify(
             f"embeddings: {loaded.found} of {words} vocabulary words found in "
             f"{os.path.basename(c.embeddings)} ({loaded.fmt}); the rest are U[-0.25, 0.25]"
@@ -606,7 +614,7 @@ class Trainer:
         stop = self.selection.stop
         if self.write:
             selected = self.best["epoch"] if self.best else None
-            rd.write_metrics(c.output, self.history, self.labels, c.to_dict(), selected)
+            rd.write_metrics(c.output, self.history, self.labels, self._options(), selected)
             self._pos = {
                 "epoch": epoch,
                 "step": 0,
@@ -723,7 +731,7 @@ class Trainer:
                 "best": self.best,
                 "bad_epochs": self.bad_epochs,
                 "stopped": stopped,
-                "config": self.config.to_dict(),
+                "config": self._options(),
                 **({"ols": self.ols.state_dict()} if self.ols is not None else {}),
             },
         )
@@ -732,7 +740,7 @@ class Trainer:
         c = self.config
         state = checkpoint.load(c.output)
         saved = rd.read_config(c.output)
-        conflicts = resume_conflicts(state["config"], c.to_dict())
+        conflicts = resume_conflicts(state["config"], self._options())
         old_hashes = [i.get("sha256") for i in saved.get("inputs", [])]
         new_hashes = [i.get("sha256") for i in self.data.inputs]
         if old_hashes and old_hashes == new_hashes:
@@ -753,7 +761,9 @@ class Trainer:
         # the resume on different rows, and select among them.
         for path, old, new in zip((c.train, c.dev), old_hashes, new_hashes, strict=False):
             if old and new and old != new:
-                raise LsctlError(f"--resume: {path} changed since the run started; use another -o")
+                raise LsctlError(
+                    f"--resume: {self._show(path)} changed since the run started; use another -o"
+                )
         self.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -856,8 +866,20 @@ class Trainer:
             "dev_examples": len(self.dev_y),
             "targets": self.data.targets_source,
             "dev_source": self.data.dev_source,
-            "dropped_empty": self.data.dropped_empty,
+            "dropped_empty": self._dropped(),
         }
+
+    def _show(self, path: str | None) -> str | None:
+        return self.shown.get(path, path) if path else path
+
+    def _options(self) -> dict[str, Any]:
+        """The options as recorded (config.json, metrics, checkpoint)."""
+        d = self.config.to_dict()
+        d["train"], d["dev"] = self._show(d["train"]), self._show(d["dev"])
+        return d
+
+    def _dropped(self) -> dict[str, int]:
+        return {self._show(k) or k: n for k, n in self.data.dropped_empty.items()}
 
     def _write_config(self, status: str) -> None:
         import platform
@@ -882,12 +904,12 @@ class Trainer:
                 "status": status,
                 "labels": self.labels,
                 "seed": self.config.seed,
-                "options": self.config.to_dict(),
+                "options": self._options(),
                 "model": self.model_info,
                 "versions": versions,
-                "inputs": self.data.inputs,
+                "inputs": [{**r, "path": self._show(r.get("path"))} for r in self.data.inputs],
                 "world_size": self.world,
-                "dropped_empty": self.data.dropped_empty,
+                "dropped_empty": self._dropped(),
                 "best": getattr(self, "best", None),
                 "selected_epoch": (getattr(self, "best", None) or {}).get("epoch"),
                 "phases": {
@@ -911,10 +933,12 @@ def train(
     notify: Callable[[str], None] | None = None,
     resume: bool = False,
     warn: Callable[[str], None] | None = None,
+    shown: dict[str, str] | None = None,
 ) -> TrainResult:
     """Read the data, train, write the run directory (rank 0); the CLI's one call.
 
-    ``warn`` receives data warnings (rows dropped under ``drop_empty``).
+    ``warn`` receives data warnings (rows dropped under ``drop_empty``);
+    ``shown`` names inputs in the records instead of their paths (path -> name).
     """
     from lsctl.artifacts.io import remove_empty_dirs
     from lsctl.train import data as data_mod
@@ -924,7 +948,7 @@ def train(
     try:
         dist.barrier()
         data = data_mod.load(config, warn if dist.rank() == 0 else None)
-        trainer = Trainer(config, data, progress, notify, resume=resume)
+        trainer = Trainer(config, data, progress, notify, resume=resume, shown=shown)
         return trainer.fit()
     except BaseException as e:
         # A new run that failed before its first checkpoint leaves nothing behind:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import lsctl
@@ -178,14 +179,18 @@ def test_train_resumes_a_table_run_and_evaluate_takes_its_result(tmp_path):
     first = lsctl.train(df, run, model="fasttext", epochs=1, seed=2)
     assert "lsctl-api-" not in str(first.summary())
     config = json.loads((run / "config.json").read_text())
-    # The table's temporary file is gone: the run names the argument instead,
-    # beside the content hash of the rows it trained on.
-    assert config["options"]["train"] == config["inputs"][0]["path"] == "(table given as data)"
+    # The table's temporary file is gone: every record names the argument
+    # instead (config.json, metrics.parquet), beside the rows' content hash.
+    assert config["options"]["train"] == config["inputs"][0]["path"] == "data (a table)"
     assert "lsctl-api-" not in json.dumps(config)
     assert len(config["inputs"][0]["sha256"]) == 64
+    assert b"lsctl-api-" not in pq.read_schema(run / "metrics.parquet").metadata[b"lsctl"]
     more = lsctl.train(df, run, model="fasttext", epochs=2, seed=2, resume=True)
     assert [r["epoch"] for r in more.history] == [1, 2]
     assert "lsctl-api-" not in (run / "config.json").read_text()
+    # Other rows under the same argument: named by it, as a data error.
+    with pytest.raises(lsctl.LsctlError, match=r"data \(a table\) changed since the run started"):
+        lsctl.train(df.iloc[:60], run, model="fasttext", epochs=3, seed=2, resume=True)
     assert lsctl.evaluate(more, df.iloc[:8]).summary["accuracy"] >= 0
 
 
@@ -197,3 +202,8 @@ def test_train_applies_a_preset_and_the_options_given_win(tmp_path):
     assert (options["optimizer"], options["lr"], options["batch_size"]) == ("adadelta", 1.0, 50)
     assert (options["max_norm"], options["conv_padding"]) == (3.0, "full")
     assert (options["epochs"], options["embed_dim"]) == (1, 8)
+    # None means "not given" here too: it does not block the preset's value.
+    lsctl.train(df, tmp_path / "run2", preset="kim2014", optimizer=None, epochs=1, embed_dim=8,
+                max_length=8)  # fmt: skip
+    options = json.loads((tmp_path / "run2" / "config.json").read_text())["options"]
+    assert options["optimizer"] == "adadelta"

@@ -330,7 +330,7 @@ def test_same_seed_same_run(cli, toy, base_run):
         (["--hard-negatives", "-1"], 2, "--hard-negatives"),
         (["--batch-size", "1"], 2, "--batch-size"),
         (["--device", "tpu"], 2, "--device"),
-        (["--temperature", "1e300"], 2, "--temperature must be at most 1e4"),
+        (["--temperature", "1e300"], 2, "--temperature must be at most 10000"),
         (["--targets", "kwls", "--alpha", "1e200"], 2, "--alpha must be at most 1e+06"),
     ],
 )

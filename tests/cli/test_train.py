@@ -115,6 +115,12 @@ def test_a_soft_label_column_that_the_loss_ignores_is_pointed_out(cli, tmp_path)
     assert "has a soft_label column, which --loss ce does not read" in " ".join(r.stderr.split())
     r = cli("train", data, "-o", tmp_path / "run2", *TINY, "--loss", "soft")
     assert r.exit_code == 0 and "does not read" not in r.stderr
+    for args, how in (
+        (["--loss", "ols"], "--loss ols does not read"),
+        (["--label-smoothing", "0.1"], "--loss ce with --label-smoothing does not read"),
+    ):
+        r = cli("train", data, "-o", tmp_path / how.split()[1], *TINY, *args)
+        assert r.exit_code == 0 and how in " ".join(r.stderr.split()), r.stderr
 
 
 def test_divergence_is_a_clear_error(cli, tmp_path):

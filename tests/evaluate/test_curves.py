@@ -244,6 +244,9 @@ def test_plot_curves_options_take_effect(cli, two_systems, tmp_path):
     # The same run spelled another way (a trailing slash) is still the labelled one.
     r, _ = draw("f.png", k1, k2 + "/", "--label", f"mixed={ce1},{k2}")
     assert "mixed×2" in r.stderr and "kwls×1" in r.stderr
+    # ... and a run given twice is drawn once.
+    r, _ = draw("g.png", k1, k2, k1 + "/")
+    assert "kwls×2" in r.stderr
     r, _ = draw("e.png", "--label", f"only={ce1},{ce2}", "--quiet")
     assert r.stderr == ""
 
@@ -264,4 +267,6 @@ def test_plot_curves_errors(cli, two_systems, tmp_path):
     r = cli("plot", "curves", "-o", tmp_path / "c.png", "--label", f"a={ce1}",
             "--label", f"b={ce2},{ce1}/")  # fmt: skip
     assert r.exit_code == 2 and "is in both 'a' and 'b'" in r.stderr
+    r = cli("plot", "curves", "-o", tmp_path / "c.png", "--label", f"a={ce1},{ce1}/")
+    assert r.exit_code == 2 and "--label 'a' lists the run" in r.stderr
     assert not (tmp_path / "c.png").exists()

@@ -216,6 +216,19 @@ def test_a_full_disk_is_one_clear_line(tmp_path):
             ["softlabel", "-", "-m", "distill", "--teacher", "-", "-o", "{out}.parquet"],
             "--teacher -: DATA",
         ),
+        (
+            [
+                "softlabel",
+                "-",
+                "-m",
+                "distill",
+                "--teacher",
+                "{run}.parquet,-",
+                "-o",
+                "{out}.parquet",
+            ],
+            "--teacher -: DATA",
+        ),
         (["eval", "{run}", "-", "--calibrate", "-"], "--calibrate -: DATA already reads stdin"),
         (
             ["retrieve", "bm25", "--questions", "-", "--sentences", "-", "-o", "{out}.parquet"],

@@ -327,6 +327,8 @@ def test_embeddings_reach_the_model_and_freezing_keeps_them(tmp_path, fmt):
     t = _trainer(tmp_path, embeddings=str(path), freeze_embeddings=True)
     emb = t.module.embedding.weight
     assert not emb.requires_grad
+    # The record says where the words start, not --embed-init's draw.
+    assert t.model_info["embed_init"].startswith("pretrained (vec)")
     for w, v in vecs.items():
         np.testing.assert_array_equal(emb[t.vocab.stoi[w]].detach().numpy(), v)
     before = _params(t.module)
