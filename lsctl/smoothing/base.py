@@ -27,8 +27,9 @@ What a method can use:
   ``options`` (:class:`lsctl.params.Param`: name, type, default, range, help);
   the ``softlabel`` options, their validation, the recorded metadata
   (``param_names``) and the Python API's keyword arguments all come from it.
-- ``ctx.add_input(path)``: opens another artifact (e.g. a teacher's
-  predictions) and records its path and hash in the output's ``inputs``.
+- ``ctx.add_input(path, param)``: opens another artifact (e.g. a teacher's
+  predictions, given as ``param``) and records its path and hash in the
+  output's ``inputs``; ``-`` is refused when DATA already reads stdin.
 - ``ctx.warn(msg)``: a warning shown to the user after the run (and in ``--json``).
 - ``ctx.info``: a dict of extra facts to record under ``params`` in the
   output's metadata (e.g. where statistics came from).
@@ -157,10 +158,14 @@ class Context:
             raise LsctlError(f"{self.where}: some rows have no label; drop or fill them first")
         return label_indices(table, self.labels, self.where)
 
-    def add_input(self, path: str) -> Any:
-        """Open another artifact and record it as an input; returns its ArtifactReader."""
+    def add_input(self, path: str, param: str) -> Any:
+        """Open another artifact (given as ``param``) and record it as an input;
+        returns its ArtifactReader."""
         from lsctl.artifacts import open_artifact
+        from lsctl.validation import check_one_stdin
 
+        # A pipe carries one artifact: with DATA on stdin, this one would find it drained.
+        check_one_stdin({"DATA": self.where, param: path})
         reader = open_artifact(path)
         self.readers.append(reader)
         return reader

@@ -121,7 +121,7 @@ class Distill(Method):
         self, ctx: Context, path: str, data_hash: str | None, single: bool
     ) -> tuple[pa.Array, np.ndarray]:
         """One teacher file: its ids and its logits in DATA's label order."""
-        reader = ctx.add_input(path)
+        reader = ctx.add_input(path, "teacher")
         meta = reader.meta or {}
         if meta.get("kind") not in (None, "predictions"):
             raise LsctlError(

@@ -124,7 +124,7 @@ class RelevanceMethod(Method):
 
     def _prepare_keywords(self, ctx: Context) -> None:
         p = ctx.params
-        reader = ctx.add_input(p["keywords"])
+        reader = ctx.add_input(p["keywords"], "keywords")
         table = reader.read()
         vocab, stats, labels, kw_params = stats_from_keywords(table, reader.meta, p["keywords"])
         self._check_labels(ctx, labels, p["keywords"])

@@ -17,7 +17,6 @@ import pyarrow as pa
 from lsctl.errors import LsctlError, rows_have
 from lsctl.progress import Progress, ensure
 from lsctl.smoothing.base import Context
-from lsctl.validation import check_one_stdin
 
 # Rows per record batch. One batch's tokens, keys and sort are the largest
 # transient of a run (~45 MB for 4,096 IMDb-length reviews, ~185 MB for 16,384),
@@ -198,15 +197,6 @@ def softlabel(
     method = registry.get(method_name)()
     params = {**params, "method": method_name}
     method.validate(params)
-    # --teacher may list several files (A,B,…): any one of them may be stdin.
-    teachers = [t.strip() for t in str(params.get("teacher") or "").split(",")]
-    check_one_stdin(
-        {
-            "DATA": data,
-            "keywords": params.get("keywords"),
-            "teacher": "-" if "-" in teachers else None,
-        }
-    )
     in_memory = not isinstance(data, str)
     reader = table_reader(data) if in_memory else open_artifact(data)
     data = reader.path
@@ -391,7 +381,7 @@ def keywords(
     table = keywords_table(result.vocab, result.total, labels, k1, b, min_count)
     import pyarrow.compute as pc
 
-    kept = pc.count_distinct(table.column("word")).as_py() if table.num_rows else 0
+    kept = pc.count_distinct(table.column("word")).as_py()
     return KeywordsResult(table, labels, stats_meta(result.total, labels), kept, len(result.vocab))
 
 

@@ -223,7 +223,7 @@ def test_a_full_disk_is_one_clear_line(tmp_path):
                 "-m",
                 "distill",
                 "--teacher",
-                "{run}.parquet,-",
+                "-,{run}.parquet",
                 "-o",
                 "{out}.parquet",
             ],
