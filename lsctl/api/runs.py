@@ -132,11 +132,7 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
             )
         # A table's temporary file is gone once this returns: the run's records
         # name the argument it came as ("data (a table)"), beside its hash.
-        shown = {
-            os.path.abspath(p): table_names(p)
-            for p in (config.train, config.dev)
-            if p is not None and table_names(p) != p
-        }
+        shown = {p: table_names(p) for p in (config.train, config.dev) if p and table_names(p) != p}
         return run_training(config, resume=resume, shown=shown)
 
 

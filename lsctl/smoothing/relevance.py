@@ -61,7 +61,15 @@ SATURATION = (
 def check_params(k1: float, b: float, k2: float) -> None:
     """Refuse k1, b or k2 outside their declared ranges (None is refused too)."""
     for p, value in zip(SATURATION, (k1, b, k2), strict=True):
-        check_range(p.name, value, low=p.low, high=p.high, low_open=p.low_open, hint=p.hint)
+        check_range(
+            p.name,
+            value,
+            low=p.low,
+            high=p.high,
+            low_open=p.low_open,
+            high_open=p.high_open,
+            hint=p.hint,
+        )
 
 
 @dataclass

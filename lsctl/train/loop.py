@@ -352,15 +352,13 @@ class Trainer:
             # fastText's update: plain SGD touching only the rows of the batch's
             # words and bigrams (momentum would make every step dense again).
             self.optimizer = torch.optim.SGD(params, lr=c.lr, momentum=0.0, foreach=False)
-        elif c.model == "fasttext":
-            # Still fastText's plain SGD; weight decay touches every row, so the
-            # tables take dense gradients (torch's sparse SGD has no decay).
-            self.optimizer = torch.optim.SGD(
-                params, lr=c.lr, momentum=0.0, weight_decay=c.weight_decay, **fused
-            )
         else:
+            # fastText stays plain SGD when its tables are dense (weight decay
+            # touches every row, and torch's sparse SGD has none); the others
+            # take momentum 0.9.
+            momentum = 0.0 if c.model == "fasttext" else 0.9
             self.optimizer = torch.optim.SGD(
-                params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay, **fused
+                params, lr=c.lr, momentum=momentum, weight_decay=c.weight_decay, **fused
             )
         total = c.epochs * self.steps_per_epoch
         warm = round(c.warmup_ratio * total)
@@ -744,7 +742,8 @@ class Trainer:
         old_hashes = [i.get("sha256") for i in saved.get("inputs", [])]
         new_hashes = [i.get("sha256") for i in self.data.inputs]
         if old_hashes and old_hashes == new_hashes:
-            # The same data under another path (an API table's temporary file).
+            # The same data under another path (an API table's temporary file,
+            # in checkpoints written before tables were recorded by name).
             conflicts = [k for k in conflicts if k not in ("train", "dev")]
         if conflicts:
             raise UsageError(
@@ -870,7 +869,7 @@ class Trainer:
         }
 
     def _show(self, path: str | None) -> str | None:
-        return self.shown.get(path, path) if path else path
+        return self.shown.get(path, path)
 
     def _options(self) -> dict[str, Any]:
         """The options as recorded (config.json, metrics, checkpoint)."""
@@ -879,7 +878,7 @@ class Trainer:
         return d
 
     def _dropped(self) -> dict[str, int]:
-        return {self._show(k) or k: n for k, n in self.data.dropped_empty.items()}
+        return {self.shown.get(k, k): n for k, n in self.data.dropped_empty.items()}
 
     def _write_config(self, status: str) -> None:
         import platform
