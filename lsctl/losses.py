@@ -36,6 +36,14 @@ from lsctl.validation import ParameterError, check_choice, check_range
 
 LOSSES = ("soft", "aux")
 
+__all__ = [
+    "SoftLabelCollator",
+    "kwls_aux_loss",
+    "smoothed_targets",
+    "soft_cross_entropy",
+    "soft_label_loss",
+]
+
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy against soft targets: mean_i −Σ_k d_ik log softmax(z_i)_k.
@@ -51,6 +59,16 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     -------
     Tensor, shape ()
         Computed in float32.
+
+    Examples
+    --------
+    Equal logits put 1/2 on each class, so any target row costs ln 2:
+
+    >>> import math, torch
+    >>> from lsctl.losses import soft_cross_entropy
+    >>> loss = soft_cross_entropy(torch.zeros(1, 2), torch.tensor([[0.9, 0.1]]))
+    >>> round(loss.item(), 4), round(math.log(2), 4)
+    (0.6931, 0.6931)
     """
     logits, targets = _tensor("logits", logits), _tensor("targets", targets)
     _check_shapes(logits, targets)
@@ -71,6 +89,22 @@ def kwls_aux_loss(
         The KWLS soft labels d.
     alpha : float ≥ 0
         Weight of the squared error.
+
+    Returns
+    -------
+    Tensor, shape ()
+        Computed in float32.
+
+    Examples
+    --------
+    Equal logits, gold 0, targets (1, 0), α = 1: CE is ln 2 and the squared
+    error is mean(0.5², 0.5²) = 0.25, so the loss is (ln 2 + 0.25) / 4.
+
+    >>> import math, torch
+    >>> from lsctl.losses import kwls_aux_loss
+    >>> loss = kwls_aux_loss(torch.zeros(1, 2), torch.tensor([0]), torch.tensor([[1.0, 0.0]]))
+    >>> round(loss.item(), 4), round((math.log(2) + 0.25) / 4, 4)
+    (0.2358, 0.2358)
     """
     check_range("alpha", alpha, low=0)
     logits, targets = _tensor("logits", logits), _tensor("targets", targets)
@@ -104,6 +138,16 @@ def smoothed_targets(
     Returns
     -------
     Tensor, shape (N, num_classes), float32, on ``labels``' device.
+
+    Examples
+    --------
+    K = 3, ε = 0.3: gold 1 − 0.3 + 0.1 = 0.8, the others 0.1.
+
+    >>> import torch
+    >>> from lsctl.losses import smoothed_targets
+    >>> smoothed_targets(torch.tensor([0, 2]), 3, 0.3)
+    tensor([[0.8000, 0.1000, 0.1000],
+            [0.1000, 0.1000, 0.8000]])
     """
     from lsctl.smoothing.uniform import CONVENTIONS, uniform_targets
 
@@ -210,6 +254,17 @@ def soft_label_loss(loss: str = "soft", alpha: float = 1.0) -> Callable[..., tor
         Trainer passes ``num_items_in_batch`` (it counts B·width entries over
         the accumulated batches); the loss is then the batch's sum over the
         accumulated number of examples, so accumulated steps add up to the mean.
+
+    Examples
+    --------
+    The Trainer hands the model's outputs (a dict, a tuple or the logits) and
+    the collator's ``labels``:
+
+    >>> import torch
+    >>> from lsctl.losses import soft_label_loss
+    >>> compute_loss = soft_label_loss()
+    >>> compute_loss({"logits": torch.zeros(1, 2)}, torch.tensor([[0.9, 0.1]]))
+    tensor(0.6931)
     """
     check_choice("loss", loss, LOSSES)
     check_range("alpha", alpha, low=0)

@@ -191,6 +191,21 @@ def kwls(
         Rows sum to 1.
     labels : list, length K
         The label of each column.
+
+    Examples
+    --------
+    "dull" is seen only in ``neg`` texts, so the ``neg`` row that also says
+    "great" keeps most of its mass on ``neg``:
+
+    >>> import lsctl
+    >>> texts = ["great fun film", "dull plot, dull film", "great acting", "a dull great film"]
+    >>> probs, order = lsctl.kwls(texts, ["pos", "neg", "pos", "neg"])
+    >>> order
+    ['neg', 'pos']
+    >>> probs.shape, probs.sum(axis=1).round(6).tolist()
+    ((4, 2), [1.0, 1.0, 1.0, 1.0])
+    >>> probs.argmax(axis=1).tolist()
+    [1, 0, 1, 0]
     """
     params = {
         "k1": k1,
@@ -219,7 +234,16 @@ def tfidf(
     seed: int = 0,
     label_order: Sequence[Any] | None = None,
 ) -> tuple[np.ndarray, list[Any]]:
-    """LS-TFIDF soft labels: KWLS without BM25 saturation. Parameters and returns as :func:`kwls`."""
+    """LS-TFIDF soft labels: KWLS without BM25 saturation. Parameters and returns as :func:`kwls`.
+
+    Examples
+    --------
+    >>> import lsctl
+    >>> texts = ["great fun film", "dull plot, dull film", "great acting", "a dull great film"]
+    >>> probs, order = lsctl.tfidf(texts, ["pos", "neg", "pos", "neg"])
+    >>> probs.shape, probs.dtype, probs.argmax(axis=1).tolist()
+    ((4, 2), dtype('float32'), [1, 0, 1, 0])
+    """
     params = {
         "tokenizer": tokenizer,
         "lowercase": lowercase,
@@ -254,6 +278,24 @@ def uniform(
     -------
     probs : ndarray, shape (N, K), float32
     labels : list, length K
+
+    Examples
+    --------
+    K = 2, ε = 0.1: the gold label gets 1 − 0.1 + 0.1/2 = 0.95, the other 0.05.
+
+    >>> import lsctl
+    >>> probs, order = lsctl.uniform(["pos", "neg", "pos"], epsilon=0.1)
+    >>> order
+    ['neg', 'pos']
+    >>> probs
+    array([[0.05, 0.95],
+           [0.95, 0.05],
+           [0.05, 0.95]], dtype=float32)
+
+    fairseq's convention, K = 3, ε = 0.3: gold 0.7, each other 0.3/2.
+
+    >>> lsctl.uniform([0, 1, 2], epsilon=0.3, convention="k-1")[0][0]
+    array([0.7 , 0.15, 0.15], dtype=float32)
     """
     return _probs(
         "uniform", None, labels, label_order, {"epsilon": epsilon, "convention": convention}
@@ -267,7 +309,27 @@ def nls(
     """Generalized (negative) label smoothing: the ``k`` convention with any rate < 1.
 
     A negative ``rate`` gives negative off-target entries (rows still sum to 1).
-    Returns ``(probs (N, K) float32, labels)`` as :func:`uniform`.
+
+    Parameters
+    ----------
+    labels : sequence, length N
+    rate : float < 1
+        Gold 1 − rate + rate/K, others rate/K.
+    label_order : sequence, optional
+
+    Returns
+    -------
+    probs : ndarray, shape (N, K), float32
+    labels : list, length K
+
+    Examples
+    --------
+    K = 2, rate −0.2: gold 1 + 0.2 − 0.2/2 = 1.1, the other −0.2/2 = −0.1.
+
+    >>> import lsctl
+    >>> lsctl.nls(["pos", "neg"], rate=-0.2)
+    (array([[-0.1,  1.1],
+           [ 1.1, -0.1]], dtype=float32), ['neg', 'pos'])
     """
     return _probs("nls", None, labels, label_order, {"rate": rate})
 
@@ -370,6 +432,18 @@ def add_noise(
     Returns
     -------
     NoisyLabels
+
+    Examples
+    --------
+    With ``exact``, 40% of each class of five is round(0.4·5) = 2 labels:
+
+    >>> import lsctl
+    >>> noisy = lsctl.add_noise(["a"] * 5 + ["b"] * 5, kind="symmetric", rate=0.4, exact=True)
+    >>> int(noisy.is_noisy[:5].sum()), int(noisy.is_noisy[5:].sum()), noisy.realized_rate
+    (2, 2, 0.4)
+    >>> noisy.realized
+    array([[0.6, 0.4],
+           [0.4, 0.6]])
     """
     import warnings
 
@@ -445,6 +519,15 @@ def undersample(
     Returns
     -------
     ndarray of int64, sorted
+
+    Examples
+    --------
+    Keep round(0.4·5) = 2 of the five ``b`` rows and every ``a`` row:
+
+    >>> import lsctl
+    >>> kept = lsctl.undersample(["a"] * 5 + ["b"] * 5, ratio={"b": 0.4})
+    >>> len(kept), kept[:5].tolist()
+    (7, [0, 1, 2, 3, 4])
     """
     from lsctl.noise.imbalance import check_cap, check_ratio
     from lsctl.noise.imbalance import undersample as core
@@ -483,11 +566,31 @@ def split(
 ) -> dict[str, np.ndarray]:
     """Stratified, seeded train/dev/test split, as ``lsctl data split``.
 
+    Parameters
+    ----------
+    labels : sequence, length N
+    dev, test : float in [0, 1)
+        The shares of each class that go to dev and to test (together < 1).
+    seed : int
+    label_order : sequence, optional
+
     Returns
     -------
     dict
         ``{"train": idx, "dev": idx, "test": idx}``: sorted int64 row indices;
         a split with fraction 0 is left out.
+
+    Examples
+    --------
+    Ten rows of each class, 20% dev and 20% test: two of each class in each.
+
+    >>> import numpy as np, lsctl
+    >>> labels = np.array(["a"] * 10 + ["b"] * 10)
+    >>> parts = lsctl.split(labels, dev=0.2, test=0.2, seed=0)
+    >>> {k: len(v) for k, v in parts.items()}
+    {'train': 12, 'dev': 4, 'test': 4}
+    >>> [sorted(labels[v]).count("a") for v in parts.values()]
+    [6, 2, 2]
     """
     from lsctl.data.split import stratified_split
 

@@ -9,6 +9,7 @@ the training and evaluation code reads artifacts.
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from contextlib import ExitStack
@@ -205,6 +206,34 @@ def evaluate(
         )
 
 
+def _named_predictions(preds: Any) -> list[tuple[Any, str, str | None]]:
+    """(prediction, its argument's name for errors, its system name or None) per prediction."""
+    if isinstance(preds, (list, tuple)):
+        return [(p, f"preds[{i}]", None) for i, p in enumerate(preds)]
+    if not isinstance(preds, dict):
+        raise ParameterError(
+            "{preds:n} is a list of predictions (paths, tables or Evaluations), or a dict "
+            "of system name → predictions, not " + type(preds).__name__,
+            preds=None,
+        )
+    items = []
+    for system, given in preds.items():
+        if not isinstance(system, str) or not system.strip():
+            raise ParameterError(
+                f"{{preds:n}} has the key {system!r}; system names are non-empty strings",
+                preds=None,
+            )
+        seeds = given if isinstance(given, (list, tuple)) else [given]
+        if not seeds:
+            raise ParameterError(
+                f"{{preds:n}}[{system!r}] is empty; give it at least one prediction", preds=None
+            )
+        for j, p in enumerate(seeds):
+            where = f"preds[{system!r}]" + (f"[{j}]" if len(seeds) > 1 else "")
+            items.append((p, where, system))
+    return items
+
+
 @dataclass
 class Comparison:
     """The result of :func:`compare`: one row per (system, baseline) pair.
@@ -232,7 +261,7 @@ class Comparison:
 
 @one_command
 def compare(
-    preds: list[Any],
+    preds: list[Any] | dict[str, Any],
     *,
     baseline: str | None = None,
     metric: str = "accuracy",
@@ -249,10 +278,13 @@ def compare(
 
     Parameters
     ----------
-    preds : list
+    preds : list or dict
         Prediction files (paths), :func:`evaluate` results, or tables with
         ``id, label, probs``. Files with the same system name (``name`` of
-        :func:`evaluate`) and different seeds form one system.
+        :func:`evaluate`) and different seeds form one system. A dict names
+        the systems itself: system name → one prediction or a list of them
+        (its seeds; those without a seed of their own count as seeds 1, 2, …
+        in list order, so they pair up with another system's).
     baseline : str, optional
         The system every other is compared with; default: all pairs.
     metric : str
@@ -269,15 +301,28 @@ def compare(
     Returns
     -------
     Comparison
+
+    Examples
+    --------
+    Two systems on four test instances; ``b`` errs on the two that ``a``
+    gets right, so Δ accuracy = 0.5 − 1.0, and McNemar's exact p over the
+    two discordant pairs is 2 · 0.5² = 0.5:
+
+    >>> import lsctl, pandas as pd
+    >>> gold = ["neg", "pos", "neg", "pos"]
+    >>> a = pd.DataFrame({"id": range(4), "label": gold,
+    ...                   "probs": [[.9, .1], [.2, .8], [.7, .3], [.4, .6]]})
+    >>> b = a.assign(probs=[[.9, .1], [.2, .8], [.3, .7], [.6, .4]])
+    >>> result = lsctl.compare({"a": a, "b": b}, baseline="a", labels=["neg", "pos"])
+    >>> row = result.rows[0]
+    >>> row["system"], row["baseline"], row["delta"], row["p_mcnemar"]
+    ('b', 'a', -0.5, 0.5)
+    >>> result.systems
+    {'a': [1], 'b': [1]}
     """
     from lsctl.stats.compare import CompareOptions, compare_files
 
-    if not isinstance(preds, (list, tuple)):
-        raise ParameterError(
-            "{preds:n} is a list of predictions (paths, tables or Evaluations), not "
-            + type(preds).__name__,
-            preds=None,
-        )
+    items = _named_predictions(preds)
     check_range("rounds", rounds, low=1, whole=True)
     check_range("bins", bins, low=1, whole=True)
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
@@ -286,18 +331,27 @@ def compare(
             f"{{names:n}} is a dict of glob pattern → system name, not {type(names).__name__}",
             names=None,
         )
+    if names is not None and isinstance(preds, dict):
+        raise ParameterError(
+            "{names:n} renames files in a list of {preds:n}; a dict of {preds:n} names its "
+            "systems by its keys already",
+            names=None,
+            preds=None,
+        )
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lsctl-api-"))
         paths = []
-        for i, p in enumerate(preds):
+        for i, (p, argument, system) in enumerate(items):
             if hasattr(p, "meta") and hasattr(p, "table"):  # an Evaluation
                 from lsctl.artifacts import write_artifact
 
-                path = table_file(os.path.join(tmp, f"preds{i}.parquet"), f"preds[{i}]")
+                path = table_file(os.path.join(tmp, f"preds{i}.parquet"), argument)
                 write_artifact(p.table, path, p.meta)
-                paths.append(path)
             else:
-                paths.append(_as_path(p, tmp, f"preds{i}", f"preds[{i}]"))
+                path = _as_path(p, tmp, f"preds{i}", argument)
+            paths.append(path)
+            if system is not None:
+                names = {**(names or {}), glob.escape(path): system}
         test, systems, rows = compare_files(paths, None, opts, labels=labels, names=names)
     return Comparison(
         rows, list(test.labels), len(test.ids), {s.name: [p.seed for p in s.seeds] for s in systems}

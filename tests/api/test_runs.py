@@ -67,3 +67,60 @@ def test_evaluation_options_are_named_as_parameters(cli, tmp_path):
                        bins=0)  # fmt: skip
     r = cli("eval", tmp_path / "no-run", tmp_path / "no-data.parquet", "--batch-size", "0")
     assert r.exit_code == 2 and "Error: --batch-size 0 must be >= 1" in r.stderr
+
+
+def _preds(gold: list[str], correct: list[bool]) -> pd.DataFrame:
+    """A predictions table on ``gold`` (labels neg, pos) that is right where ``correct`` says."""
+    index = ["neg", "pos"]
+    probs = [
+        [0.8, 0.2] if (g == "neg") == ok else [0.2, 0.8]
+        for g, ok in zip(gold, correct, strict=True)
+    ]
+    assert [index[int(np.argmax(p))] == g for p, g in zip(probs, gold, strict=True)] == correct
+    return pd.DataFrame({"id": range(len(gold)), "label": gold, "probs": probs})
+
+
+def test_compare_a_dict_names_systems_and_pairs_their_seeds_in_order():
+    from scipy import stats
+
+    gold = ["neg", "pos"] * 5
+    right = [True] * 10
+    # seed 1: b misses 2 rows, seed 2: 1 row, seed 3: 4 rows; a is right everywhere but
+    # one row of seed 3.
+    b_right = [[False] * 2 + [True] * 8, [False] + [True] * 9, [False] * 4 + [True] * 6]
+    a_right = [right, right, [True] * 9 + [False]]
+    a = [_preds(gold, r) for r in a_right]
+    b = [_preds(gold, r) for r in b_right]
+    cmp = lsctl.compare({"a": a, "b": b}, baseline="a", labels=["neg", "pos"], rounds=500)
+    assert cmp.systems == {"a": [1, 2, 3], "b": [1, 2, 3]}
+    (row,) = cmp.rows
+    acc_a = [np.mean(r) for r in a_right]
+    acc_b = [np.mean(r) for r in b_right]
+    assert (row["system"], row["baseline"]) == ("b", "a")
+    assert row["delta"] == pytest.approx(np.mean(acc_b) - np.mean(acc_a))
+    assert row["p_ttest"] == pytest.approx(stats.ttest_rel(acc_b, acc_a).pvalue)
+
+
+def test_compare_a_dict_overrides_a_files_name_and_refuses_bad_keys(tmp_path):
+    gold = ["neg", "pos"] * 3
+    one = _preds(gold, [True] * 6)
+    two = _preds(gold, [False] + [True] * 5)
+    listed = lsctl.compare([one, two], labels=["neg", "pos"], rounds=100)
+    assert set(listed.systems) == {"preds0", "preds1"}  # a list keeps the files' names
+    one.to_parquet(tmp_path / "old.parquet")  # no lsctl metadata: named by its file
+    cmp = lsctl.compare(
+        {"first": str(tmp_path / "old.parquet"), "second": two}, labels=["neg", "pos"], rounds=100
+    )
+    assert cmp.systems == {"first": [1], "second": [1]}
+    (row,) = cmp.rows  # all pairs, in the dict's order: second against first
+    assert (row["system"], row["baseline"], row["delta"]) == (
+        "second",
+        "first",
+        pytest.approx(-1 / 6),
+    )
+    with pytest.raises(ParameterError, match="key ''"):
+        lsctl.compare({"": one, "b": two}, labels=["neg", "pos"])
+    with pytest.raises(ParameterError, match=r"preds\['b'\] is empty"):
+        lsctl.compare({"a": one, "b": []}, labels=["neg", "pos"])
+    with pytest.raises(ParameterError, match="names its systems by its keys"):
+        lsctl.compare({"a": one, "b": two}, names={"*": "x"}, labels=["neg", "pos"])
