@@ -88,6 +88,21 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
         ``run``, ``labels``, ``history`` (one dict per epoch), ``best``,
         ``stopped``, ``model`` (the torch module); ``summary()`` is what
         ``lsctl train --json`` prints.
+
+    Examples
+    --------
+    A fastText model on a DataFrame, three epochs, then its predictions:
+
+    >>> import tempfile, lsctl, pandas as pd
+    >>> rows = pd.DataFrame({"text": ["great fun", "dull plot", "great cast", "dull pace"] * 8,
+    ...                      "label": ["pos", "neg"] * 16})
+    >>> tmp = tempfile.TemporaryDirectory()  # removed when the session ends
+    >>> run = f"{tmp.name}/run"
+    >>> result = lsctl.train(rows, run, dev=rows, model="fasttext", epochs=3, seed=1)
+    >>> result.labels, len(result.history), result.stopped
+    (['neg', 'pos'], 3, 'completed')
+    >>> lsctl.evaluate(run, rows.iloc[:4]).summary["accuracy"]
+    1.0
     """
     import dataclasses
 
@@ -185,6 +200,16 @@ def evaluate(
         Table); ``meta``: the metadata an ``eval -o`` file carries (system
         name, seed); ``summary``: accuracy, macro-F1, NLL, Brier, ECE and
         per-class scores; ``probs`` (N, K) and ``y`` (N,).
+
+    Examples
+    --------
+    >>> import tempfile, lsctl, pandas as pd
+    >>> rows = pd.DataFrame({"text": ["great fun", "dull plot"] * 16, "label": ["pos", "neg"] * 16})
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> result = lsctl.train(rows, f"{tmp.name}/run", dev=rows, model="fasttext", epochs=2)
+    >>> ev = lsctl.evaluate(result, rows.iloc[:3], name="ce")
+    >>> ev.probs.shape, ev.y.tolist(), ev.table.column_names
+    ((3, 2), [1, 0, 1], ['id', 'label', 'pred', 'probs', 'logits'])
     """
     from lsctl.evaluate.run import evaluate as core
 

@@ -63,6 +63,28 @@ def label_order(result: Any) -> list[str]:
 
     Raises when the order is not attached (e.g. a pandas frame rebuilt
     without its ``attrs``).
+
+    Parameters
+    ----------
+    result : pandas.DataFrame, polars.DataFrame or pyarrow.Table
+        What :func:`soft_labels` returned.
+
+    Returns
+    -------
+    list of str, length K
+        The label of each entry of a ``soft_label`` vector.
+
+    Examples
+    --------
+    Integer labels keep their natural order (2 before 10), and each vector
+    follows it:
+
+    >>> import pandas as pd, lsctl
+    >>> out = lsctl.soft_labels(pd.DataFrame({"label": [10, 2]}), "uniform", epsilon=0.2)
+    >>> lsctl.label_order(out)
+    ['2', '10']
+    >>> out["soft_label"][0].astype(float).round(2).tolist()  # row 0 is 10: 1 - 0.2 + 0.1
+    [0.1, 0.9]
     """
     kind = table_kind(result)
     if kind == "pandas" and result.attrs.get("labels"):
