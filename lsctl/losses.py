@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from lsctl.train import losses as _core
-from lsctl.validation import ParameterError, check_choice, check_range
+from lsctl.validation import ParameterError, check_choice, check_range, literal
 
 LOSSES = ("soft", "aux")
 
@@ -325,6 +325,17 @@ class SoftLabelCollator:
         self.text, self.soft_label, self.label = text, soft_label, label
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        needed = [self.text, self.soft_label] + ([self.label] if self.loss == "aux" else [])
+        for i, f in enumerate(features):
+            missing = [k for k in needed if k not in f]
+            if missing:
+                # Trainer drops the columns the model's forward does not take.
+                raise ParameterError(
+                    literal(
+                        f"example {i} has no {missing[0]!r} (keys: {', '.join(map(str, f))}); "
+                        "keep it with TrainingArguments(remove_unused_columns=False)"
+                    )
+                )
         batch = self.tokenizer(
             [f[self.text] for f in features],
             padding=True,

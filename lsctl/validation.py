@@ -265,6 +265,30 @@ def check_type(name: str, value: Any, kind: type, text: tuple[type, ...] = (str,
     return value
 
 
+def check_sequence(name: str, value: Any, what: str) -> None:
+    """Refuse a string (its characters would pass for items) or a value that is not a sequence.
+
+    ``what`` says what the items are, for the error: ``"one label per row"``.
+
+    >>> check_sequence("labels", "ab", "one label per row")
+    Traceback (most recent call last):
+    lsctl.validation.ParameterError: labels is one string, 'ab'; give one label per row as a list, array or Series
+    """
+    if isinstance(value, (str, bytes)):
+        raise ParameterError(
+            f"{{{name}:n}} is one string, {literal(repr(value[:40]))}; give {what} as a "
+            "list, array or Series",
+            **{name: None},
+        )
+    try:
+        iter(value)
+    except TypeError:
+        raise ParameterError(
+            f"{{{name}:n}} must be {what} (a list, array or Series), not {type(value).__name__}",
+            **{name: None},
+        ) from None
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """``value`` (a string or an Enum member) if it is one of ``choices``; else a clear error."""
     choices = list(choices)

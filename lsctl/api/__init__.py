@@ -25,7 +25,22 @@ def one_command(fn: F) -> F:
 
     lsctl refuses to write an output over an input of the same command; the
     CLI forgets the inputs when a command ends, and so does each API call.
+
+    A keyword argument passed as None counts as not given: it takes the
+    function's default, and one bound for ``**options`` is dropped (the core
+    then uses its own default). Required parameters keep their None, which
+    their checks refuse by name.
     """
+    import inspect
+
+    signature = inspect.signature(fn)
+    defaults = {
+        name: p.default
+        for name, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty and p.default is not None
+    }
+    catch_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    declared = set(signature.parameters)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -33,20 +48,28 @@ def one_command(fn: F) -> F:
         from lsctl.errors import LsctlError, UsageError
         from lsctl.validation import ParameterError, literal
 
+        kwargs = {
+            k: v
+            for k, v in kwargs.items()
+            if v is not None or not (k in defaults or (catch_all and k not in declared))
+        }
         before = set(_TABLES)
         with input_scope():
             try:
                 return fn(*args, **kwargs)
-            except ParameterError:
+            except ParameterError as e:
+                # Already named as Python names it; only the advice and the
+                # temporary tables are the command line's.
+                e.args = (_python_advice(table_names(str(e))), *e.args[1:])
                 raise
             except UsageError as e:
                 # Checks shared with the CLI speak its flags; from Python, name the
                 # keyword argument instead (--batch-size → batch_size).
-                raise ParameterError(literal(_python_names(table_names(str(e))))) from None
+                raise ParameterError(literal(_python_message(str(e)))) from None
             except LsctlError as e:
                 # The same for the core's other errors ("--convention k-1 needs at
                 # least 2 labels"); the error keeps its type and attributes.
-                e.args = (_python_names(table_names(str(e))), *e.args[1:])
+                e.args = (_python_message(str(e)), *e.args[1:])
                 raise
             finally:
                 for path in set(_TABLES) - before:
@@ -79,6 +102,38 @@ def table_names(message: str) -> str:
 
 # CLI flags whose keyword argument is spelled differently.
 _KEYWORD_OF_FLAG = {"pair": "pairs"}
+
+# The core's advice that names a command; from Python, the call that does it.
+_PYTHON_ADVICE = {
+    "`lsctl eval --name`": "name= of lsctl.evaluate (or a dict of system name → predictions)",
+    "`lsctl eval RUN DATA -o PREDS`": "lsctl.evaluate(run, data)",
+    "drop those rows with `lsctl data import FILE -o OUT.parquet --drop-empty`": (
+        "drop or fill those rows first"
+    ),
+}
+
+
+def _python_advice(message: str) -> str:
+    """``message`` with each command it advises replaced by the Python call that does it."""
+    for command, call in _PYTHON_ADVICE.items():
+        message = message.replace(command, call)
+    return message
+
+
+def _python_message(message: str) -> str:
+    """A core error as the API says it: its arguments' names, keywords and calls.
+
+    >>> path = table_file("/tmp/x/dev.parquet", "calibrate")
+    >>> _python_message(f"--calibrate {path}: DEV is the training data")
+    'calibrate (a table): DEV is the training data'
+    >>> _python_message("two files of one system; tell them apart with `lsctl eval --name`")
+    'two files of one system; tell them apart with name= of lsctl.evaluate (or a dict of system name → predictions)'
+    """
+    import re
+
+    message = _python_names(table_names(_python_advice(message)))
+    # "--calibrate PATH" became "calibrate calibrate (a table)": say the name once.
+    return re.sub(r"(?<![\w-])(\w+) \1 \(a table\)", r"\1 (a table)", message)
 
 
 def _python_names(message: str) -> str:

@@ -18,13 +18,14 @@ import pyarrow as pa
 
 from lsctl.api import one_command
 from lsctl.smoothing.relevance import K1, K2, B
-from lsctl.validation import ParameterError, literal
+from lsctl.validation import ParameterError, check_sequence, literal
 
 
 def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, list[Any]]:
     """(int64 indices into the order, the order) for ``labels``."""
     if isinstance(labels, (pa.Array, pa.ChunkedArray)):
         labels = labels.to_pylist()
+    check_sequence("labels", labels, "one label per row")
     if getattr(labels, "ndim", 1) != 1:
         raise ParameterError(
             f"{{labels:n}} must be one label per row, not an array of shape {labels.shape}; "
@@ -54,10 +55,7 @@ def _codes(labels: Any, label_order: Sequence[Any] | None) -> tuple[np.ndarray, 
     else:
         if isinstance(label_order, (pa.Array, pa.ChunkedArray)):
             label_order = label_order.to_pylist()
-        if isinstance(label_order, str):
-            raise ParameterError(
-                "{label_order} is a list of labels, not a string", label_order=label_order
-            )
+        check_sequence("label_order", label_order, "the K labels in order")
         order = [v.item() if isinstance(v, np.generic) else v for v in label_order]
         if len({str(v) for v in order}) != len(order):
             raise ParameterError("{label_order} repeats a label", label_order=order)
@@ -106,6 +104,8 @@ def _table(texts: Any, y: np.ndarray, order: list[Any]) -> tuple[pa.Table, list[
     names = [str(v) for v in order]
     cols: dict[str, Any] = {"label": pa.array(np.asarray(names, dtype=object)[y], pa.string())}
     if texts is not None:
+        if not isinstance(texts, (pa.Array, pa.ChunkedArray)):
+            check_sequence("texts", texts, "one text per row")
         arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
         if len(arr) != len(y):
             raise ParameterError(
@@ -134,8 +134,11 @@ def _table(texts: Any, y: np.ndarray, order: list[Any]) -> tuple[pa.Table, list[
 
 
 def _probs(method: str, texts: Any, labels: Any, label_order: Any, params: dict[str, Any]):
+    from lsctl.smoothing import registry
     from lsctl.smoothing.run import softlabel
 
+    if registry.get(method).needs_text:
+        check_sequence("texts", texts, "one text per row")
     y, order = _codes(labels, label_order)
     table, names = _table(texts, y, order)
     result = softlabel(table, None, method, params, labels=names, collect=True)
@@ -354,14 +357,22 @@ def keyword_stats(
     lsctl.smoothing.run.KeywordsResult
         ``table``: a pyarrow Table with one row per (word, label) seen,
         columns ``word, label, count, wlc, wlw, wlr, rank, df`` (``rank``: the
-        word's rank within the label by WLR); ``labels``; ``stats`` (documents,
+        word's rank within the label by WLR); ``labels``: the label order,
+        spelled as strings as in ``table`` (a keywords artifact's order);
+        ``stats`` (documents,
         tokens, X_avg, tokens per class); ``vocab_size`` (words in the table,
         after ``min_count``) and ``words_seen`` (before it).
     """
     from lsctl.artifacts.io import table_reader
+    from lsctl.params import check_all
+    from lsctl.smoothing.kwls import RelevanceMethod
     from lsctl.smoothing.run import keywords
     from lsctl.text.tokenize import TokenizerSpec
 
+    given = {"k1": k1, "b": b, "tokenizer": tokenizer, "lowercase": lowercase}
+    given.update(stopwords=stopwords, min_count=min_count)
+    # kwls's own declarations: min_count=2.5 or lowercase="no" is refused alike.
+    check_all([p for p in RelevanceMethod.options if p.name in given], given)
     y, order = _codes(labels, label_order)
     table, names = _table(texts, y, order)
     spec = TokenizerSpec(tokenizer, lowercase, stopwords or "none")

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from lsctl.api import one_command, table_file
-from lsctl.validation import ParameterError, check_range
+from lsctl.validation import ParameterError, check_range, check_sequence
 
 
 def _as_path(data: Any, folder: str, name: str, argument: str) -> str:
@@ -33,7 +33,7 @@ def _as_path(data: Any, folder: str, name: str, argument: str) -> str:
     from lsctl.artifacts import write_artifact
     from lsctl.artifacts.meta import META_KEY, decode_meta, make_meta
 
-    table = index_ids(to_arrow(data), data)
+    table = index_ids(to_arrow(data, argument), data)
     if META_KEY in (table.schema.metadata or {}):
         meta = decode_meta(table.schema.metadata, name)
     elif getattr(data, "attrs", {}).get("lsctl"):  # a pandas frame from lsctl.soft_labels
@@ -220,7 +220,7 @@ def evaluate(
     check_range("batch_size", batch_size, low=1, whole=True)
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
         dev = None if calibrate is None else _as_path(calibrate, tmp, "dev", "calibrate")
-        return core(
+        ev = core(
             os.fspath(run),
             _as_path(data, tmp, "data", "data"),
             name,
@@ -229,6 +229,45 @@ def evaluate(
             device,
             calibrate=dev,
         )
+        # The temporary files are gone once this returns: the records name the
+        # arguments the tables came as ("data (a table)"), beside their hashes.
+        for result in (ev, ev.calibrated):
+            if result is not None:
+                _name_tables(result.meta)
+        return ev
+
+
+def _name_tables(meta: dict[str, Any]) -> None:
+    """Replace temporary table paths in ``meta``'s inputs and params by their arguments' names."""
+    from lsctl.api import table_names
+
+    for record in meta.get("inputs") or []:
+        if record.get("path"):
+            record["path"] = table_names(record["path"])
+    params = meta.get("params") or {}
+    if isinstance(params.get("calibrate"), str):
+        params["calibrate"] = table_names(params["calibrate"])
+
+
+def prediction_path(p: Any, folder: str, name: str, argument: str) -> str:
+    """A predictions file for ``p``: a path as it is, an :func:`evaluate` result or a table
+    written to ``folder/name.parquet`` (errors about it name ``argument``)."""
+    if hasattr(p, "meta") and hasattr(p, "table"):  # an Evaluation
+        from lsctl.artifacts import write_artifact
+
+        path = table_file(os.path.join(folder, f"{name}.parquet"), argument)
+        write_artifact(p.table, path, p.meta)
+        return path
+    return _as_path(p, folder, name, argument)
+
+
+def _artifact_name(path: str) -> str | None:
+    """The system name in the lsctl metadata of the Parquet file ``path``, if any."""
+    import pyarrow.parquet as pq
+
+    from lsctl.artifacts.meta import decode_meta
+
+    return (decode_meta(pq.read_schema(path).metadata, path) or {}).get("name")
 
 
 def _named_predictions(preds: Any) -> list[tuple[Any, str, str | None]]:
@@ -306,7 +345,8 @@ def compare(
     preds : list or dict
         Prediction files (paths), :func:`evaluate` results, or tables with
         ``id, label, probs``. Files with the same system name (``name`` of
-        :func:`evaluate`) and different seeds form one system. A dict names
+        :func:`evaluate`) and different seeds form one system; a table
+        without one is the system ``preds[i]``. A dict names
         the systems itself: system name → one prediction or a list of them
         (its seeds; those without a seed of their own count as seeds 1, 2, …
         in list order, so they pair up with another system's).
@@ -350,6 +390,9 @@ def compare(
     items = _named_predictions(preds)
     check_range("rounds", rounds, low=1, whole=True)
     check_range("bins", bins, low=1, whole=True)
+    if labels is not None:
+        check_sequence("labels", labels, "the label order of probs")
+        labels = [str(v) for v in labels]
     opts = CompareOptions(metric, baseline, rounds, seed, ci, mcnemar, alpha, bins)
     if names is not None and not isinstance(names, dict):
         raise ParameterError(
@@ -367,13 +410,11 @@ def compare(
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lsctl-api-"))
         paths = []
         for i, (p, argument, system) in enumerate(items):
-            if hasattr(p, "meta") and hasattr(p, "table"):  # an Evaluation
-                from lsctl.artifacts import write_artifact
-
-                path = table_file(os.path.join(tmp, f"preds{i}.parquet"), argument)
-                write_artifact(p.table, path, p.meta)
-            else:
-                path = _as_path(p, tmp, f"preds{i}", argument)
+            path = prediction_path(p, tmp, f"preds{i}", argument)
+            if system is None and not isinstance(p, (str, os.PathLike)) and not hasattr(p, "meta"):
+                # A table without a system name of its own is named by its
+                # argument, not by its temporary file ("preds0").
+                system = None if _artifact_name(path) else argument
             paths.append(path)
             if system is not None:
                 names = {**(names or {}), glob.escape(path): system}

@@ -17,16 +17,17 @@ its ``soft_label`` vectors attached:
 from __future__ import annotations
 
 import json
+import tempfile
 from typing import Any
 
 import pyarrow as pa
 
-from lsctl.api import one_command
-from lsctl.validation import ParameterError
+from lsctl.api import one_command, table_names
+from lsctl.validation import ParameterError, literal
 
 
-def table_kind(data: Any) -> str:
-    """``pandas``, ``polars`` or ``arrow``; a clear error for anything else."""
+def table_kind(data: Any, argument: str = "data") -> str:
+    """``pandas``, ``polars`` or ``arrow``; a clear error, naming ``argument``, for anything else."""
     if isinstance(data, pa.Table):
         return "arrow"
     top = type(data).__module__.split(".")[0]
@@ -35,15 +36,16 @@ def table_kind(data: Any) -> str:
     if top == "polars" and hasattr(data, "to_arrow"):
         return "polars"
     raise ParameterError(
-        "{data:n} must be a pandas DataFrame, a polars DataFrame or a pyarrow Table, "
-        f"not {type(data).__name__}",
-        data=None,
+        literal(
+            f"{argument} must be a pandas DataFrame, a polars DataFrame or a pyarrow Table, "
+            f"not {type(data).__name__}"
+        )
     )
 
 
-def to_arrow(data: Any) -> pa.Table:
+def to_arrow(data: Any, argument: str = "data") -> pa.Table:
     """Any supported table as a pyarrow Table (pandas index dropped)."""
-    kind = table_kind(data)
+    kind = table_kind(data, argument)
     if kind == "arrow":
         return data
     if kind == "pandas":
@@ -86,7 +88,7 @@ def label_order(result: Any) -> list[str]:
     >>> out["soft_label"][0].astype(float).round(2).tolist()  # row 0 is 10: 1 - 0.2 + 0.1
     [0.1, 0.9]
     """
-    kind = table_kind(result)
+    kind = table_kind(result, "result")
     if kind == "pandas" and result.attrs.get("labels"):
         return list(result.attrs["labels"])
     if kind == "arrow":
@@ -129,6 +131,9 @@ def soft_labels(
         ``stopwords``, ``min_count``, ``keywords``, ``cross_fit``, ``seed``
         (kwls, tfidf); ``epsilon``, ``convention`` (uniform); ``rate`` (nls);
         ``teacher``, ``temperature``, ``mix``, ``teacher_labels`` (distill).
+        ``teacher`` is a predictions file, an :func:`lsctl.evaluate` result or
+        a table with ``id, label, probs``, or a list of them (out-of-fold
+        teachers).
 
     Returns
     -------
@@ -151,6 +156,7 @@ def soft_labels(
         Bad data; :class:`lsctl.validation.ParameterError` (a subclass) for a
         bad parameter, named as here (``k1=0 must be > 0``).
     """
+    from lsctl.artifacts.meta import META_KEY
     from lsctl.smoothing import registry
     from lsctl.smoothing.run import softlabel
 
@@ -165,6 +171,8 @@ def soft_labels(
             **{unknown[0]: params[unknown[0]]},
         )
     names = column_names(data)
+    if cls.needs_text and text == label:
+        raise ParameterError("{text} and {label} name the same column", text=text, label=label)
     # A column named here must exist (it used to fall back to the default one
     # silently), and the error speaks Python, not the CLI's --text-col.
     for arg, col, needed in (("text", text, cls.needs_text), ("label", label, True)):
@@ -175,15 +183,48 @@ def soft_labels(
             )
     # Only the columns the method reads go through Arrow: the others are handed
     # back untouched (dtypes, index), and cannot fail a conversion they need not.
-    table = _select(data, [c for c in (text, label, "id") if c in names])
+    wanted = [c for c in (text if cls.needs_text else None, label, "id") if c in names]
+    table = _select(data, list(dict.fromkeys(wanted)))
     table, _ = _rename(table, {text: "text", label: "label"})
     if label_order is None and "label" in table.column_names:
         label_order = natural_order(table.column("label"))
     elif label_order is not None:
         label_order = _label_names(label_order)
-    result = softlabel(table, None, method, params, labels=label_order, collect=True)
+    with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
+        if params.get("teacher") is not None:
+            params = {**params, "teacher": _teacher_paths(params["teacher"], tmp)}
+        result = softlabel(table, None, method, params, labels=label_order, collect=True)
+        meta = result.table.schema.metadata
+        if meta and META_KEY in meta:
+            # The teachers' temporary files are gone once this returns: the
+            # record names the arguments they came as ("teacher[0] (a table)").
+            meta = {**meta, META_KEY: table_names(meta[META_KEY].decode()).encode()}
     new = result.table.select(["soft_label", "soft_argmax"])
-    return _with_columns(data, new, result.labels, result.table.schema.metadata)
+    return _with_columns(data, new, result.labels, meta)
+
+
+def _teacher_paths(teacher: Any, folder: str) -> str:
+    """distill's ``teacher`` as the comma-separated files the method reads.
+
+    Paths are taken as they are; evaluate results and tables are written to
+    ``folder`` first.
+    """
+    import os
+
+    from lsctl.api.runs import prediction_path
+
+    if isinstance(teacher, (str, os.PathLike)):
+        return os.fspath(teacher)
+    many = isinstance(teacher, (list, tuple))
+    items = list(teacher) if many else [teacher]
+    paths = []
+    for i, t in enumerate(items):
+        argument = f"teacher[{i}]" if many else "teacher"
+        if isinstance(t, (str, os.PathLike)):
+            paths.append(os.fspath(t))
+        else:
+            paths.append(prediction_path(t, folder, f"teacher{i}", argument))
+    return ",".join(paths)
 
 
 def column_names(data: Any) -> list[str]:
@@ -198,7 +239,13 @@ def _select(data: Any, columns: list[str]) -> pa.Table:
     if isinstance(data, pa.Table):
         return data.select(columns)
     if table_kind(data) == "pandas":
-        return index_ids(pa.Table.from_pandas(data[columns], preserve_index=False), data)
+        try:
+            table = pa.Table.from_pandas(data[columns], preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            # e.g. labels [1, "a"]: pyarrow says which value, then which column.
+            why = "; ".join(str(a) for a in reversed(e.args)) or str(e)
+            raise ParameterError(literal(f"data: {why}; give each column one type")) from None
+        return index_ids(table, data)
     return data.select(columns).to_arrow()
 
 

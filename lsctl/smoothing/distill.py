@@ -83,7 +83,7 @@ class Distill(Method):
     def validate(self, params: dict[str, Any]) -> None:
         if not params.get("teacher"):
             raise ParameterError(
-                "{method} needs {teacher:n} PREDS: the teacher's predictions on DATA "
+                "{method} needs {teacher:n}: the teacher's predictions on the same rows, "
                 "from `lsctl eval RUN DATA -o PREDS`",
                 method="distill",
                 teacher=None,

@@ -110,7 +110,14 @@ def test_evaluate_names_rows_by_the_frame_index_so_shuffled_rows_pair_up(tmp_pat
         (lambda: lsctl.train(pd.DataFrame({"text": ["a b"] * 4, "label": ["x", "y"] * 2}), "r", loss="aux"), "add one with lsctl.soft_labels(data, 'kwls')"),
         (lambda: lsctl.undersample(["a", "b"] * 3, ratio=0.5), "ratio is a dict of label → share"),
         (lambda: lsctl.undersample(["a", "b"] * 3, ratio={"a": "0.5"}), "the ratio must be in (0, 1]"),
-        (lambda: lsctl.uniform(["a", "b"], label_order="a,b"), "is a list of labels, not a string"),
+        (lambda: lsctl.uniform(["a", "b"], label_order="a,b"), "label_order is one string, 'a,b'"),
+        (lambda: lsctl.uniform(["a", "b"], label_order=5), "label_order must be the K labels in order (a list, array or Series), not int"),
+        (lambda: lsctl.kwls("great film", ["x"] * 10), "texts is one string, 'great film'"),
+        (lambda: lsctl.kwls(["a b", "c d"], "xy"), "labels is one string, 'xy'"),
+        (lambda: lsctl.split(None), "labels must be one label per row (a list, array or Series), not NoneType"),
+        (lambda: lsctl.keyword_stats(["a b", "c"], ["x", "y"], min_count=2.5), "min_count=2.5 must be a whole number"),
+        (lambda: lsctl.keyword_stats(["a b", "c"], ["x", "y"], lowercase="no"), "lowercase='no' must be True or False"),
+        (lambda: lsctl.nls(["a", "b"], rate=None), "rate"),
         (lambda: lsctl.kwls(["a b", " ", "c"], ["x", "y", "x"]), "texts[1] is blank"),
     ],
 )  # fmt: skip
@@ -207,3 +214,63 @@ def test_train_applies_a_preset_and_the_options_given_win(tmp_path):
                 max_length=8)  # fmt: skip
     options = json.loads((tmp_path / "run2" / "config.json").read_text())["options"]
     assert options["optimizer"] == "adadelta"
+
+
+def test_an_option_passed_as_none_takes_its_default():
+    y = ["a", "b", "a", "b"]
+    texts = ["good fun", "dull plot", "good cast", "dull pace"]
+    np.testing.assert_array_equal(lsctl.uniform(y, epsilon=None)[0], lsctl.uniform(y)[0])
+    ours = lsctl.keyword_stats(texts, y, k1=None, b=None, min_count=None, tokenizer=None)
+    assert ours.table.equals(lsctl.keyword_stats(texts, y).table)
+    df = pd.DataFrame({"text": texts, "label": y})
+    soft = lsctl.soft_labels(df, "uniform", epsilon=None, convention=None)
+    plain = lsctl.soft_labels(df, "uniform")
+    np.testing.assert_array_equal(np.stack(soft["soft_label"]), np.stack(plain["soft_label"]))
+    noisy = lsctl.add_noise(y * 5, kind="symmetric", rate=0.4, seed=None, exact=None)
+    plain = lsctl.add_noise(y * 5, kind="symmetric", rate=0.4)
+    assert noisy.labels.tolist() == plain.labels.tolist() and noisy.options == plain.options
+
+
+def test_tables_with_one_column_twice_or_mixed_types_are_refused_by_name():
+    df = pd.DataFrame({"text": ["a b", "c d"], "label": ["x", "y"]})
+    with pytest.raises(ParameterError, match="text='label' and label='label' name the same column"):
+        lsctl.soft_labels(df, "kwls", text="label")
+    mixed = pd.DataFrame({"text": ["a", "b", "c", "d"], "label": [1, "a", 1, "a"]})
+    with pytest.raises(ParameterError, match=r"column label .*give each column one type"):
+        lsctl.soft_labels(mixed, "kwls")
+    with pytest.raises(ParameterError, match=r"^result must be a pandas DataFrame"):
+        lsctl.label_order([1])
+    with pytest.raises(ParameterError, match=r"^preds\[1\] must be a pandas DataFrame"):
+        lsctl.compare([df, 5])
+    with pytest.raises(ParameterError, match="labels is one string, 'x,y'"):
+        lsctl.compare([df, df], labels="x,y")
+
+
+def test_the_collator_names_a_column_the_trainer_dropped():
+    from lsctl.losses import SoftLabelCollator
+
+    with pytest.raises(
+        ParameterError, match=r"example 0 has no .soft_label.*remove_unused_columns"
+    ):
+        SoftLabelCollator(None)([{"text": "a"}])
+
+
+def test_each_command_the_api_translates_is_still_advised_by_the_core():
+    # A reworded core message would otherwise reach Python users untranslated.
+    from pathlib import Path
+
+    from lsctl.api import _PYTHON_ADVICE
+
+    root = Path(lsctl.__file__).parent
+    core = "".join(p.read_text() for p in root.rglob("*.py") if p != root / "api" / "__init__.py")
+    for command in _PYTHON_ADVICE:
+        assert command in core, command
+
+
+def test_compare_advice_speaks_python(tmp_path):
+    gold = ["neg", "pos"] * 2
+    probs = [[0.8, 0.2], [0.2, 0.8]] * 2
+    table = pa.table({"id": range(4), "label": gold, "probs": probs})
+    with pytest.raises(lsctl.LsctlError) as err:
+        lsctl.compare({"a": [table, table]}, labels=["neg", "pos"])
+    assert "lsctl eval" not in str(err.value) and "name= of lsctl.evaluate" in str(err.value)

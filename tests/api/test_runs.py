@@ -106,7 +106,8 @@ def test_compare_a_dict_overrides_a_files_name_and_refuses_bad_keys(tmp_path):
     one = _preds(gold, [True] * 6)
     two = _preds(gold, [False] + [True] * 5)
     listed = lsctl.compare([one, two], labels=["neg", "pos"], rounds=100)
-    assert set(listed.systems) == {"preds0", "preds1"}  # a list keeps the files' names
+    # A list names a table without a name of its own by its argument, not its temporary file.
+    assert listed.systems == {"preds[0]": [1], "preds[1]": [1]}
     one.to_parquet(tmp_path / "old.parquet")  # no lsctl metadata: named by its file
     cmp = lsctl.compare(
         {"first": str(tmp_path / "old.parquet"), "second": two}, labels=["neg", "pos"], rounds=100
@@ -124,3 +125,45 @@ def test_compare_a_dict_overrides_a_files_name_and_refuses_bad_keys(tmp_path):
         lsctl.compare({"a": one, "b": []}, labels=["neg", "pos"])
     with pytest.raises(ParameterError, match="names its systems by its keys"):
         lsctl.compare({"a": one, "b": two}, names={"*": "x"}, labels=["neg", "pos"])
+
+
+def test_evaluate_records_tables_by_their_arguments_and_names_calibrate_once(tmp_path):
+    rows = pd.DataFrame({"text": ["great fun", "dull plot"] * 16, "label": ["pos", "neg"] * 16})
+    dev = pd.DataFrame({"text": ["great cast", "dull pace"] * 4, "label": ["pos", "neg"] * 4})
+    test = pd.DataFrame({"text": ["great", "dull"], "label": ["pos", "neg"]})
+    run = str(tmp_path / "run")
+    lsctl.train(rows, run, dev=dev, model="fasttext", epochs=1, seed=1)
+    ev = lsctl.evaluate(run, test, calibrate=dev)
+    for meta in (ev.meta, ev.calibrated.meta):
+        paths = [r["path"] for r in meta["inputs"]]
+        assert "lsctl-api-" not in json.dumps(meta), meta
+        assert paths[0] == "data (a table)" and run in paths
+    assert ev.calibrated.meta["inputs"][-1]["path"] == "calibrate (a table)"
+    assert ev.calibrated.meta["params"]["calibrate"] == "calibrate (a table)"
+    with pytest.raises(lsctl.LsctlError) as err:
+        lsctl.evaluate(run, test, calibrate=rows)  # the training rows: refused
+    assert str(err.value).startswith("calibrate (a table): DEV is the data this run"), err.value
+
+
+def test_distill_takes_an_evaluation_or_a_table_as_its_teacher(tmp_path):
+    rows = pd.DataFrame({"text": ["great fun", "dull plot", "great cast"] * 8})
+    rows["label"] = ["pos", "neg", "pos"] * 8
+    run = str(tmp_path / "run")
+    lsctl.train(rows, run, dev=rows, model="fasttext", epochs=2, seed=1)
+    ev = lsctl.evaluate(run, rows)
+    z = np.stack(ev.table.column("logits").to_numpy(zero_copy_only=False)) / 2.0
+    expected = np.exp(z - z.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)  # softmax(logits / T), T = 2
+    # A pandas round trip drops the label order of the logits: teacher_labels gives it.
+    frame = dict(teacher=ev.table.to_pandas(), teacher_labels=["neg", "pos"])
+    for given in (dict(teacher=ev), frame, dict(teacher=[ev])):
+        soft = lsctl.soft_labels(rows, "distill", temperature=2.0, **given)
+        np.testing.assert_allclose(np.stack(soft["soft_label"]), expected, atol=1e-6)
+        assert "lsctl-api-" not in json.dumps(soft.attrs["lsctl"])
+    assert soft.attrs["lsctl"]["inputs"][0]["path"] == "teacher[0] (a table)"
+    with pytest.raises(
+        ParameterError, match=r"needs teacher: .* from lsctl\.evaluate\(run, data\)"
+    ):
+        lsctl.soft_labels(rows, "distill")
+    with pytest.raises(ParameterError, match=r"^teacher must be a pandas DataFrame"):
+        lsctl.soft_labels(rows, "distill", teacher=5)

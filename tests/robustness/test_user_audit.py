@@ -416,7 +416,7 @@ def test_api_errors_from_checks_shared_with_the_cli_name_keywords(tmp_path, data
         lsctl.train(data, str(tmp_path / "run"), epochs=0)
     with pytest.raises(ParameterError, match=r"^batch_size must be at least 1$"):
         lsctl.train(data, str(tmp_path / "run"), batch_size=0)
-    with pytest.raises(ParameterError, match=r"tokenizer takes one of"):
+    with pytest.raises(ParameterError, match=r"tokenizer=.foo.; choose one of words, whitespace"):
         lsctl.keyword_stats(["a b"], ["x"], tokenizer="foo")
     assert not (tmp_path / "run").exists()
 

@@ -132,7 +132,9 @@ def test_errors(tmp_path):
         _run(data, other)
 
     method = registry.get("distill")()
-    with pytest.raises(LsctlError, match="method='distill' needs teacher PREDS"):
+    with pytest.raises(
+        LsctlError, match=r"method='distill' needs teacher: the teacher.s predictions"
+    ):
         method.validate({"teacher": None})
     with pytest.raises(LsctlError, match=r"temperature=0\.0 must be > 0"):
         method.validate({"teacher": "t.parquet", "temperature": 0.0})
