@@ -22,5 +22,13 @@ def make_callable(module_name: str, target: str) -> None:
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             return getattr(importlib.import_module(where), func)(*args, **kwargs)
 
+        @property
+        def __signature__(self) -> Any:
+            # inspect.signature() and notebook help show the function's
+            # parameters, not (*args, **kwargs); imported only when asked.
+            import inspect
+
+            return inspect.signature(getattr(importlib.import_module(where), func))
+
     CallableModule.__call__.__doc__ = f"Run :func:`{target}` (see its docstring)."
     sys.modules[module_name].__class__ = CallableModule

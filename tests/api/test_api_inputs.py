@@ -274,3 +274,15 @@ def test_compare_advice_speaks_python(tmp_path):
     with pytest.raises(lsctl.LsctlError) as err:
         lsctl.compare({"a": [table, table]}, labels=["neg", "pos"])
     assert "lsctl eval" not in str(err.value) and "name= of lsctl.evaluate" in str(err.value)
+
+
+def test_the_callable_subpackages_show_their_functions_parameters():
+    import inspect
+
+    assert list(inspect.signature(lsctl.train).parameters)[:4] == [
+        "data",
+        "output",
+        "dev",
+        "resume",
+    ]
+    assert "calibrate" in inspect.signature(lsctl.evaluate).parameters
