@@ -78,6 +78,24 @@ def one_command(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def warn_user(message: str) -> None:
+    """A core warning as a Python ``UserWarning``, pointing at the caller's line.
+
+    The CLI prints the core's warnings; from Python they are warnings a
+    notebook shows (and ``warnings.catch_warnings`` can silence), said as the
+    API names things.
+    """
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(_python_message(message), UserWarning, stacklevel=level)
+
+
 # Tables passed to the API are written to temporary artifacts for the core to
 # read; an error names the argument, not the temporary path (which is gone).
 _TABLES: dict[str, str] = {}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lsctl.api import one_command
+from lsctl.api import one_command, warn_user
 from lsctl.smoothing.relevance import K1, K2, B
 from lsctl.validation import ParameterError, check_sequence, literal
 
@@ -142,6 +142,8 @@ def _probs(method: str, texts: Any, labels: Any, label_order: Any, params: dict[
     y, order = _codes(labels, label_order)
     table, names = _table(texts, y, order)
     result = softlabel(table, None, method, params, labels=names, collect=True)
+    for w in result.warnings:  # e.g. texts without a token, which get the uniform vector
+        warn_user(w)
     col = result.table.column("soft_label").combine_chunks()
     probs = col.flatten().to_numpy().reshape(len(col), len(names))
     return np.ascontiguousarray(probs, dtype=np.float32), order
@@ -456,8 +458,6 @@ def add_noise(
     array([[0.6, 0.4],
            [0.4, 0.6]])
     """
-    import warnings
-
     from lsctl.noise.run import noisy_labels
     from lsctl.validation import check_bool
 
@@ -493,7 +493,7 @@ def add_noise(
         texts=text_arr,
     )
     for w in noised.warnings:  # e.g. a rate that kind="matrix" does not use
-        warnings.warn(str(w), UserWarning, stacklevel=3)
+        warn_user(str(w))
     r = noised.result
     return NoisyLabels(
         labels=np.asarray(order)[r.noisy],

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lsctl.api import one_command, table_file
+from lsctl.api import one_command, table_file, warn_user
 from lsctl.validation import ParameterError, check_range, check_sequence
 
 
@@ -149,7 +149,7 @@ def train(data: Any, output: str, *, dev: Any = None, resume: bool = False, **op
         # A table's temporary file is gone once this returns: the run's records
         # name the argument it came as ("data (a table)"), beside its hash.
         shown = {p: table_names(p) for p in (config.train, config.dev) if p and table_names(p) != p}
-        return run_training(config, resume=resume, shown=shown)
+        return run_training(config, resume=resume, shown=shown, warn=warn_user)
 
 
 def _check_path(name: str, value: Any) -> None:

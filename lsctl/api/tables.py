@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lsctl.api import one_command, table_names
+from lsctl.api import one_command, table_names, warn_user
 from lsctl.validation import ParameterError, literal
 
 
@@ -194,6 +194,8 @@ def soft_labels(
         if params.get("teacher") is not None:
             params = {**params, "teacher": _teacher_paths(params["teacher"], tmp)}
         result = softlabel(table, None, method, params, labels=label_order, collect=True)
+        for w in result.warnings:
+            warn_user(w)
         meta = result.table.schema.metadata
         if meta and META_KEY in meta:
             # The teachers' temporary files are gone once this returns: the

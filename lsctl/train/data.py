@@ -53,7 +53,8 @@ def _checked_texts(
     n = before - table.num_rows
     dropped[where] = n
     if n:
-        warn(f"{where}: dropped {n:,} rows with null or empty text (--drop-empty)")
+        rows = "1 row" if n == 1 else f"{n:,} rows"
+        warn(f"{where}: dropped {rows} with null or empty text (--drop-empty)")
         if not table.num_rows:
             raise LsctlError(f"{where}: no rows left after --drop-empty")
     return table

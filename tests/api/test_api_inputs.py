@@ -286,3 +286,23 @@ def test_the_callable_subpackages_show_their_functions_parameters():
         "resume",
     ]
     assert "calibrate" in inspect.signature(lsctl.evaluate).parameters
+
+
+def test_core_warnings_reach_python_as_user_warnings_at_the_callers_line(tmp_path):
+    texts, labels = ["!!!", "good film", "bad film"], ["x", "y", "x"]
+    with pytest.warns(UserWarning, match="1 document has no tokens") as got:
+        lsctl.kwls(texts, labels)
+    assert {w.filename for w in got} == {__file__}  # the caller's line, not lsctl's
+    with pytest.warns(UserWarning, match="1 document has no tokens"):
+        lsctl.soft_labels(pd.DataFrame({"text": texts, "label": labels}))
+    rows = pd.DataFrame({"text": ["great fun", "dull plot"] * 8, "label": ["pos", "neg"] * 8})
+    soft = lsctl.soft_labels(rows, "uniform")
+    with pytest.warns(
+        UserWarning, match=r"^data \(a table\) has a soft_label column, which loss ce"
+    ):
+        lsctl.train(soft, str(tmp_path / "r"), dev=rows, model="fasttext", epochs=1)
+    blank = pd.concat([rows, pd.DataFrame({"text": [""], "label": ["pos"]})], ignore_index=True)
+    with pytest.warns(UserWarning, match=r"^data \(a table\): dropped 1 row with null or empty"):
+        lsctl.train(
+            blank, str(tmp_path / "r2"), dev=rows, model="fasttext", epochs=1, drop_empty=True
+        )
