@@ -223,7 +223,13 @@ def _label_indices(labels: Any, k: int, n: int | None = None) -> torch.Tensor:
 
 
 def _check_shapes(logits: torch.Tensor, targets: torch.Tensor) -> None:
-    if logits.dim() != 2 or tuple(targets.shape) != tuple(logits.shape):
+    if logits.dim() != 2:
+        raise ParameterError(
+            f"{{logits:n}} must be (N, K): one row of K class scores per example, not shape "
+            f"{tuple(logits.shape)}",
+            logits=None,
+        )
+    if tuple(targets.shape) != tuple(logits.shape):
         raise ParameterError(
             f"{{targets:n}} has shape {tuple(targets.shape)}; it must match {{logits:n}}, "
             f"shape {tuple(logits.shape)} (N, K)",

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from lsctl.api import one_command, table_file, warn_user
-from lsctl.validation import ParameterError, check_range, check_sequence
+from lsctl.validation import ParameterError, check_range, check_sequence, check_type
 
 
 def _as_path(data: Any, folder: str, name: str, argument: str) -> str:
@@ -216,6 +216,8 @@ def evaluate(
     if isinstance(getattr(run, "run", None), str):
         run = run.run  # a TrainResult: its run directory
     _check_path("run", run)
+    if name is not None:
+        check_type("name", name, str)
     check_range("bins", bins, low=1, whole=True)
     check_range("batch_size", batch_size, low=1, whole=True)
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:

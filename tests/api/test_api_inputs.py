@@ -105,6 +105,7 @@ def test_evaluate_names_rows_by_the_frame_index_so_shuffled_rows_pair_up(tmp_pat
         (lambda: lsctl.train(pd.DataFrame({"text": ["a"], "label": ["x"]}), "r", epochs=1.5), "epochs=1.5 must be a whole number"),
         (lambda: lsctl.train(pd.DataFrame({"text": ["a"], "label": ["x"]}), None), "output is a run directory's path"),
         (lambda: lsctl.compare("preds.parquet"), "preds is a list of predictions"),
+        (lambda: lsctl.evaluate("run", None, name=5), "name=5 must be a string, not int"),
         (lambda: lsctl.add_noise(["a", "b"], kind="asymmetric", rate=0.2), "kind='asymmetric' needs at least one pair in pairs"),
         (lambda: lsctl.uniform([]), "labels is empty"),
         (lambda: lsctl.train(pd.DataFrame({"text": ["a b"] * 4, "label": ["x", "y"] * 2}), "r", loss="aux"), "add one with lsctl.soft_labels(data, 'kwls')"),

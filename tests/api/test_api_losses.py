@@ -68,6 +68,10 @@ def test_kwls_aux_loss_equals_its_formula():
             "targets has shape (2, 2)",
         ),
         (lambda: lsctl.losses.soft_label_loss("mse"), "unknown loss='mse'"),
+        (
+            lambda: lsctl.losses.soft_cross_entropy(torch.zeros(2), torch.zeros(2)),
+            "logits must be (N, K): one row of K class scores per example, not shape (2,)",
+        ),
     ],
 )
 def test_loss_errors_name_python_parameters(call, message):
