@@ -185,11 +185,19 @@ def soft_labels(
     # back untouched (dtypes, index), and cannot fail a conversion they need not.
     wanted = [c for c in (text if cls.needs_text else None, label, "id") if c in names]
     table = _select(data, list(dict.fromkeys(wanted)))
+    if cls.needs_text and not _is_text(table.schema.field(text).type):
+        # Said here, where the column still has the caller's name (the core sees "text").
+        raise ParameterError(
+            f"{{text}}: the column holds {table.schema.field(text).type}, not strings "
+            "(one text per row)",
+            text=text,
+        )
     table, _ = _rename(table, {text: "text", label: "label"})
     if label_order is None and "label" in table.column_names:
         label_order = natural_order(table.column("label"))
     elif label_order is not None:
         label_order = _label_names(label_order)
+        _check_covers(label_order, table.column("label"))
     with tempfile.TemporaryDirectory(prefix="lsctl-api-") as tmp:
         if params.get("teacher") is not None:
             params = {**params, "teacher": _teacher_paths(params["teacher"], tmp)}
@@ -282,6 +290,31 @@ def natural_order(labels: pa.Array | pa.ChunkedArray) -> list[str] | None:
         return None
     values = pc.unique(labels.drop_null() if labels.null_count else labels)
     return values.take(pc.sort_indices(values)).cast(pa.string()).to_pylist()
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    """Strings of any Arrow layout (polars hands over large strings), or all nulls (the core
+    reports those as blank texts)."""
+    view = getattr(pa.types, "is_string_view", lambda t: False)
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or view(kind)
+        or (pa.types.is_null(kind))
+    )
+
+
+def _check_covers(order: list[str], labels: pa.ChunkedArray) -> None:
+    """Refuse a ``label_order`` that lacks a label of the column (the vectors could not hold it)."""
+    import pyarrow.compute as pc
+
+    seen = pc.unique(labels.cast(pa.string())).drop_null().to_pylist()
+    missing = [v for v in seen if v not in set(order)]
+    if missing:
+        raise ParameterError(
+            f"{{label_order}} lacks the label {missing[0]!r}, which the label column holds",
+            label_order=order,
+        )
 
 
 def _label_names(order: Any) -> list[str]:

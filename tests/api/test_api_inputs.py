@@ -239,6 +239,13 @@ def test_tables_with_one_column_twice_or_mixed_types_are_refused_by_name():
     mixed = pd.DataFrame({"text": ["a", "b", "c", "d"], "label": [1, "a", 1, "a"]})
     with pytest.raises(ParameterError, match=r"column label .*give each column one type"):
         lsctl.soft_labels(mixed, "kwls")
+    renamed = pd.DataFrame({"review": [1, 2], "stars": ["x", "y"]})
+    with pytest.raises(ParameterError, match="text='review': the column holds int64, not strings"):
+        lsctl.soft_labels(renamed, "kwls", text="review", label="stars")
+    with pytest.raises(ParameterError, match=r"label_order=\['y'\] lacks the label 'x'"):
+        lsctl.soft_labels(df, "uniform", label_order=["y"])
+    large = pa.table({"text": pa.array(["a b", "c d"], pa.large_string()), "label": ["x", "y"]})
+    assert lsctl.soft_labels(large, "kwls").num_rows == 2  # polars hands over large strings
     with pytest.raises(ParameterError, match=r"^result must be a pandas DataFrame"):
         lsctl.label_order([1])
     with pytest.raises(ParameterError, match=r"^preds\[1\] must be a pandas DataFrame"):
