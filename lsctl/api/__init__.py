@@ -118,6 +118,24 @@ def table_names(message: str) -> str:
     return message
 
 
+def named_tables(value: Any) -> Any:
+    """``value`` (a record: dicts, lists, strings) with temporary table paths named as arguments.
+
+    A run's or an artifact's records outlive the call; the temporary files
+    they name do not, so they say what the caller gave instead.
+
+    >>> named_tables({"inputs": [{"path": table_file("/tmp/x/data.parquet", "data")}], "n": 3})
+    {'inputs': [{'path': 'data (a table)'}], 'n': 3}
+    """
+    if isinstance(value, str):
+        return table_names(value)
+    if isinstance(value, dict):
+        return {k: named_tables(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [named_tables(v) for v in value]
+    return value
+
+
 # CLI flags whose keyword argument is spelled differently.
 _KEYWORD_OF_FLAG = {"pair": "pairs"}
 

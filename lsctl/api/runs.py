@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lsctl.api import one_command, table_file, warn_user
+from lsctl.api import named_tables, one_command, table_file, warn_user
 from lsctl.validation import ParameterError, check_range, check_sequence, check_type
 
 
@@ -233,22 +233,11 @@ def evaluate(
         )
         # The temporary files are gone once this returns: the records name the
         # arguments the tables came as ("data (a table)"), beside their hashes.
-        for result in (ev, ev.calibrated):
-            if result is not None:
-                _name_tables(result.meta)
+        ev.meta = named_tables(ev.meta)
+        if ev.calibrated is not None:
+            ev.calibrated.meta = named_tables(ev.calibrated.meta)
+            ev.calibrated.summary = named_tables(ev.calibrated.summary)
         return ev
-
-
-def _name_tables(meta: dict[str, Any]) -> None:
-    """Replace temporary table paths in ``meta``'s inputs and params by their arguments' names."""
-    from lsctl.api import table_names
-
-    for record in meta.get("inputs") or []:
-        if record.get("path"):
-            record["path"] = table_names(record["path"])
-    params = meta.get("params") or {}
-    if isinstance(params.get("calibrate"), str):
-        params["calibrate"] = table_names(params["calibrate"])
 
 
 def prediction_path(p: Any, folder: str, name: str, argument: str) -> str:

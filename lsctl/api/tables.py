@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lsctl.api import one_command, table_names, warn_user
+from lsctl.api import named_tables, one_command, warn_user
 from lsctl.validation import ParameterError, literal
 
 
@@ -156,7 +156,7 @@ def soft_labels(
         Bad data; :class:`lsctl.validation.ParameterError` (a subclass) for a
         bad parameter, named as here (``k1=0 must be > 0``).
     """
-    from lsctl.artifacts.meta import META_KEY
+    from lsctl.artifacts.meta import META_KEY, decode_meta, encode_meta
     from lsctl.smoothing import registry
     from lsctl.smoothing.run import softlabel
 
@@ -205,10 +205,11 @@ def soft_labels(
         for w in result.warnings:
             warn_user(w)
         meta = result.table.schema.metadata
-        if meta and META_KEY in meta:
+        record = decode_meta(meta, "soft labels")
+        if record is not None:
             # The teachers' temporary files are gone once this returns: the
             # record names the arguments they came as ("teacher[0] (a table)").
-            meta = {**meta, META_KEY: table_names(meta[META_KEY].decode()).encode()}
+            meta = {**meta, META_KEY: encode_meta(named_tables(record))}
     new = result.table.select(["soft_label", "soft_argmax"])
     return _with_columns(data, new, result.labels, meta)
 

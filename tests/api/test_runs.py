@@ -140,6 +140,7 @@ def test_evaluate_records_tables_by_their_arguments_and_names_calibrate_once(tmp
         assert paths[0] == "data (a table)" and run in paths
     assert ev.calibrated.meta["inputs"][-1]["path"] == "calibrate (a table)"
     assert ev.calibrated.meta["params"]["calibrate"] == "calibrate (a table)"
+    assert "lsctl-api-" not in json.dumps(ev.calibrated.summary, default=str)
     with pytest.raises(lsctl.LsctlError) as err:
         lsctl.evaluate(run, test, calibrate=rows)  # the training rows: refused
     assert str(err.value).startswith("calibrate (a table): DEV is the data this run"), err.value
