@@ -192,7 +192,8 @@ def main() -> None:
         ctx = getattr(e, "ctx", None)
         where = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
         message = " ".join(e.format_message().split())
-        sys.stderr.write(f"Error: {message}{where}\n")
+        if message:  # `lsctl` or `lsctl data` alone: the help is already shown, no error to add
+            sys.stderr.write(f"Error: {message}{where}\n")
         sys.exit(getattr(e, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -524,3 +524,13 @@ def test_splitting_no_rows_says_so(cli, tmp_path, data):
     pq.write_table(pq.read_table(data).slice(0, 0), empty)
     one_error(cli("data", "split", empty, "-o", tmp_path / "sp"), 1, "no rows to split")
     assert not (tmp_path / "sp").exists()
+
+
+@pytest.mark.parametrize("args", [[], ["data"], ["plot"]])
+def test_a_group_alone_shows_its_help_without_an_empty_error_line(args):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "lsctl", *args], capture_output=True, text=True)
+    assert "Usage:" in r.stdout + r.stderr
+    assert "Error:" not in r.stderr, r.stderr
