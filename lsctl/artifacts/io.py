@@ -386,8 +386,19 @@ def open_artifact(path: str) -> ArtifactReader:
             )
     except _DECODE_ERRORS as e:
         raise corrupt(path, e) from e
-    raise LsctlError(
-        f"{path}: not a Parquet or Arrow file; use `lsctl data import {path} -o OUT.parquet` for CSV/JSONL"
+    raise LsctlError(f"{path}: not a Parquet or Arrow file; {_import_advice(path)}")
+
+
+def _import_advice(path: str) -> str:
+    """How to turn ``path`` into an artifact: `data import` reads CSV/TSV/JSONL by extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
+        return f"use `lsctl data import {path} -o OUT.parquet`"
+    # `data import` picks the reader by extension: under a .parquet name it would
+    # fail the same way, so say what to rename it to.
+    return (
+        "if it is CSV, TSV or JSONL text, give it that extension and use "
+        "`lsctl data import FILE.csv -o OUT.parquet`"
     )
 
 

@@ -215,7 +215,13 @@ def test_truncated_arrow_stream(tmp_path):
 def test_not_an_artifact_points_to_import(tmp_path, cli):
     path = tmp_path / "d.csv"
     path.write_text("text,label\nx,a\n")
-    _err(cli("data", "info", path), 1, "not a Parquet or Arrow file", "lsctl data import")
+    _err(cli("data", "info", path), 1, "not a Parquet or Arrow file", f"lsctl data import {path}")
+    # Under a .parquet name, `data import` would fail the same way: it says to rename.
+    misnamed = tmp_path / "d.parquet"
+    misnamed.write_text("text,label\nx,a\n")
+    r = cli("data", "info", misnamed)
+    _err(r, 1, "give it that extension", "lsctl data import FILE.csv")
+    assert f"data import {misnamed}" not in r.stderr
 
 
 def test_stdin_stream_hash_matches_bytes(tmp_path, monkeypatch):
