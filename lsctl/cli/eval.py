@@ -35,7 +35,9 @@ def command(
     name: Annotated[
         str | None,
         typer.Option(
-            "--name", help="System name for `lsctl compare`; default the run folder's name."
+            "--name",
+            help="System name for `lsctl compare`; default the run folder's name without "
+            "its seed marker (runs/ce-s2 → ce, seed 2).",
         ),
     ] = None,
     bins: Annotated[

@@ -242,7 +242,11 @@ def predict(
     fold: FoldOpt = "test",
     top_k: TopKOpt = 100,
     name: Annotated[
-        str | None, typer.Option("--name", help="System name [the run folder's name].")
+        str | None,
+        typer.Option(
+            "--name",
+            help="System name [the run folder's name without its seed marker: runs/k-s2 → k].",
+        ),
     ] = None,
     device: Annotated[
         str,

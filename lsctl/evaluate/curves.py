@@ -10,7 +10,6 @@ name is the run folder's name without a trailing seed marker (``kwls-s1`` and
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,19 +97,10 @@ def _system_key(run: Run) -> str:
 
 
 def default_name(run: Run) -> str:
-    """The run folder's name without a trailing seed marker (``-s1``, ``_seed1``, ``1``).
+    """The run folder's name without a trailing seed marker (:func:`lsctl.evaluate.naming.system_name`)."""
+    from lsctl.evaluate.naming import system_name
 
-    An ``s`` or ``seed`` counts as part of the marker only after a separator,
-    so ``kwls1`` is ``kwls`` (not ``kwl``), and the seed's digits only as a
-    whole number (``kwls10`` with seed 0 stays ``kwls10``).
-    """
-    folder = os.path.basename(os.path.normpath(os.path.abspath(run.path)))
-    if run.seed is not None:
-        marker = rf"(?:[-_.](?:seed|s)[-_.]?|[-_.]|(?<!\d))0*{run.seed}$"
-        stripped = re.sub(marker, "", folder)
-        if stripped:
-            return stripped
-    return folder
+    return system_name(run.path, run.seed)
 
 
 def group_runs(

@@ -21,6 +21,7 @@ from lsctl.artifacts import (
 from lsctl.artifacts.columns import check_ids
 from lsctl.errors import LsctlError
 from lsctl.evaluate import metrics
+from lsctl.evaluate.naming import system_name
 from lsctl.numeric import softmax
 from lsctl.progress import Progress
 from lsctl.validation import ParameterError, check_not_blank, check_one_stdin
@@ -153,7 +154,8 @@ def evaluate(
     # claim), carried with the predictions so compare and tables can use it.
     summary["convergence"] = run_convergence(run_dir)
     config = predictor.config
-    name = name or os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
+    # runs/ce-s1 … ce-s5 are the system "ce" (seeds from the runs), as plot curves has it.
+    name = name or system_name(run_dir, run_seed(config))
     meta = make_meta(
         "predictions",
         run_labels,

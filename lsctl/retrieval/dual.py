@@ -562,6 +562,7 @@ def predict(
 
     With ``output``, the ranked artifact is also written there.
     """
+    from lsctl.evaluate.naming import system_name
     from lsctl.retrieval.data import load_corpus
     from lsctl.retrieval.rank import rank_corpus, ranked_meta
     from lsctl.validation import check_not_blank
@@ -571,8 +572,8 @@ def predict(
     corpus = load_corpus(questions, sentences, fold, pool)
     _, block = rank_with(model, encoder, corpus, progress)
     ranked = rank_corpus(corpus, block, top_k, progress)
-    name = name or os.path.basename(os.path.normpath(run))
     seed = config["options"].get("seed")
+    name = name or system_name(run, seed)  # runs/k-s2 → "k", as lsctl eval names it
     params = {
         "method": "dual-encoder",
         "run": os.path.abspath(run),

@@ -34,6 +34,11 @@ from lsctl.stats.compare import (
 SAME = ("pool", "fold", "pool_size")
 
 
+# How to tell ranked files apart: each command that writes them has --name, and
+# compare's own --name renames files after the fact.
+HINT = "--name (of `retrieve bm25` or `retrieve predict`, or compare's --name PATTERN=NAME)"
+
+
 @dataclass
 class RankedSeed:
     path: str
@@ -101,10 +106,10 @@ def load_ranked(
                 )
             ranks = np.empty(len(qids), dtype=np.int64)
             ranks[[ref_pos[q] for q in qids]] = f.ranks
-        system, seed = join_system(systems, path, f.meta, names_given, "`retrieve predict --name`")
+        system, seed = join_system(systems, path, f.meta, names_given, HINT)
         system.seeds.append(RankedSeed(path, seed, ranks, reader))
     assert ref is not None
-    return ref, grouped_systems(systems, "`retrieve predict --name`")
+    return ref, grouped_systems(systems, HINT)
 
 
 def compare_ranked(

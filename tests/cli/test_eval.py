@@ -98,7 +98,7 @@ def test_eval_writes_predictions_and_metrics(cli, run):
 
     meta = reader.meta
     assert meta["kind"] == "predictions"
-    assert meta["name"] == "cnn-s1" and meta["seed"] == 1
+    assert meta["name"] == "cnn" and meta["seed"] == 1  # the folder cnn-s1 without its seed marker
     assert meta["dataset_sha256"] == file_sha256(str(run["test"]))
     assert meta["run_config"] == json.loads((run["runs"][0] / "config.json").read_text())
     assert png.read_bytes()[:4] == b"\x89PNG"
