@@ -148,8 +148,11 @@ def iman_davenport(chi2: float, n_datasets: int, n_systems: int) -> tuple[float,
     Returns
     -------
     f, p : float
-        F is 0 (p = 1) for χ² = 0 and infinite (p = 0) when χ² reaches its
-        maximum N(k−1), i.e. every dataset ranks the systems alike.
+        F is 0 (p = 1) for χ² = 0 and infinite when χ² reaches its maximum
+        N(k−1), i.e. every dataset ranks the systems alike. The F
+        distribution's p would then be 0, which no finite N supports: p is
+        the exact chance of that under the null instead, k!·(1/k!)^N =
+        (1/k!)^(N−1) (N datasets drawing the same of the k! rankings).
 
     Examples
     --------
@@ -157,6 +160,12 @@ def iman_davenport(chi2: float, n_datasets: int, n_systems: int) -> tuple[float,
 
     >>> round(iman_davenport(9.28, 14, 4)[0], 2)
     3.69
+
+    Three datasets that rank two systems alike (χ² = 3, its maximum): the
+    chance of that is 2·(1/2)³ = 0.25, not 0.
+
+    >>> iman_davenport(3.0, 3, 2)
+    (inf, 0.25)
     """
     from scipy import stats
 
@@ -165,7 +174,7 @@ def iman_davenport(chi2: float, n_datasets: int, n_systems: int) -> tuple[float,
         return 0.0, 1.0
     denom = n * (k - 1) - chi2
     if denom <= 1e-12 * n * k:
-        return math.inf, 0.0
+        return math.inf, float(math.factorial(k) ** -(n - 1))
     f = (n - 1) * chi2 / denom
     return f, float(stats.f.sf(f, k - 1, (k - 1) * (n - 1)))
 

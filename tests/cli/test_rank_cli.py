@@ -228,10 +228,12 @@ def test_rank_errors(cli, grid, tmp_path):
 
 def test_rank_friedman_edge_cases(cli, grid, tmp_path):
     # The planted grid ranks good > base > weak on every dataset: χ² is at its
-    # maximum N(k−1), so the Iman–Davenport F is infinite (null in JSON), p 0.
+    # maximum N(k−1), so the Iman–Davenport F is infinite (null in JSON) and p is
+    # the exact chance of three datasets agreeing on one of 3! rankings: 6·(1/6)³.
     r = cli("rank", *grid.values(), "--json")
     f = json.loads(r.stdout)["friedman"]
-    assert f["chi2"] == pytest.approx(3 * (3 - 1)) and f["f"] is None and f["p_f"] == 0
+    assert f["chi2"] == pytest.approx(3 * (3 - 1)) and f["f"] is None
+    assert f["p_f"] == pytest.approx(6 * (1 / 6) ** 3)
     # Two systems that swap places on two datasets: χ² = 0, p = 1, and the table
     # says the post-hoc tests are not warranted.
     rng = np.random.default_rng(9)

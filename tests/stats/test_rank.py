@@ -73,6 +73,19 @@ def test_iman_davenport_by_hand():
     assert res.p_f == pytest.approx(stats.f.sf(f, k - 1, (k - 1) * (n - 1)), rel=1e-10)
 
 
+@pytest.mark.parametrize(("n", "k"), [(3, 2), (2, 3), (3, 3), (4, 2)])
+def test_unanimous_ranks_get_their_exact_null_chance_not_p_zero(n, k):
+    # χ² at its maximum N(k−1) makes F infinite; its exact p under the null is
+    # the share of all (k!)^N rank assignments in which the N datasets agree.
+    import itertools
+
+    perms = list(itertools.permutations(range(k)))
+    draws = list(itertools.product(perms, repeat=n))
+    agree = sum(len(set(d)) == 1 for d in draws) / len(draws)
+    f, p = iman_davenport(n * (k - 1), n, k)
+    assert math.isinf(f) and p == pytest.approx(agree, rel=1e-12)
+
+
 def test_demsar_friedman_example():
     # Demšar 2006 §3.2.2: four classifiers on 14 datasets with average ranks
     # 3.143, 2.000, 2.893, 1.964 give χ²_F = 9.28 and F_F = 3.69; the critical
