@@ -132,6 +132,13 @@ def info(message: str, quiet: bool = False) -> None:
         console.print(message, soft_wrap=True, highlight=False)
 
 
+def report_written(*paths: str | None, quiet: bool = False) -> None:
+    """One ``wrote A, B`` line for the files a command wrote (None and stdout left out)."""
+    written = [p for p in paths if p not in (None, "-")]
+    if written:
+        info(f"wrote {', '.join(written)}", quiet)
+
+
 # Parameters (any command) that name a file or directory the command reads:
 # no output of the command may replace one of them (lsctl.artifacts.io.refuse_input).
 INPUT_PARAMS = frozenset(

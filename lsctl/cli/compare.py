@@ -16,6 +16,7 @@ from lsctl.cli.common import (
     parse_pairs,
     print_table,
     progress,
+    report_written,
     table_console,
 )
 from lsctl.errors import LsctlError
@@ -148,6 +149,7 @@ def command(
         emit_json({"metric": metric, "n": len(test.ids), "rounds": rounds, "rows": rows})
     elif not quiet:
         _render(rows, metric, ci, len(test.ids), systems)
+    report_written(output, plot, quiet=quiet)
     _fail_if_worse(rows, metric, fail_if_worse)
 
 
@@ -198,6 +200,7 @@ def _compare_ranked(
         )  # fmt: skip
     elif not quiet:
         _render(rows, f"{metric} ({where})", ci, len(test.ids), systems, unit="questions")
+    report_written(output, plot, quiet=quiet)
     _fail_if_worse(rows, metric, fail_if_worse)
 
 

@@ -16,6 +16,7 @@ from lsctl.cli.common import (
     info,
     print_table,
     progress,
+    report_written,
 )
 from lsctl.train.config import DEVICES
 
@@ -106,6 +107,7 @@ def command(
         emit_json(summary)
     elif not quiet:
         _render(summary)
+    report_written(output, plot, quiet=quiet)
 
 
 def _render(s: dict[str, Any]) -> None:
@@ -160,5 +162,3 @@ def _render(s: dict[str, Any]) -> None:
             lab, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(v["support"])
         )
     print_table(per)
-    if s["output"] not in (None, "-"):
-        info(f"wrote {s['output']}")

@@ -13,6 +13,7 @@ from lsctl.cli.common import (
     handle_errors,
     parse_pairs,
     print_table,
+    report_written,
     table_console,
 )
 
@@ -122,6 +123,7 @@ def command(
         emit_json(doc)
     elif not quiet:
         _render(doc)
+    report_written(plot, quiet=quiet)
 
 
 def _fmt_p(p: float | None) -> str:

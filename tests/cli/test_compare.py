@@ -107,6 +107,7 @@ def test_all_pairs_holm_and_plot(cli, preds, tmp_path):
     out, png = tmp_path / "cmp.parquet", tmp_path / "forest.png"
     r = cli("compare", *preds.values(), "-o", out, "--rounds", "500", "--plot", png, "--json")
     assert r.exit_code == 0, r.stderr
+    assert f"wrote {out}, {png}" in r.stderr  # every file written is reported
     rows = json.loads(r.stdout)["rows"]
     assert [(x["system"], x["baseline"]) for x in rows] == [
         ("good", "base"),

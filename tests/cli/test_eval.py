@@ -59,6 +59,7 @@ def test_eval_writes_predictions_and_metrics(cli, run):
     out, png = run["dir"] / "p1.parquet", run["dir"] / "rel.png"
     r = cli("eval", run["runs"][0], run["test"], "-o", out, "--plot", png, "--json")
     assert r.exit_code == 0, r.stderr
+    assert f"wrote {out}, {png}" in r.stderr  # every file written is reported
     summary = json.loads(r.stdout)
 
     table, reader = read_artifact(str(out))

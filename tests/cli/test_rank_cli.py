@@ -69,6 +69,7 @@ def test_rank_reports_scores_ranks_friedman_and_nemenyi(cli, grid, tmp_path):
     png = tmp_path / "cd.png"
     r = cli("rank", *grid.values(), "--json", "--plot", png)
     assert r.exit_code == 0, r.stderr
+    assert f"wrote {png}" in r.stderr
     doc = json.loads(r.stdout)
     assert doc["systems"] == ["base", "good", "weak"]
     assert doc["datasets"] == ["trec/test", "sst/test", "imdb/test"]
