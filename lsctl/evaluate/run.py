@@ -103,6 +103,11 @@ def evaluate(
 
     check_options(bins, batch_size, device)
     check_not_blank("name", name)
+    if os.path.isdir(data_path) and os.path.isfile(run_dir):
+        raise LsctlError(
+            f"{data_path} is a directory and {run_dir} a file: the run comes first, then the "
+            f"data (`lsctl eval {data_path} {run_dir}`)"
+        )
     # The data is checked before the model loads: a bad file fails in milliseconds.
     table, reader = read_artifact(data_path)
     where = data_path

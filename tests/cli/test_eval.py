@@ -123,6 +123,24 @@ def test_eval_then_compare_groups_seeds_by_name(cli, run):
     assert row["p_mcnemar"] == 1.0
 
 
+def test_default_names_drop_the_seed_so_compare_pairs_seeds(cli, run):
+    files = []
+    for i, rd in enumerate(run["runs"]):  # cnn-s1, cnn-s2: the system "cnn", seeds 1 and 2
+        for name in (None, "other"):
+            f = run["dir"] / f"default-{name}-{i}.parquet"
+            r = cli("eval", rd, run["test"], "-o", f, "-q", *(["--name", name] if name else []))
+            assert r.exit_code == 0, r.stderr
+            files.append(f)
+    r = cli("compare", *files, "--baseline", "cnn", "--rounds", "200")
+    assert r.exit_code == 0, r.stderr
+    assert "cnn×2" in r.stdout + r.stderr and "other×2" in r.stdout + r.stderr
+
+
+def test_swapped_arguments_are_named(cli, run):
+    r = cli("eval", run["test"], run["runs"][0])
+    assert r.exit_code == 1 and "the run comes first, then the data" in r.stderr, r.stderr
+
+
 @pytest.mark.slow
 def test_eval_bad_inputs(cli, run):
     d = run["dir"]
