@@ -79,6 +79,21 @@ def _refuse_stale(output_dir: str, names: list[str]) -> None:
         )
 
 
+def _check_output_dir(output_dir: str, command: str) -> None:
+    """``-o`` of a command that writes several files must name a directory."""
+    if output_dir == "-":
+        raise UsageError(f"{command} writes several files; give a directory with -o")
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
+    ext = os.path.splitext(output_dir.rstrip("/"))[1].lower()
+    if not os.path.isdir(output_dir) and ext in (".parquet", ".arrows", ".arrow", ".csv", ".jsonl"):
+        # It would become a folder named like a file, holding train.parquet etc.
+        raise UsageError(
+            f"-o {output_dir}: {command} writes its files into a directory; give one "
+            f"(e.g. -o {os.path.splitext(output_dir.rstrip('/'))[0]}/)"
+        )
+
+
 def split_file(
     file: str, output_dir: str, *, dev: float = 0.1, test: float = 0.1, seed: int = 0,
     fmt: str = "parquet",
@@ -105,10 +120,7 @@ def split_file(
 
     check_fractions(dev, test)
     check_choice("fmt", fmt, FORMATS)
-    if output_dir == "-":
-        raise UsageError("data split writes several files; give a directory with -o")
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
+    _check_output_dir(output_dir, "data split")
     missing_dirs(output_dir)  # missing folders are made below; a file in the way is an error
     names = ["train"] + [s for s, f in (("dev", dev), ("test", test)) if f > 0]
     paths = {s: os.path.join(output_dir, f"{s}.{fmt}") for s in names}
@@ -255,10 +267,7 @@ def folds_file(
     check_choice("fmt", fmt, FORMATS)
     if folds < 2:
         raise UsageError(f"--folds {folds}: need at least 2 folds")
-    if output_dir == "-":
-        raise UsageError("data folds writes several files; give a directory with -o")
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
+    _check_output_dir(output_dir, "data folds")
     missing_dirs(output_dir)
     paths = [
         {s: os.path.join(output_dir, f"fold{i}", f"{s}.{fmt}") for s in ("train", "heldout")}

@@ -153,3 +153,10 @@ def test_output_is_a_file(data, tmp_path, cli):
     f = tmp_path / "file"
     f.write_text("x")
     _err(cli("data", "split", data, "-o", f), 1, "not a directory")
+
+
+@pytest.mark.parametrize("command", ["split", "folds"])
+def test_output_named_like_a_file_is_refused_before_a_folder_is_made(data, tmp_path, cli, command):
+    out = tmp_path / "s4.parquet"
+    _err(cli("data", command, data, "-o", out), 2, "writes its files into a directory")
+    assert not out.exists()
