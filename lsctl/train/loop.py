@@ -425,6 +425,22 @@ class Trainer:
     def bad_epochs(self, value: int) -> None:
         self.selection.bad_epochs = value
 
+    def _start_line(self) -> str:
+        """What is about to be trained on what, before the first epoch's wait."""
+        c, d = self.config, self.data
+        dev = (
+            f"{len(d.dev.texts):,} held out from TRAIN (--dev-split {c.dev_split:g}, "
+            f"stratified, seed {c.seed})"
+            if d.dev_source == "split"
+            else f"{len(d.dev.texts):,} in {self._show(d.dev_source)}"
+        )
+        vocab = f", vocabulary {len(self.vocab):,}" if self.vocab is not None else ""
+        return (
+            f"training {c.model} ({c.loss} loss) on {len(d.train.texts):,} rows, {len(self.labels)} "
+            f"labels{vocab}; dev: {dev}; up to {c.epochs} epoch{'s' * (c.epochs != 1)} on "
+            f"{self.device.type}"
+        )
+
     def fit(self) -> TrainResult:
         c = self.config
         self.history: list[dict[str, Any]] = []
@@ -451,6 +467,8 @@ class Trainer:
             self._write_config(status="running")
             if self.vocab is not None:
                 self.vocab.save(os.path.join(c.output, rd.VOCAB))
+        if not self.resume:
+            self.notify(self._start_line())
 
         previous = self._install_sigint()
         # Each CPU step frees and reallocates the same large blocks (cpu_memory).

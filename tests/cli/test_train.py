@@ -38,6 +38,22 @@ def test_json_summary_and_run_directory(cli, tmp_path):
     assert table.column("dev_accuracy")[0].as_py() == summary["best_dev_accuracy"]
 
 
+def test_the_first_line_says_what_trains_on_what(cli, tmp_path):
+    data = write_dataset(tmp_path / "train.parquet", n=60)
+    r = cli("train", data, "-o", tmp_path / "run", *TINY, "--dev-split", "0.2")
+    assert r.exit_code == 0, r.stderr
+    first = r.stderr.splitlines()[0]
+    import lsctl
+
+    parts = lsctl.split(pq.read_table(data).column("label").to_pylist(), dev=0.2, test=0)
+    n_train, n_dev = len(parts["train"]), len(parts["dev"])
+    assert first.startswith(
+        f"training textcnn (ce loss) on {n_train} rows, {len(LABELS)} labels, vocabulary "
+    ), first
+    assert f"dev: {n_dev} held out from TRAIN (--dev-split 0.2, stratified, seed 0)" in first
+    assert first.endswith("up to 1 epoch on cpu")
+
+
 def test_existing_run_needs_resume(cli, tmp_path):
     data = write_dataset(tmp_path / "train.parquet", n=60)
     assert cli("train", data, "-o", tmp_path / "run", *TINY, "-q").exit_code == 0
