@@ -522,9 +522,10 @@ def undersample(
     ----------
     labels : sequence, length N
     ratio : dict label → float in (0, 1], optional
-        Keep round-half-up(r·n) rows of the class (at least 1).
+        Keep round-half-up(r·n) rows of the class (at least 1); the key ``"*"``
+        stands for every label not named.
     cap : dict label → int ≥ 1, optional
-        Keep at most this many rows of the class.
+        Keep at most this many rows of the class (``"*"`` as for ``ratio``).
     seed : int
 
     Returns
@@ -540,6 +541,7 @@ def undersample(
     >>> len(kept), kept[:5].tolist()
     (7, [0, 1, 2, 3, 4])
     """
+    from lsctl.data.run import ALL_LABELS
     from lsctl.noise.imbalance import check_cap, check_ratio
     from lsctl.noise.imbalance import undersample as core
 
@@ -555,11 +557,15 @@ def undersample(
                 **{name: None},
             )
         for lab in limits:
-            if lab not in index:
+            if lab not in index and lab != ALL_LABELS:
                 raise ParameterError(
                     f"{{{name}}} names {_literal(lab)}, which is not a label", **{name: limits}
                 )
             (check_ratio if name == "ratio" else check_cap)(lab, limits[lab])
+        if ALL_LABELS in limits:  # {"*": M}: every label not named on its own
+            rest = limits[ALL_LABELS]
+            limits = {**{lab: rest for lab in order if lab not in limits}, **limits}
+            del limits[ALL_LABELS]
         given[name] = {index[lab]: v for lab, v in limits.items()}
     if not given["ratio"] and not given["cap"]:
         raise ParameterError("give {ratio:n} or {cap:n}", ratio=None, cap=None)

@@ -320,12 +320,17 @@ def sample(
         list[str] | None,
         typer.Option(
             "--ratio",
-            help="LABEL=R: keep a share R in (0, 1] of that class (at least 1 row). Repeatable.",
+            help="LABEL=R: keep a share R in (0, 1] of that class (at least 1 row; '*=R': "
+            "every class not named). Repeatable.",
         ),
     ] = None,
     cap: Annotated[
         list[str] | None,
-        typer.Option("--cap", help="LABEL=M: keep at most M rows of that class. Repeatable."),
+        typer.Option(
+            "--cap",
+            help="LABEL=M: keep at most M rows of that class ('*=M': every class not named). "
+            "Repeatable.",
+        ),
     ] = None,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
@@ -340,6 +345,7 @@ def sample(
     Examples:
       lsctl data sample train.parquet -o imb.parquet --ratio neg=0.01 --seed 1
       lsctl data sample train.parquet -o few.parquet --cap pos=50 --cap neg=50
+      lsctl data sample train.parquet -o small.parquet --cap '*=100' --seed 1
     """
     from lsctl.data.run import sample_file
 
@@ -348,6 +354,7 @@ def sample(
     caps = parse_pairs(cap or [], "--cap", int)
     result = sample_file(file, output, ratio=ratios, cap=caps, seed=seed)
     labels, keep, before, after = result.labels, result.kept, result.before, result.after
+    ratios, caps = result.ratios, result.caps  # with "*" spelled out per label
     where = _where(file)
     per_class = [
         {"label": lab, "before": int(b), "after": int(a)}

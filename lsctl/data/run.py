@@ -156,12 +156,18 @@ def split_file(
     return SplitResult(paths, rows, labels)
 
 
+# --cap '*=M' / --ratio '*=R': every label not given on its own.
+ALL_LABELS = "*"
+
+
 @dataclass
 class SampleResult:
     labels: list[str]
     kept: np.ndarray  # sorted row indices kept
     before: np.ndarray  # K rows per class before
     after: np.ndarray  # K rows per class after
+    ratios: dict[str, float]  # label → share, "*" spelled out per label
+    caps: dict[str, int]  # label → rows, likewise
 
 
 def sample_file(
@@ -204,10 +210,13 @@ def sample_file(
     index = {lab: i for i, lab in enumerate(labels)}
     for option, given in (("--ratio", ratios), ("--cap", caps)):
         for lab in given:
-            if lab not in index:
+            if lab not in index and lab != ALL_LABELS:
                 raise LsctlError(
                     f"{option} {lab}: unknown label {lab!r}; the labels are {', '.join(labels)}"
                 )
+        if ALL_LABELS in given:  # "*=M": every class not named on its own
+            value = given.pop(ALL_LABELS)
+            given.update({lab: value for lab in labels if lab not in given})
     y = label_indices(table, labels, where)
     keep = undersample(
         y,
@@ -225,7 +234,12 @@ def sample_file(
     )
     k = len(labels)
     return SampleResult(
-        labels, keep, np.bincount(y, minlength=k), np.bincount(y[keep], minlength=k)
+        labels,
+        keep,
+        np.bincount(y, minlength=k),
+        np.bincount(y[keep], minlength=k),
+        ratios,
+        caps,
     )
 
 

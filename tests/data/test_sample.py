@@ -106,6 +106,21 @@ def test_sample_cli(data, tmp_path, cli):
     ]
 
 
+def test_a_star_caps_every_class_not_named(data, tmp_path, cli):
+    # data: 20 neg, 10 pos. '*=4' caps both, neg=1 overrides it for neg.
+    out = tmp_path / "star.parquet"
+    r = cli("data", "sample", data, "-o", out, "--cap", "*=4", "--cap", "neg=1", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(pq.read_table(out).column("label").to_pylist()) == ["neg"] + ["pos"] * 4
+    meta = json.loads(pq.read_schema(out).metadata[b"lsctl"])
+    assert meta["params"]["caps"] == {"neg": 1, "pos": 4}  # recorded per label
+    import lsctl
+
+    labels = pq.read_table(data).column("label").to_pylist()
+    kept = lsctl.undersample(labels, ratio={"*": 0.5})  # 10 of 20 neg, 5 of 10 pos
+    assert sorted(labels[i] for i in kept) == ["neg"] * 10 + ["pos"] * 5
+
+
 @pytest.mark.parametrize("value", ["0", "1.01", "-1"])
 def test_ratio_outside_range_cli(data, tmp_path, cli, value):
     _err(
