@@ -124,7 +124,10 @@ def build_command() -> Callable[..., None]:
             inspect.Parameter.KEYWORD_ONLY,
             default=0,
             annotation=Annotated[
-                int, typer.Option(help="Print N examples with their soft labels.")
+                int,
+                typer.Option(
+                    help="Print N examples with their soft labels, spread over the gold labels."
+                ),
             ],
         ),
         inspect.Parameter(

@@ -310,19 +310,36 @@ def softlabel(
 def _collect(
     examples: list[dict[str, Any]], batch: pa.RecordBatch, d: np.ndarray, labels: list[str], n: int
 ) -> None:
+    """Add rows of ``batch`` to the ``n`` shown examples, at most ceil(n/K) per gold label.
+
+    A split sorted by label would otherwise show one class only; rows without a
+    gold label are taken in order.
+    """
     names = batch.schema.names
-    take = min(n - len(examples), batch.num_rows)
-    text = batch.column(names.index("text")).slice(0, take).to_pylist() if "text" in names else None
-    gold = (
-        batch.column(names.index("label")).slice(0, take).to_pylist() if "label" in names else None
-    )
-    ids = batch.column(names.index("id")).slice(0, take).to_pylist()
-    for i in range(take):
+    golds = batch.column(names.index("label")).to_pylist() if "label" in names else None
+    quota = -(-n // max(len(labels), 1))
+    shown: dict[Any, int] = {}
+    for e in examples:
+        shown[e["label"]] = shown.get(e["label"], 0) + 1
+    rows = []
+    for i in range(batch.num_rows):
+        if len(examples) + len(rows) >= n:
+            break
+        gold = golds[i] if golds is not None else None
+        if gold is not None and shown.get(gold, 0) >= quota:
+            continue
+        shown[gold] = shown.get(gold, 0) + 1
+        rows.append(i)
+    # Only the chosen rows' texts are converted: a batch may hold thousands.
+    pick = pa.array(rows, pa.int64())
+    ids = batch.column(names.index("id")).take(pick).to_pylist()
+    texts = batch.column(names.index("text")).take(pick).to_pylist() if "text" in names else None
+    for j, i in enumerate(rows):
         examples.append(
             {
-                "id": ids[i],
-                "text": text[i] if text else None,
-                "label": gold[i] if gold else None,
+                "id": ids[j],
+                "text": texts[j] if texts is not None else None,
+                "label": golds[i] if golds is not None else None,
                 "soft_label": dict(zip(labels, d[i].tolist(), strict=True)),
             }
         )

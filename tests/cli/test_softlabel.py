@@ -189,6 +189,16 @@ def test_show_prints_examples_on_stderr(cli, data):
     assert "Terrible plot" in r.stderr and "fun: the best" not in r.stderr
 
 
+def test_show_spreads_its_examples_over_the_classes(cli, data):
+    # At most ceil(3/3) = 1 row per gold label: the first pos, neg and neu rows,
+    # not the second pos row that comes before the first neu one.
+    r = cli("softlabel", data, "--show", "3")
+    assert r.exit_code == 0, r.stderr
+    for shown in (TEXTS[0], TEXTS[1], TEXTS[4]):
+        assert shown[:20] in r.stderr, r.stderr
+    assert TEXTS[2][:20] not in r.stderr
+
+
 def test_document_without_tokens_warns_with_count(cli, tmp_path):
     # Texts with no word tokens get the uniform vector with a warning; a null
     # or blank text is an error, as in every command (tests/robustness).
