@@ -271,6 +271,7 @@ def _render(
     print_table(table, out)
     out.print(
         "p-values: boot = one-sided bootstrap, (1 + rounds not better) / (rounds + 1), t/wilc over seeds, "
-        "mcn = McNemar, holm = Holm-adjusted two-sided bootstrap (decides the verdict).",
+        "mcn = McNemar (accuracy and Recall@k only), holm = Holm-adjusted two-sided bootstrap "
+        "(decides the verdict).",
         highlight=False,
     )

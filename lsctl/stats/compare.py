@@ -374,7 +374,12 @@ def compare(
         for s in systems
     ]
     seed_values = [[point_estimate(opts.metric, x, k) for x in s] for s in stats]
-    correct = [[p.probs.argmax(axis=1) == test.y for p in s.seeds] for s in systems]
+    # McNemar tests per-instance correctness: a test of accuracy, of no other metric.
+    correct = (
+        [[p.probs.argmax(axis=1) == test.y for p in s.seeds] for s in systems]
+        if opts.metric == "accuracy"
+        else None
+    )
     rounds = paired_bootstrap(stats, opts.metric, k, opts.rounds, opts.seed, progress)
     return pair_rows(systems, pairs, seed_values, rounds, correct, opts)
 

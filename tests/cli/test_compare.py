@@ -157,6 +157,8 @@ def test_nll_orientation(cli, preds, tmp_path):
     assert rows["good"]["delta"] < 0
     assert rows["good"]["verdict"] == "better"
     assert rows["good"]["p_bootstrap"] < 0.05
+    # McNemar tests per-instance correctness, i.e. accuracy: no p for NLL.
+    assert all(x["p_mcnemar"] is None for x in rows.values())
 
 
 def test_fail_if_worse_exits_3(cli, preds, tmp_path):
