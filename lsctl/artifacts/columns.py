@@ -76,9 +76,30 @@ def require_columns(
     for name in names:
         if name not in schema.names:
             extra = f"; {hint}" if hint else ""
+            kind = _written_by(schema)
             raise LsctlError(
-                f"{where}: no column {name!r} (columns: {', '.join(schema.names)}){extra}"
+                f"{where}: no column {name!r} (columns: {', '.join(schema.names)}){kind}{extra}"
             )
+
+
+# Artifacts that are not rows of text and labels, and the command that writes each.
+_NOT_DATA = {
+    "comparison": "lsctl compare",
+    "keywords": "lsctl keywords",
+    "run": "lsctl train (a run's metrics)",
+    "ranked": "lsctl retrieve",
+}
+
+
+def _written_by(schema: pa.Schema) -> str:
+    """", a comparison artifact (from lsctl compare)" when the file is one of those kinds."""
+    from lsctl.artifacts.meta import decode_meta
+
+    try:
+        kind = (decode_meta(schema.metadata, "") or {}).get("kind")
+    except LsctlError:
+        return ""  # unreadable metadata: the missing column is the error to report
+    return f"; it is a {kind} artifact, from {_NOT_DATA[kind]}" if kind in _NOT_DATA else ""
 
 
 def resolve_labels(

@@ -329,7 +329,8 @@ def open_artifact(path: str) -> ArtifactReader:
         head = raw.read(8)
         if not head:
             raise LsctlError(
-                "stdin is empty: pipe an artifact in, e.g. `lsctl data import … -o - | …`"
+                "stdin is empty: nothing came through the pipe (did the command before it "
+                "fail? its error is above), or pipe an artifact in: `lsctl … -o - | lsctl … -`"
             )
         fmt = sniff(head)
         if fmt == "parquet":

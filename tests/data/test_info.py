@@ -125,3 +125,17 @@ def test_info_without_label_column(tmp_path, cli):
     pq.write_table(pa.table({"text": ["p"]}), path)
     r = cli("data", "info", path)
     assert r.exit_code == 1 and r.stderr.startswith("Error:") and "no column 'label'" in r.stderr
+
+
+def test_an_artifact_that_is_not_data_says_what_it_is(tmp_path, cli):
+    path = tmp_path / "cmp.parquet"
+    rows = pa.table({"system": ["a"], "baseline": ["b"], "delta": [0.1]})
+    write_artifact(rows, str(path), make_meta("comparison", ["x", "y"]))
+    r = cli("data", "info", path)
+    assert r.exit_code == 1
+    assert "no column 'label'" in r.stderr
+    assert "it is a comparison artifact, from lsctl compare" in r.stderr
+    # Plain Parquet without lsctl metadata: only the missing column.
+    pq.write_table(rows, tmp_path / "plain.parquet")
+    r = cli("data", "info", tmp_path / "plain.parquet")
+    assert r.exit_code == 1 and "artifact, from" not in r.stderr
