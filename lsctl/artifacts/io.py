@@ -24,7 +24,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from lsctl.artifacts.meta import META_KEY, decode_meta, encode_meta, file_sha256
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 
 PARQUET_MAGIC = b"PAR1"
 ARROW_FILE_MAGIC = b"ARROW1"
@@ -733,7 +733,7 @@ def output_format(path: str) -> str:
         return "arrow-stream"
     if ext in FILE_EXTS:
         return "arrow-file"
-    raise LsctlError(
+    raise UsageError(
         f"{path}: unknown output extension {ext or '(none)'!r}; use .parquet, .arrows "
         "(an Arrow stream) or .arrow (an Arrow file)"
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 from lsctl.evaluate.metrics import Reliability
 
 FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
@@ -20,7 +20,8 @@ def plot_format(path: str) -> str:
     """'png', 'pdf' or 'svg' from the extension; anything else is an error."""
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
-        raise LsctlError(
+        # A usage error (exit 2), like any option value that cannot work.
+        raise UsageError(
             f"{path}: unknown plot extension {ext or '(none)'!r}; use .png, .pdf or .svg"
         )
     return FORMATS[ext]

@@ -242,7 +242,7 @@ def test_bad_inputs(cli, tmp_path, preds):
     _one_error_line(
         cli("compare", a, preds[("good", 11)], "--metric", "auc", "-o", out), 2, "--metric"
     )
-    _one_error_line(cli("compare", a, preds[("good", 11)], "-o", tmp_path / "c.csv"), 1, ".csv")
+    _one_error_line(cli("compare", a, preds[("good", 11)], "-o", tmp_path / "c.csv"), 2, ".csv")
     assert not out.exists()
 
 

@@ -211,7 +211,7 @@ def test_rank_errors(cli, grid, tmp_path):
     r = cli("rank", *files, "--control", "nobody")
     assert r.exit_code == 2 and "nobody" in r.stderr
     r = cli("rank", *files, "--plot", tmp_path / "cd.gif")
-    assert r.exit_code == 1 and ".png, .pdf or .svg" in r.stderr
+    assert r.exit_code == 2 and ".png, .pdf or .svg" in r.stderr
     for r in (cli("rank", *files, "--metric", "f2"), cli("rank", *files, "--bins", "0")):
         assert r.exit_code == 2
         assert "Traceback" not in r.stderr

@@ -250,7 +250,7 @@ def test_unknown_extension_and_bad_output(tmp_path, cli):
     _err(cli("data", "import", src, "-o", tmp_path / "o.parquet"), 1, "unknown file type")
     csv_src = tmp_path / "d.csv"
     csv_src.write_text("text,label\nx,a\n")
-    _err(cli("data", "import", csv_src, "-o", tmp_path / "o.csv"), 1, "unknown output extension")
+    _err(cli("data", "import", csv_src, "-o", tmp_path / "o.csv"), 2, "unknown output extension")
     (tmp_path / "file").write_text("")
     _err(
         cli("data", "import", csv_src, "-o", tmp_path / "file" / "o.parquet"), 1, "not a directory"

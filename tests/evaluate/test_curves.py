@@ -253,7 +253,7 @@ def test_plot_curves_options_take_effect(cli, two_systems, tmp_path):
 
 def test_plot_curves_errors(cli, two_systems, tmp_path):
     r = cli("plot", "curves", *two_systems, "-o", tmp_path / "c.jpg")
-    assert r.exit_code == 1 and r.stderr.count("\n") == 1
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
     assert "use .png, .pdf or .svg" in r.stderr and not (tmp_path / "c.jpg").exists()
     r = cli("plot", "curves", *two_systems, "-o", tmp_path / "c.png", "--band", "iqr")
     assert r.exit_code == 2 and "minmax or sd" in r.stderr
