@@ -541,8 +541,7 @@ def undersample(
     >>> len(kept), kept[:5].tolist()
     (7, [0, 1, 2, 3, 4])
     """
-    from lsctl.data.run import ALL_LABELS
-    from lsctl.noise.imbalance import check_cap, check_ratio
+    from lsctl.noise.imbalance import ALL_LABELS, check_cap, check_ratio, expand_all_labels
     from lsctl.noise.imbalance import undersample as core
 
     y, order = _codes(labels, label_order)
@@ -562,11 +561,7 @@ def undersample(
                     f"{{{name}}} names {_literal(lab)}, which is not a label", **{name: limits}
                 )
             (check_ratio if name == "ratio" else check_cap)(lab, limits[lab])
-        if ALL_LABELS in limits:  # {"*": M}: every label not named on its own
-            rest = limits[ALL_LABELS]
-            limits = {**{lab: rest for lab in order if lab not in limits}, **limits}
-            del limits[ALL_LABELS]
-        given[name] = {index[lab]: v for lab, v in limits.items()}
+        given[name] = {index[lab]: v for lab, v in expand_all_labels(limits, order).items()}
     if not given["ratio"] and not given["cap"]:
         raise ParameterError("give {ratio:n} or {cap:n}", ratio=None, cap=None)
     return core(y, len(order), given["ratio"], given["cap"], seed)

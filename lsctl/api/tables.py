@@ -220,22 +220,14 @@ def _teacher_paths(teacher: Any, folder: str) -> str:
     Paths are taken as they are; evaluate results and tables are written to
     ``folder`` first.
     """
-    import os
-
     from lsctl.api.runs import prediction_path
 
-    if isinstance(teacher, (str, os.PathLike)):
-        return os.fspath(teacher)
     many = isinstance(teacher, (list, tuple))
     items = list(teacher) if many else [teacher]
-    paths = []
-    for i, t in enumerate(items):
-        argument = f"teacher[{i}]" if many else "teacher"
-        if isinstance(t, (str, os.PathLike)):
-            paths.append(os.fspath(t))
-        else:
-            paths.append(prediction_path(t, folder, f"teacher{i}", argument))
-    return ",".join(paths)
+    return ",".join(
+        prediction_path(t, folder, f"teacher{i}", f"teacher[{i}]" if many else "teacher")
+        for i, t in enumerate(items)
+    )
 
 
 def column_names(data: Any) -> list[str]:

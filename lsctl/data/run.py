@@ -156,10 +156,6 @@ def split_file(
     return SplitResult(paths, rows, labels)
 
 
-# --cap '*=M' / --ratio '*=R': every label not given on its own.
-ALL_LABELS = "*"
-
-
 @dataclass
 class SampleResult:
     labels: list[str]
@@ -190,7 +186,13 @@ def sample_file(
         resolve_labels,
         write_artifact,
     )
-    from lsctl.noise.imbalance import check_cap, check_ratio, undersample
+    from lsctl.noise.imbalance import (
+        ALL_LABELS,
+        check_cap,
+        check_ratio,
+        expand_all_labels,
+        undersample,
+    )
     from lsctl.validation import ParameterError
 
     ratios, caps = dict(ratio or {}), dict(cap or {})
@@ -214,9 +216,8 @@ def sample_file(
                 raise LsctlError(
                     f"{option} {lab}: unknown label {lab!r}; the labels are {', '.join(labels)}"
                 )
-        if ALL_LABELS in given:  # "*=M": every class not named on its own
-            value = given.pop(ALL_LABELS)
-            given.update({lab: value for lab in labels if lab not in given})
+
+    ratios, caps = expand_all_labels(ratios, labels), expand_all_labels(caps, labels)
     y = label_indices(table, labels, where)
     keep = undersample(
         y,

@@ -14,6 +14,21 @@ import numpy as np
 from lsctl.errors import LsctlError
 from lsctl.validation import ParameterError, check_seed
 
+# ``--cap '*=M'`` / ``cap={"*": M}``: every label not named on its own.
+ALL_LABELS = "*"
+
+
+def expand_all_labels(limits: dict, labels: list) -> dict:
+    """``limits`` with the :data:`ALL_LABELS` entry spelled out for each label not named.
+
+    >>> expand_all_labels({"*": 50, "b": 10}, ["a", "b", "c"])
+    {'a': 50, 'c': 50, 'b': 10}
+    """
+    if ALL_LABELS not in limits:
+        return dict(limits)
+    rest = {lab: limits[ALL_LABELS] for lab in labels if lab not in limits}
+    return {**rest, **{lab: v for lab, v in limits.items() if lab != ALL_LABELS}}
+
 
 class _Item:
     """One ``LABEL=VALUE`` entry: ``pos=0.5`` on the command line, ``{'pos': 0.5}`` in Python."""
