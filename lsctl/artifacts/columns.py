@@ -92,7 +92,7 @@ _NOT_DATA = {
 
 
 def _written_by(schema: pa.Schema) -> str:
-    """ ", a comparison artifact (from lsctl compare)" when the file is one of those kinds."""
+    """``"; it is a comparison artifact, from lsctl compare"`` for those kinds, else ``""``."""
     from lsctl.artifacts.meta import decode_meta
 
     try:
