@@ -118,7 +118,9 @@ def group_runs(
     Returns
     -------
     list of SystemCurves
-        In the order their first run was given; names made unique with ``#2``, ``#3``.
+        In the order their first run was given. Runs of one folder name but other
+        options are told apart by those options (``ce (epochs=3)``); names still
+        alike get ``#2``, ``#3``.
     """
     out = [SystemCurves(n, list(rs)) for n, rs in (named or {}).items()]
     by_key: dict[str, SystemCurves] = {}
@@ -128,6 +130,7 @@ def group_runs(
             by_key[key] = SystemCurves(default_name(run))
             out.append(by_key[key])
         by_key[key].runs.append(run)
+    _name_by_difference([s for s in out if s not in out[: len(named or {})]])
     seen: dict[str, int] = {}
     for s in out:
         n = seen.get(s.name, 0) + 1
@@ -135,6 +138,26 @@ def group_runs(
         if n > 1:
             s.name = f"{s.name}#{n}"
     return out
+
+
+def _name_by_difference(systems: list[SystemCurves]) -> None:
+    """Systems of one folder name but other options get the options that set them apart.
+
+    ``runs/ce-s1`` resumed to more epochs beside ``runs/ce-s2``: ``ce (epochs=3)``
+    and ``ce (epochs=2)``, where ``#2`` would say nothing of what differs.
+    """
+    by_name: dict[str, list[SystemCurves]] = {}
+    for s in systems:
+        by_name.setdefault(s.name, []).append(s)
+    for name, same in by_name.items():
+        if len(same) < 2:
+            continue
+        opts = [{k: v for k, v in s.runs[0].options.items() if k not in NOT_SYSTEM} for s in same]
+        keys = sorted({k for o in opts for k in o})
+        differ = [k for k in keys if len({str(o.get(k)) for o in opts}) > 1][:2]
+        for s, o in zip(same, opts, strict=True):
+            if differ:
+                s.name = f"{name} ({', '.join(f'{k}={o.get(k)}' for k in differ)})"
 
 
 def band(values: np.ndarray, how: str = "minmax") -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -115,10 +115,13 @@ def test_runs_group_by_options_without_the_seed(tmp_path):
     ]:
         run = read_run(make_run(tmp_path / "names" / folder, seed, [0.5]))
         assert default_name(run) == name, folder
-    # Named groups come first; equal default names get #2.
+    # Named groups come first; equal default names are told apart by the options
+    # that differ, and by #2 when a named group has the name already.
     other = read_run(make_run(tmp_path / "x" / "kwls-s3", 3, [0.5, 0.6], lr=0.1))
     systems = group_runs([runs[0], other], {"base": [runs[1], runs[3]]})
-    assert [s.name for s in systems] == ["base", "kwls", "kwls#2"]
+    assert [s.name for s in systems] == ["base", "kwls (lr=0.001)", "kwls (lr=0.1)"]
+    systems = group_runs([other], {"kwls": [runs[0]]})
+    assert [s.name for s in systems] == ["kwls", "kwls#2"]
 
 
 def test_drawn_lines_bands_and_marks_match_the_metrics(tmp_path):
