@@ -192,6 +192,8 @@ def evaluate(
 
     ``calibrate``: a labelled dev set (path or table) to fit a temperature on;
     the result's ``calibrated`` then holds the temperature-scaled predictions.
+    ``data`` without a ``label`` column is predicted only: ``y`` is None and
+    ``summary`` counts the predicted classes (``labelled``: False).
 
     Returns
     -------

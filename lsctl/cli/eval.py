@@ -77,6 +77,8 @@ def command(
     NLL (Guo et al. 2017); every metric is shown before and after, and -o
     writes the calibrated predictions (system name NAME-ts unless --name).
 
+    DATA without a label column is predicted only (no metrics).
+
     Example:
 
         lsctl eval runs/trec-cnn-s1 trec/test.parquet -o preds/cnn-s1.parquet --name cnn --plot rel.png
@@ -105,6 +107,11 @@ def command(
         summary["calibrated"] = {"name": meta["name"], **cal.summary}
     if as_json:
         emit_json(summary)
+    elif not quiet and ev.y is None:
+        shown = ", ".join(f"{lab} {n:,}" for lab, n in summary["predicted"].items())
+        info(
+            f"{summary['name']}: predicted {summary['n']:,} rows without labels ({shown}); no metrics"
+        )
     elif not quiet:
         _render(summary)
     report_written(output, plot, quiet=quiet)

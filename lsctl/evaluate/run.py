@@ -19,7 +19,7 @@ from lsctl.artifacts import (
     texts,
 )
 from lsctl.artifacts.columns import check_ids
-from lsctl.errors import LsctlError
+from lsctl.errors import LsctlError, UsageError
 from lsctl.evaluate import metrics
 from lsctl.evaluate.naming import system_name
 from lsctl.numeric import softmax
@@ -33,7 +33,7 @@ class Evaluation:
     meta: dict[str, Any]
     summary: dict[str, Any]
     probs: np.ndarray
-    y: np.ndarray
+    y: np.ndarray | None  # None for DATA without labels (predictions only)
     calibrated: Calibrated | None = None
 
 
@@ -55,22 +55,22 @@ def run_seed(config: dict[str, Any]) -> int | None:
 def predictions_table(
     ids: pa.Array | pa.ChunkedArray | list[Any],
     labels: list[str],
-    y: np.ndarray,
+    y: np.ndarray | None,
     logits: np.ndarray,
 ) -> tuple[pa.Table, np.ndarray]:
     """``id, label, pred, probs, logits`` columns from logits; returns (table, float64 probs)."""
     logits = np.asarray(logits, dtype=np.float64)
     probs = softmax(logits)
     names = np.asarray(labels, dtype=object)
-    table = pa.table(
-        {
-            "id": ids,
-            "label": pa.array(names[np.asarray(y)].tolist(), pa.string()),
-            "pred": pa.array(names[probs.argmax(axis=1)].tolist(), pa.string()),
-            "probs": prob_array(probs),
-            "logits": prob_array(logits),
-        }
-    )
+    columns = {
+        "id": ids,
+        "label": None if y is None else pa.array(names[np.asarray(y)].tolist(), pa.string()),
+        "pred": pa.array(names[probs.argmax(axis=1)].tolist(), pa.string()),
+        "probs": prob_array(probs),
+        "logits": prob_array(logits),
+    }
+    # Unlabelled data: predictions without a label column (and without metrics).
+    table = pa.table({k: v for k, v in columns.items() if v is not None})
     return table, probs
 
 
@@ -93,8 +93,12 @@ def evaluate(
     device: str = "auto",
     progress: Progress | None = None,
     calibrate: str | None = None,
+    labels_for: str | None = None,
 ) -> Evaluation:
     """Predict DATA with a run, score it, and (with ``calibrate``) temperature-scale it.
+
+    DATA without a label column is predicted only: no metrics, ``y`` None
+    (``labels_for`` names an option that needs labels, refused then).
 
     ``calibrate`` is a dev set: a labelled dataset (predicted with the same
     run) or a predictions artifact of that run written by ``lsctl eval``.
@@ -116,7 +120,12 @@ def evaluate(
         raise LsctlError(f"{where}: no rows; nothing to evaluate")
     # compare pairs systems by id: repeated ids would only fail there, later.
     check_ids(table, where)
-    data_labels = resolve_labels(table, reader.meta, where)
+    # No label column: predict only (metrics, --calibrate and --plot need labels).
+    labelled = "label" in table.column_names
+    needs = "--calibrate (scored against labels)" if calibrate is not None else labels_for
+    if not labelled and needs:
+        raise UsageError(f"{where}: no label column, which {needs} needs; predict without it")
+    data_labels = resolve_labels(table, reader.meta, where) if labelled else []
     given_name = name
     check_one_stdin({"DATA": data_path, "calibrate": calibrate})
     data_record = reader.input_record()
@@ -149,10 +158,18 @@ def evaluate(
             f"{where}: label {extra[0]!r} is not one of the run's labels {run_labels}; "
             "evaluate on data with the run's label set"
         )
-    y = label_indices(table, run_labels, where)
+    y = label_indices(table, run_labels, where) if labelled else None
     logits = predictor.logits(table.column("text").to_pylist(), batch_size, progress)
     out, probs = predictions_table(table.column("id"), run_labels, y, logits)
-    summary = metrics.summary(probs, y, run_labels, bins)
+    if labelled:
+        summary = metrics.summary(probs, y, run_labels, bins)
+    else:
+        counts = np.bincount(probs.argmax(axis=1), minlength=len(run_labels))
+        summary = {
+            "n": len(probs),
+            "labelled": False,
+            "predicted": {lab: int(c) for lab, c in zip(run_labels, counts, strict=True)},
+        }
     from lsctl.evaluate.convergence import run_convergence
 
     # How soon the run's dev accuracy neared its best (Gao et al.'s convergence
@@ -170,7 +187,9 @@ def evaluate(
         seed=run_seed(config),
         dataset_sha256=data_record["sha256"],
         run_config=config,
-        metrics={k: v for k, v in summary.items() if k not in ("per_class", "convergence")},
+        metrics={
+            k: v for k, v in summary.items() if k not in ("per_class", "convergence", "predicted")
+        },
         convergence=summary["convergence"],
     )
     ev = Evaluation(out, meta, summary, probs, y)
@@ -341,7 +360,17 @@ def evaluate_file(
         from lsctl.evaluate.plots import check_plot_path
 
         check_plot_path(plot)
-    ev = evaluate(run_dir, data_path, name, bins, batch_size, device, progress, calibrate)
+    ev = evaluate(
+        run_dir,
+        data_path,
+        name,
+        bins,
+        batch_size,
+        device,
+        progress,
+        calibrate,
+        labels_for="--plot (a reliability diagram)" if plot else None,
+    )
     cal = ev.calibrated
     table, meta, probs = (
         (ev.table, ev.meta, ev.probs) if cal is None else (cal.table, cal.meta, cal.probs)

@@ -102,6 +102,11 @@ def load_predictions(
     for path in paths:
         table, reader = read_artifact(path)
         where = path
+        if "label" not in table.column_names and "probs" in table.column_names:
+            raise LsctlError(
+                f"{where}: predictions of data without labels (`lsctl eval` on a file with "
+                "no label column); compare scores predictions on a labelled test set"
+            )
         for col in ("id", "label", "probs"):
             if col not in table.column_names:
                 raise LsctlError(

@@ -168,3 +168,15 @@ def test_distill_takes_an_evaluation_or_a_table_as_its_teacher(tmp_path):
         lsctl.soft_labels(rows, "distill")
     with pytest.raises(ParameterError, match=r"^teacher must be a pandas DataFrame"):
         lsctl.soft_labels(rows, "distill", teacher=5)
+
+
+def test_evaluate_predicts_a_table_without_labels(tmp_path):
+    rows = pd.DataFrame({"text": ["great fun", "dull plot"] * 16, "label": ["pos", "neg"] * 16})
+    run = str(tmp_path / "run")
+    lsctl.train(rows, run, dev=rows, model="fasttext", epochs=2, seed=1)
+    new = pd.DataFrame({"text": ["great fun", "dull plot", "great"]})
+    ev = lsctl.evaluate(run, new)
+    assert ev.y is None and ev.summary["labelled"] is False and ev.probs.shape == (3, 2)
+    assert ev.table.column_names == ["id", "pred", "probs", "logits"]
+    labelled = lsctl.evaluate(run, new.assign(label=["pos", "neg", "pos"]))
+    np.testing.assert_array_equal(ev.probs, labelled.probs)

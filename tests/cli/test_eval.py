@@ -195,3 +195,30 @@ def test_eval_without_output_prints_the_metrics(cli, run, tmp_path):
     r = cli("eval", run["runs"][0], run["test"])
     assert r.exit_code == 0, r.stderr
     assert "accuracy" in r.stderr and "wrote" not in r.stderr and r.stdout == ""
+
+
+def test_unlabelled_data_is_predicted_without_metrics(cli, run, tmp_path):
+    test = pq.read_table(run["test"])
+    unlabelled = tmp_path / "unl.parquet"
+    pq.write_table(test.drop(["label"]), unlabelled)
+    labelled_out, out = tmp_path / "lab.parquet", tmp_path / "unl-p.parquet"
+    assert cli("eval", run["runs"][0], run["test"], "-o", labelled_out, "-q").exit_code == 0
+    r = cli("eval", run["runs"][0], unlabelled, "-o", out, "--json")
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads(r.stdout)
+    got, want = pq.read_table(out), pq.read_table(labelled_out)
+    assert got.column_names == ["id", "pred", "probs", "logits"]
+    # The same rows with and without labels: the same predictions.
+    for col in ("id", "pred", "probs", "logits"):
+        assert got.column(col).to_pylist() == want.column(col).to_pylist()
+    preds = got.column("pred").to_pylist()
+    assert summary["labelled"] is False and summary["n"] == test.num_rows
+    assert summary["predicted"] == {lab: preds.count(lab) for lab in summary["predicted"]}
+    assert "accuracy" not in summary
+    # What needs labels says so, before anything is written.
+    for extra in (["--plot", tmp_path / "r.png"], ["--calibrate", run["test"]]):
+        r = cli("eval", run["runs"][0], unlabelled, "-o", tmp_path / "x.parquet", *extra)
+        assert r.exit_code == 2 and "no label column" in r.stderr, r.stderr
+        assert not (tmp_path / "x.parquet").exists()
+    r = cli("compare", out, labelled_out)
+    assert r.exit_code == 1 and "predictions of data without labels" in r.stderr
