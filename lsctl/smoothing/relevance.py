@@ -61,15 +61,9 @@ SATURATION = (
 def check_params(k1: float, b: float, k2: float) -> None:
     """Refuse k1, b or k2 outside their declared ranges (None is refused too)."""
     for p, value in zip(SATURATION, (k1, b, k2), strict=True):
-        check_range(
-            p.name,
-            value,
-            low=p.low,
-            high=p.high,
-            low_open=p.low_open,
-            high_open=p.high_open,
-            hint=p.hint,
-        )
+        if value is None:  # Param.check takes None as "not given"; a value is needed here
+            check_range(p.name, value, hint=p.hint)
+        p.check(value)
 
 
 @dataclass
