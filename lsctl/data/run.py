@@ -85,8 +85,12 @@ def _check_output_dir(output_dir: str, command: str) -> None:
         raise UsageError(f"{command} writes several files; give a directory with -o")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise LsctlError(f"{output_dir}: exists and is not a directory; choose another -o")
+    from lsctl.artifacts.io import FILE_EXTS, STREAM_EXTS
+    from lsctl.data.importers import CSV_EXTS, JSONL_EXTS
+
+    file_exts = (".parquet", *STREAM_EXTS, *FILE_EXTS, *CSV_EXTS, *JSONL_EXTS)
     ext = os.path.splitext(output_dir.rstrip("/"))[1].lower()
-    if not os.path.isdir(output_dir) and ext in (".parquet", ".arrows", ".arrow", ".csv", ".jsonl"):
+    if not os.path.isdir(output_dir) and ext in file_exts:
         # It would become a folder named like a file, holding train.parquet etc.
         raise UsageError(
             f"-o {output_dir}: {command} writes its files into a directory; give one "
