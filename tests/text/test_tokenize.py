@@ -146,6 +146,21 @@ def test_frozen_vocabulary_ignores_new_words_but_counts_them_as_tokens():
     assert dt.lengths.tolist() == [5, 1]
 
 
+def test_frozen_vocabulary_with_stopwords_matches_the_definition_per_document():
+    # Stopwords leave both counts and lengths; unknown words leave counts only.
+    # Documents whose dropped tokens sit first, last, or make up the whole text
+    # (where the per-document subtraction meets its edges).
+    spec = TokenizerSpec("words", stopwords="english")
+    texts = ["the cat zzz", "--dog the", "", "cat dog zzz yyy cat", "the and of", "zzz the"]
+    vocab = Vocabulary(spec, pa.array(["cat", "dog"]), frozen=True)
+    dt = count_batch(pa.array(texts), vocab)
+    expected = tokenize(texts, spec)
+    rows = dt.matrix.toarray().tolist()
+    assert rows == [[t.count("cat"), t.count("dog")] for t in expected]
+    assert dt.lengths.tolist() == [len(t) for t in expected]
+    assert dt.lengths.tolist() == [2, 1, 0, 5, 0, 1]
+
+
 def test_english_stopwords_are_sklearns_list():
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
