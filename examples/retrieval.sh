@@ -13,7 +13,8 @@
 # Data: ${LSCTL_DATA:-../shared/datasets}/reqa_squad. Writes $OUT/results.md.
 #
 # Resumable: a finished run directory (config.json says "finished") is kept
-# and not trained again, so a killed full run continues where it stopped.
+# and not trained again, so a killed full run continues where it stopped; its
+# rankings are kept too when they are newer than the run's model.
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
 parse_args "$@"
@@ -68,8 +69,14 @@ for enc in $ENCODERS; do
 					--targets "$t" --epochs "$EPOCHS" --seed "$seed" -q "${extra[@]}" ${TRAIN_EXTRA:-}
 			fi
 			for pool in $POOLS; do
+				pred="$OUT/preds/$pool/$name-s$seed.parquet"
+				# A kept run's rankings are kept too, unless the run was trained after them.
+				if [ -f "$pred" ] && [ "$pred" -nt "$run/model.safetensors" ]; then
+					note "$name seed $seed, pool $pool: rankings made earlier, kept"
+					continue
+				fi
 				lsctl retrieve predict "$run" --questions "$Q" --sentences "$S" --fold test \
-					--pool "$pool" --name "$name" -o "$OUT/preds/$pool/$name-s$seed.parquet" -q
+					--pool "$pool" --name "$name" -o "$pred" -q
 			done
 		done
 	done

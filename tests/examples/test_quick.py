@@ -216,11 +216,20 @@ def test_retrieval_quick(tmp_path):
     assert 50 < float(got["bm25", "all"]["R@1 %"]) < 65
     comparisons = [t for t in found if t and "p Holm" in t[0]]
     assert len(comparisons) == 4  # recall@1 and mrr, on each pool
-    # A finished run is kept, not trained again, when the script runs a second time.
-    before = (out / "runs" / "fasttext-K-s1" / "model.safetensors").stat().st_mtime_ns
+    # A finished run is kept, not trained again, when the script runs a second time,
+    # and so are its rankings; a ranking that is gone is made again.
+    model = out / "runs" / "fasttext-K-s1" / "model.safetensors"
+    kept, gone = (
+        out / "preds" / "all" / "fasttext-K-s1.parquet",
+        out / "preds" / "fold" / "fasttext-K-s1.parquet",
+    )
+    before = model.stat().st_mtime_ns, kept.stat().st_mtime_ns
+    gone.unlink()
     res = run_script("retrieval.sh", out)
     assert "finished earlier, kept" in res.stderr
-    assert (out / "runs" / "fasttext-K-s1" / "model.safetensors").stat().st_mtime_ns == before
+    assert "fasttext-K seed 1, pool all: rankings made earlier, kept" in res.stderr
+    assert (model.stat().st_mtime_ns, kept.stat().st_mtime_ns) == before
+    assert len(pq.read_table(gone)) == 1464
 
 
 @pytest.mark.parametrize(
